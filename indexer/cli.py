@@ -1,0 +1,297 @@
+"""The `modelcat` command. Thin: parse, call the library, print; library errors become one line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import ModelcatError
+from .paths import default_db_path
+
+log = logging.getLogger("modelcat")
+
+
+def _handle_errors(fn):
+    """ModelcatError -> `Error: <message>` and exit 1, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ModelcatError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def db_option(fn):
+    return click.option(
+        "--db", "db", type=click.Path(dir_okay=False), default=None,
+        help="Catalog file [default: $MODELCAT_DB, else ./catalog.db].",
+    )(fn)
+
+
+def _db(db: str | None) -> Path:
+    return Path(db) if db else default_db_path()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="modelcat")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """modelcat: a catalog of pretrained models in SQLite, explored with Datasette."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+
+
+# ---------------------------------------------------------------------- refresh
+class _Progress:
+    """Progress on stderr: one line rewritten in place on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.tty = sys.stderr.isatty()
+        self.last_step = -1
+        self.last_time = 0.0
+
+    def __call__(self, done: int, total: int | None, what: str) -> None:
+        now = time.monotonic()
+        if total:
+            step = done * 10 // total
+            text = f"{self.source}: {what} {done}/{total}"
+        else:
+            step = done // 1000
+            text = f"{self.source}: {what} {done}"
+        if self.tty:
+            if now - self.last_time > 0.1 or done == total:
+                click.echo(f"\r{text}\033[K", err=True, nl=False)
+                self.last_time = now
+                if done == total:
+                    click.echo("\r\033[K", err=True, nl=False)
+        elif step != self.last_step:
+            self.last_step = step
+            click.echo(text, err=True)
+
+
+def _summary(results) -> str:
+    header = ("source", "status", "seen", "new", "updated", "unchanged", "removed", "skipped", "seconds")
+    rows = [
+        (r.source, r.status, r.counts.seen, r.counts.new, r.counts.updated, r.counts.unchanged,
+         r.counts.removed, r.counts.skipped, f"{r.seconds:.1f}")
+        for r in results
+    ]
+    return _table(header, rows)
+
+
+def _table(header, rows) -> str:
+    cells = [tuple(header)] + [tuple("" if c is None else str(c) for c in row) for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class SourceName(click.ParamType):
+    """A registered source name, checked when parsed (plugins may register sources late)."""
+
+    name = "source"
+
+    def get_metavar(self, param, ctx=None):
+        from .sources import source_names
+
+        return "[" + "|".join(source_names()) + "]"
+
+    def convert(self, value, param, ctx):
+        from .sources import source_names
+
+        names = source_names()
+        if value not in names:
+            self.fail(f"{value!r} is not one of {', '.join(map(repr, names))}.", param, ctx)
+        return value
+
+
+@cli.command()
+@db_option
+@click.option("--source", "sources", multiple=True, type=SourceName(),
+              help="Refresh only this source (repeatable) [default: every source].")
+@_handle_errors
+def refresh(db, sources) -> None:
+    """Fetch every source and write the catalog.
+
+    Each source is written in its own transaction: one that fails keeps its previous rows, is
+    reported, and the others go on. Exits 1 when a source failed.
+    """
+    from .refresh import refresh as run_refresh
+    from .store import Catalog
+
+    path = _db(db)
+    results = run_refresh(path, sources or None, progress=_Progress)
+    click.echo(_summary(results))
+    for r in results:
+        if r.error:
+            click.echo(f"{r.source}: {r.status}: {r.error}", err=True)
+    with Catalog.open(path, readonly=True, create=False) as cat:
+        c = cat.counts()
+    click.echo(
+        f"catalog {path}: {c['models'] - c['models_removed']} models "
+        f"({c['models_removed']} removed), {c['model_datasets']} dataset links, "
+        f"{c['metrics']} metrics, {c['papers']} papers"
+    )
+    if any(r.status == "failed" for r in results):
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------- search / show
+@cli.command()
+@click.argument("text", required=False)
+@db_option
+@click.option("--task", help="Hugging Face pipeline tag, e.g. image-classification.")
+@click.option("--dataset", help="Training dataset, e.g. imagenet-1k (aliases such as in1k work).")
+@click.option("--open", "open_only", is_flag=True, help="Only permissive or copyleft licenses.")
+@click.option("--max-mb", type=float, help="Only models smaller than this many MB (10^6 bytes).")
+@click.option("--source", help="Only rows from this source (timm, torchvision, ...).")
+@click.option("--library", help="Only this library (timm, torchvision, ...).")
+@click.option("--license-family", help="permissive, copyleft, restricted, non-commercial or unknown.")
+@click.option("--license", "license_", help="An exact license id, e.g. apache-2.0.")
+@click.option("--sort", type=click.Choice(["size", "params", "top1", "name"]), default="size",
+              show_default=True, help="Order of the results.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "ids"]), default="table",
+              show_default=True, help="Output format.")
+@_handle_errors
+def search(text, db, task, dataset, open_only, max_mb, source, library, license_family, license_,
+           sort, limit, fmt) -> None:
+    """Find models. TEXT searches names, descriptions and tags.
+
+    \b
+    modelcat search --task image-classification --dataset imagenet-1k --open --max-mb 100
+    modelcat search resnet --source torchvision --format json
+    """
+    from .search import Query, search as run_search
+    from .store import Catalog
+
+    q = Query(text=text, task=task, dataset=dataset, open_only=open_only, max_mb=max_mb,
+              source=source, library=library, license_family=license_family, license=license_,
+              sort=sort, limit=limit)
+    with Catalog.open(_db(db), readonly=True, create=False) as cat:
+        rows = run_search(cat, q)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "ids":
+        for r in rows:
+            click.echo(r["id"])
+    else:
+        table_rows = [
+            (r["id"], r["task"], r["license"],
+             "" if r["num_params"] is None else f"{r['num_params'] / 1e6:.2f}",
+             "" if r["size_bytes"] is None else ("~" if r["size_is_estimate"] else "") + f"{r['size_bytes'] / 1e6:.1f}",
+             "" if r["imagenet_top1"] is None else f"{r['imagenet_top1']:.2f}")
+            for r in rows
+        ]
+        if table_rows:
+            click.echo(_table(("id", "task", "license", "params_M", "size_MB", "in1k_top1"), table_rows))
+        click.echo(f"{len(rows)} model{'s' if len(rows) != 1 else ''}"
+                   + (" (~ = estimated from the parameter count)" if any(r["size_is_estimate"] for r in rows) else ""),
+                   err=fmt == "table" and not table_rows)
+
+
+@cli.command()
+@click.argument("model_id")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the row as JSON.")
+@_handle_errors
+def show(model_id, db, as_json) -> None:
+    """Show one model by its catalog id (e.g. timm:resnet18.a1_in1k)."""
+    from .errors import NotFound
+    from .store import Catalog
+
+    with Catalog.open(_db(db), readonly=True, create=False) as cat:
+        row = cat.get_model(model_id)
+        if row is None:
+            close = [r[0] for r in cat.conn.execute(
+                "SELECT id FROM models WHERE id LIKE ? ORDER BY id LIMIT 5",
+                (f"%{model_id.split(':', 1)[-1]}%",))]
+            hint = f" (similar: {', '.join(close)})" if close else " (`modelcat search` finds ids)"
+            raise NotFound(f"no model {model_id!r} in the catalog{hint}")
+    if as_json:
+        click.echo(json.dumps(row, indent=2, default=str))
+        return
+    for key, value in row.items():
+        if key in ("datasets", "metrics", "papers", "record_hash") or value in (None, [], {}):
+            continue
+        click.echo(f"{key:17} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
+    for d in row["datasets"]:
+        click.echo(f"{'dataset':17} {d['dataset_id']} ({d['role']}, from {d['raw']!r})")
+    for m in row["metrics"]:
+        click.echo(f"{'metric':17} {m['dataset_raw']} {m['metric_raw']} = {m['value']}")
+    for p in row["papers"]:
+        click.echo(f"{'paper':17} {p['id']} {p['title'] or ''}".rstrip())
+
+
+# ---------------------------------------------------------------------- serve
+@cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8001, show_default=True,
+              help="Port to listen on.")
+@_handle_errors
+def serve(db, host, port) -> None:
+    """Serve the catalog in Datasette (facets, stored queries, full-text search)."""
+    from .serve import serve as run_serve
+
+    path = _db(db)
+    click.echo(f"Datasette on http://{host}:{port}/ serving {path} (Ctrl-C stops)", err=True)
+    run_serve(path, host=host, port=port)
+
+
+# ---------------------------------------------------------------------- reference lists
+@cli.command()
+@db_option
+@_handle_errors
+def sources(db) -> None:
+    """List the sources and their latest refresh."""
+    from .sources import BUILTIN, source_names
+    from .store import Catalog
+
+    latest = {}
+    path = _db(db)
+    if path.exists():
+        with Catalog.open(path, readonly=True, create=False) as cat:
+            latest = {r["source"]: r for r in cat.conn.execute("SELECT * FROM latest_runs")}
+    rows = []
+    for name in source_names():
+        r = latest.get(name)
+        rows.append((name, "built-in" if name in BUILTIN else "registered",
+                     r["status"] if r else "never run", r["finished_at"] if r else "",
+                     r["error"] or "" if r else ""))
+    click.echo(_table(("source", "kind", "last status", "finished", "error"), rows))
+
+
+@cli.command()
+def tasks() -> None:
+    """List the task names (Hugging Face pipeline tags)."""
+    from .normalize.tables import load_table
+
+    for ident, entry in load_table("tasks")["tasks"].items():
+        click.echo(f"{ident:32} {(entry or {}).get('modality', '')}")
+
+
+@cli.command()
+def datasets() -> None:
+    """List the canonical dataset names and the aliases that map to them."""
+    from .normalize.dataset import dataset_table
+
+    for ident, entry in dataset_table().items():
+        aliases = ", ".join(str(a) for a in entry.get("aliases") or [])
+        click.echo(f"{ident:22} {entry.get('name', '')}" + (f"  [{aliases}]" if aliases else ""))
+
+
+def main() -> None:  # python -m indexer
+    cli(prog_name="modelcat")

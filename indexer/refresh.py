@@ -1,0 +1,120 @@
+"""Running sources into the catalog: one transaction per source, one `runs` row per source.
+
+A source that fails (an exception, no network) is rolled back, so its previous rows stay as they
+were; the error goes on its run row and in the summary, and the other sources go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import SkipRecord, SourceUnavailable, UnknownSource
+from .paths import cache_dir
+from .sources import FetchContext, get_source, source_names
+from .store import Catalog, WriteCounts, check_location, refresh_lock
+
+log = logging.getLogger("modelcat")
+
+MAX_SKIP_REASONS = 20
+
+
+@dataclass
+class SourceResult:
+    source: str
+    status: str  # ok | failed | unavailable
+    counts: WriteCounts
+    seconds: float
+    version: str | None = None
+    error: str | None = None
+    details: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+ProgressFactory = Callable[[str], Callable[[int, "int | None", str], None]]
+
+
+def refresh(
+    db_path: str | os.PathLike,
+    sources: Iterable[str] | None = None,
+    *,
+    progress: ProgressFactory | None = None,
+    cache: Path | None = None,
+) -> list[SourceResult]:
+    """Refresh the catalog at `db_path` from `sources` (default: every registered source).
+
+    Raises CatalogError / RefreshLocked / UnknownSource before anything is written; a source's
+    own failure is reported in its SourceResult instead.
+    """
+    names = list(dict.fromkeys(sources or source_names()))
+    unknown = [n for n in names if n not in source_names()]
+    if unknown:
+        raise UnknownSource(f"unknown source {unknown[0]!r}: choose from {', '.join(source_names())}")
+    db_path = Path(db_path)
+    check_location(db_path, create=True)  # clear errors before the lock file is made beside it
+    with refresh_lock(db_path), Catalog.open(db_path) as cat:
+        stale = cat.mark_interrupted_runs()
+        if stale:
+            log.warning("marked %d run(s) left 'running' by an earlier refresh as interrupted", stale)
+        return [
+            run_source(cat, name, progress=progress(name) if progress else None, cache=cache)
+            for name in names
+        ]
+
+
+def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = None) -> SourceResult:
+    t0 = time.perf_counter()
+    run_id = cat.start_run(name)
+    counts = WriteCounts()
+    ctx = FetchContext(cache_dir=cache or cache_dir(), log=log)
+    if progress:
+        ctx.progress = progress
+    version = None
+    try:
+        source = get_source(name)
+        version = source.version()
+        with cat.transaction():
+            writer = cat.writer(name)
+            counts = writer.counts
+            for raw in source.fetch(ctx):
+                counts.seen += 1
+                try:
+                    record = source.normalize(raw)
+                except SkipRecord as e:
+                    counts.skip(str(e))
+                    continue
+                except Exception as e:  # a normalizer bug on one record must not sink the source
+                    reason = f"{type(e).__name__}: {e}"[:200]
+                    counts.skip(reason)
+                    log.warning("%s: record skipped: %s", name, reason)
+                    log.debug("%s", traceback.format_exc())
+                    continue
+                writer.add(record)
+            writer.finish(full_listing=source.full_listing)
+    except SourceUnavailable as e:
+        return _finish(cat, run_id, name, "unavailable", WriteCounts(), t0, version, str(e), ctx.details)
+    except Exception as e:
+        # KeyboardInterrupt and SystemExit propagate (and leave the run 'running' -> 'interrupted')
+        log.debug("%s failed:\n%s", name, traceback.format_exc())
+        return _finish(cat, run_id, name, "failed", WriteCounts(seen=counts.seen), t0, version,
+                       f"{type(e).__name__}: {e}", ctx.details)
+    return _finish(cat, run_id, name, "ok", counts, t0, version, None, ctx.details)
+
+
+def _finish(cat, run_id, name, status, counts, t0, version, error, details) -> SourceResult:
+    seconds = round(time.perf_counter() - t0, 3)
+    details = dict(details or {})
+    if counts.skip_reasons:
+        top = sorted(counts.skip_reasons.items(), key=lambda kv: -kv[1])[:MAX_SKIP_REASONS]
+        details["skip_reasons"] = dict(top)
+    cat.finish_run(run_id, status, counts, error=error, seconds=seconds, source_version=version,
+                   details=details or None)
+    return SourceResult(name, status, counts, seconds, version, error, details or None)

@@ -1,0 +1,116 @@
+"""Searching the catalog: the library behind `modelcat search`."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from .errors import ModelcatError
+from .normalize import canonical_dataset, normalize_task
+from .normalize.dataset import dataset_table
+from .normalize.license import FAMILIES
+from .normalize.task import task_ids
+from .store import Catalog
+
+SORTS = {
+    "size": "m.size_bytes IS NULL, m.size_bytes, m.id",
+    "params": "m.num_params IS NULL, m.num_params, m.id",
+    "top1": "imagenet_top1 IS NULL, imagenet_top1 DESC, m.id",
+    "name": "m.id",
+}
+
+
+@dataclass
+class Query:
+    text: str | None = None  # full-text search over name, description, tags
+    task: str | None = None
+    dataset: str | None = None
+    open_only: bool = False
+    max_mb: float | None = None  # strictly less than, MB = 10^6 bytes
+    source: str | None = None
+    library: str | None = None
+    license_family: str | None = None
+    license: str | None = None
+    include_removed: bool = False
+    sort: str = "size"
+    limit: int | None = None
+
+
+def _suggest(value: str, choices) -> str:
+    close = difflib.get_close_matches(value.lower(), sorted(choices), n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def _resolve(value: str, normalizer, choices, what: str, hint: str) -> str:
+    resolved = normalizer(value)
+    if resolved is None:
+        raise ModelcatError(f"unknown {what} {value!r}{_suggest(value, choices)}: {hint}")
+    return resolved
+
+
+def resolve_task(value: str) -> str:
+    return _resolve(value, normalize_task, task_ids(), "task",
+                    "use a Hugging Face pipeline tag such as image-classification (`modelcat tasks` lists them)")
+
+
+def resolve_dataset(value: str) -> str:
+    return _resolve(value, canonical_dataset, dataset_table(), "dataset",
+                    "`modelcat datasets` lists the names the catalog knows")
+
+
+def fts_query(text: str) -> str:
+    """User words -> an FTS5 query: every word must match, as a prefix ("resnet" finds resnet50)."""
+    words = [w for w in text.replace('"', " ").split() if w]
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def build_sql(q: Query) -> tuple[str, list]:
+    where, params = [], []
+    if not q.include_removed:
+        where.append("m.removed_at IS NULL")
+    if q.task:
+        where.append("m.task = ?")
+        params.append(resolve_task(q.task))
+    if q.dataset:
+        where.append("EXISTS (SELECT 1 FROM model_datasets d WHERE d.model_id = m.id AND d.dataset_id = ?)")
+        params.append(resolve_dataset(q.dataset))
+    if q.open_only:
+        where.append("m.is_open = 1")
+    if q.max_mb is not None:
+        if q.max_mb <= 0:
+            raise ModelcatError(f"--max-mb must be a positive number of megabytes, not {q.max_mb}")
+        where.append("m.size_bytes < ?")
+        params.append(int(q.max_mb * 1_000_000))
+    for column, value in (("source", q.source), ("library", q.library), ("license", q.license)):
+        if value:
+            where.append(f"m.{column} = ?")
+            params.append(value.strip().lower())
+    if q.license_family:
+        family = q.license_family.strip().lower()
+        if family not in FAMILIES:
+            raise ModelcatError(f"unknown license family {family!r}: choose from {', '.join(FAMILIES)}")
+        where.append("m.license_family = ?")
+        params.append(family)
+    if q.text and fts_query(q.text):
+        where.append("m.rowid IN (SELECT rowid FROM models_fts WHERE models_fts MATCH ?)")
+        params.append(fts_query(q.text))
+    if q.sort not in SORTS:
+        raise ModelcatError(f"unknown sort {q.sort!r}: choose from {', '.join(SORTS)}")
+    sql = (
+        "SELECT m.id, m.name, m.source, m.task, m.library, m.license, m.license_family, m.is_open, "
+        "m.num_params, m.size_bytes, m.size_is_estimate, m.url, "
+        "(SELECT max(x.value) FROM metrics x WHERE x.model_id = m.id "
+        "AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1 "
+        "FROM models m"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY {SORTS[q.sort]}"
+    )
+    if q.limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(q.limit))
+    return sql, params
+
+
+def search(cat: Catalog, q: Query) -> list[dict]:
+    sql, params = build_sql(q)
+    return [dict(r) for r in cat.conn.execute(sql, params)]

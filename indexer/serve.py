@@ -1,0 +1,55 @@
+"""Datasette over a catalog, with modelcat's metadata (titles, facets, units, stored queries)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+
+import yaml
+
+from .paths import schema_dir
+from .store import Catalog, on_read_only_storage
+
+SETTINGS = {
+    "sql_time_limit_ms": 3000,
+    "facet_time_limit_ms": 500,
+    "default_page_size": 50,
+    "allow_download": False,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _metadata_template() -> dict:
+    with open(schema_dir() / "metadata.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def metadata_for(db_path: str | Path) -> dict:
+    """The metadata, with the database section under this catalog's name."""
+    name = Path(db_path).stem
+    meta = copy.deepcopy(_metadata_template())
+    meta["databases"] = {name: meta["databases"]["__catalog__"]}
+    meta["description_html"] = meta["description_html"].replace("{db}", name)
+    return meta
+
+
+def make_datasette(db_path: str | Path):
+    """A Datasette instance on the catalog (used by `modelcat serve` and by the tests)."""
+    from datasette.app import Datasette
+
+    # Fail with our clear errors (missing, corrupt, not a catalog) before Datasette's own.
+    Catalog.open(db_path, readonly=True, create=False).close()
+    if on_read_only_storage(Path(db_path)):  # a WAL file there cannot be opened as mutable
+        return Datasette(immutables=[str(db_path)], metadata=metadata_for(db_path), settings=SETTINGS)
+    return Datasette([str(db_path)], metadata=metadata_for(db_path), settings=SETTINGS)
+
+
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
+    import asyncio
+
+    import uvicorn
+
+    ds = make_datasette(db_path)
+    asyncio.run(ds.invoke_startup())
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

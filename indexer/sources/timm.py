@@ -1,0 +1,310 @@
+"""timm: every pretrained tag in the installed timm, with its PretrainedCfg and parameter count.
+
+timm's registry has no parameter counts, and building 1826 models to count them takes minutes.
+So:
+  * models are built on the meta device with weight init turned off (init is ~80% of the build
+    time on meta, and does not change shapes);
+  * tags that build the same module (same architecture, num_classes, in_chans and, where the
+    input size is baked in, img_size) are built once;
+  * the builds run in worker processes;
+  * the raw records are cached, keyed by the installed timm's file hashes: an unchanged timm
+    costs a JSON read, and timm is not even imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import SkipRecord, SourceUnavailable
+from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normalize_license
+from ..normalize.dataset import dataset_kind, label_space_sizes
+from ..records import DatasetLink, ModelRecord, PaperLink
+from .base import FetchContext, Source, family_words, jsonable
+
+CACHE_FORMAT = 1  # bump when the raw record shape or the counting method changes
+_CFG_KEYS = (
+    "architecture", "tag", "hf_hub_id", "url", "license", "input_size", "test_input_size",
+    "fixed_input_size", "interpolation", "crop_pct", "test_crop_pct", "crop_mode", "mean", "std",
+    "num_classes", "label_offset", "pool_size", "first_conv", "classifier", "origin_url",
+    "paper_name", "paper_ids", "notes", "description",
+)  # fmt: skip
+
+
+def timm_fingerprint() -> tuple[str, str]:
+    """(version, digest of the installed files) without importing timm."""
+    try:
+        dist = importlib.metadata.distribution("timm")
+    except importlib.metadata.PackageNotFoundError:
+        raise SourceUnavailable("timm is not installed: run the README's set-up") from None
+    record = dist.read_text("RECORD")
+    if record is None:  # an install without a RECORD: fall back to the package folder's mtime
+        record = f"{dist.locate_file('timm')}:{os.stat(dist.locate_file('timm')).st_mtime_ns}"
+    return dist.version, hashlib.sha256(record.encode()).hexdigest()[:16]
+
+
+def _import_timm():
+    from ..torchcompat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    import timm
+
+    return timm
+
+
+# --------------------------------------------------------------------- parameter counting
+def _meta_no_init_mode():
+    """A torch function mode: tensors are created on the meta device, in-place ops on meta
+    tensors (every weight init) are skipped. Shapes, and so parameter counts, are unchanged."""
+    import torch
+    from torch.utils._device import DeviceContext, _device_constructors
+
+    constructors = _device_constructors()
+    tensor_types = (torch.Tensor, torch.nn.Parameter)
+
+    class MetaNoInit(DeviceContext):
+        def __init__(self):
+            super().__init__("meta")
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            name = getattr(func, "__name__", "")
+            if (name[-1:] == "_" and name[-2:] != "__" and args
+                    and type(args[0]) in tensor_types and args[0].is_meta):
+                return args[0]
+            if func in constructors and kwargs.get("device") is None:
+                kwargs["device"] = self.device
+            return func(*args, **kwargs)
+
+    return MetaNoInit()
+
+
+def count_parameters(name: str) -> tuple[int, int]:
+    """(parameters, bytes of the state dict in float32) of a timm model, built on meta."""
+    timm = _import_timm()
+    with _meta_no_init_mode():
+        model = timm.create_model(name, pretrained=False)
+    num_params = sum(p.numel() for p in model.parameters())
+    state_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    return num_params, state_bytes
+
+
+def _count_worker(name: str) -> tuple[str, int | None, int | None, str | None]:
+    try:
+        n, b = count_parameters(name)
+        return name, n, b, None
+    except Exception as e:  # one architecture failing to build must not sink the others
+        return name, None, None, f"{type(e).__name__}: {e}"[:300]
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _build_key(cfg: dict) -> tuple:
+    size = tuple(cfg["input_size"][-2:]) if cfg.get("fixed_input_size") and cfg.get("input_size") else None
+    chans = cfg["input_size"][0] if cfg.get("input_size") else None
+    return cfg["architecture"], cfg.get("num_classes"), size, chans
+
+
+def _workers() -> int:
+    explicit = os.environ.get("MODELCAT_WORKERS")
+    if explicit:
+        return max(1, int(explicit))
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _count_all(names: list[str], progress) -> dict[str, tuple[int | None, int | None, str | None]]:
+    """Counts for one representative tag per build key, run in worker processes."""
+    workers = _workers()
+    results = {}
+    total = len(names)
+    if workers == 1 or total < 8:
+        for i, name in enumerate(names, 1):
+            _, n, b, err = _count_worker(name)
+            results[name] = (n, b, err)
+            progress(i, total, "counting parameters")
+        return results
+    # fork: the workers inherit the imported timm (spawn would re-import it per worker)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(workers, initializer=_worker_init) as pool:
+        for i, (name, n, b, err) in enumerate(pool.imap_unordered(_count_worker, names, chunksize=4), 1):
+            results[name] = (n, b, err)
+            progress(i, total, "counting parameters")
+    return results
+
+
+def read_registry(progress) -> list[dict]:
+    """Raw records for every pretrained tag of the installed timm (the slow, uncached path)."""
+    timm = _import_timm()
+    from timm.models import get_pretrained_cfg
+    from timm.models._registry import _model_entrypoints
+
+    records = []
+    for name in timm.list_pretrained():
+        cfg = get_pretrained_cfg(name)
+        if cfg is None:
+            continue
+        arch = cfg.architecture or name.split(".", 1)[0]
+        entry = _model_entrypoints.get(arch)
+        records.append({
+            "name": name,
+            "cfg": {k: jsonable(getattr(cfg, k, None)) for k in _CFG_KEYS},
+            "doc": (entry.__doc__ or "").strip() if entry else "",
+            "module": getattr(entry, "__module__", None),
+        })
+    groups: dict[tuple, list[dict]] = {}
+    for rec in records:
+        groups.setdefault(_build_key(rec["cfg"]), []).append(rec)
+    counts = _count_all([g[0]["name"] for g in groups.values()], progress)
+    for group in groups.values():
+        n, b, err = counts[group[0]["name"]]
+        for rec in group:
+            rec.update(num_params=n, state_bytes=b, count_error=err)
+    return records
+
+
+class TimmSource(Source):
+    name = "timm"
+
+    def version(self) -> str | None:
+        return timm_fingerprint()[0]
+
+    def fetch(self, ctx: FetchContext) -> Iterator[dict]:
+        version, digest = timm_fingerprint()
+        cache = Path(ctx.cache_dir) / f"timm-{version}-{digest}-v{CACHE_FORMAT}.json"
+        records = _read_cache(cache)
+        ctx.details["cache"] = "hit" if records is not None else "miss"
+        if records is None:
+            t0 = time.perf_counter()
+            records = read_registry(ctx.progress)
+            ctx.details["count_seconds"] = round(time.perf_counter() - t0, 1)
+            ctx.details["count_errors"] = sum(1 for r in records if r.get("count_error"))
+            _write_cache(cache, records, ctx)
+        ctx.details["timm_version"] = version
+        for rec in records:
+            rec["timm_version"] = version
+            yield rec
+
+    def normalize(self, raw: dict) -> ModelRecord:
+        return normalize_timm(raw)
+
+
+def _read_cache(path: Path) -> list[dict] | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None  # missing or damaged: rebuild
+    if not isinstance(data, list) or not all(isinstance(r, dict) and "name" in r and "cfg" in r for r in data):
+        return None
+    return data
+
+
+def _write_cache(path: Path, records: list[dict], ctx: FetchContext) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".timm-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(records, f)
+        os.replace(tmp, path)
+    except OSError as e:  # a cache we cannot write only costs time next run
+        ctx.log.warning("timm: cannot write the parameter cache %s (%s); next refresh will rebuild it", path, e)
+
+
+# --------------------------------------------------------------------- normalization
+def _task(num_classes: int | None, datasets: list[tuple[str, str]]) -> str:
+    """A classifier when it has a head and its last training set has labels; otherwise a
+    feature extractor (num_classes 0, or a CLIP-style projection trained on image-text pairs).
+    With no dataset in the tag, a head is a classifier only if its size is a known label space
+    (1000 classes: ImageNet-1K); a 512- or 1024-wide head is an embedding."""
+    if not num_classes:
+        return "image-feature-extraction"
+    if datasets:
+        labelled = dataset_kind(datasets[-1][0]) == "classification"
+    else:
+        labelled = num_classes in label_space_sizes()
+    return "image-classification" if labelled else "image-feature-extraction"
+
+
+def _description(raw: dict) -> str | None:
+    parts = []
+    doc = (raw.get("doc") or "").split("\n\n", 1)[0].strip()
+    if doc:
+        parts.append(re.sub(r"\s+", " ", doc))
+    cfg = raw["cfg"]
+    for key in ("description", "paper_name"):
+        if cfg.get(key):
+            parts.append(str(cfg[key]))
+    notes = cfg.get("notes")
+    if notes:
+        parts.extend(str(n) for n in (notes if isinstance(notes, list) else [notes]))
+    return " ".join(parts) or None
+
+
+def normalize_timm(raw: dict) -> ModelRecord:
+    name = raw.get("name")
+    cfg = raw.get("cfg")
+    if not isinstance(name, str) or "." not in name or not isinstance(cfg, dict):
+        raise SkipRecord("not a timm pretrained tag")
+    arch, tag = name.split(".", 1)
+    found = datasets_from_tokens(tag.split("_"), scope="timm")
+    links = [
+        DatasetLink(ident, "train" if len(found) == 1 else ("finetune" if i == len(found) - 1 else "pretrain"), rawtok)
+        for i, (ident, rawtok) in enumerate(found)
+    ]
+    num_classes = cfg.get("num_classes")
+    classifier, first_conv = (
+        ",".join(v) if isinstance(v, list) else v for v in (cfg.get("classifier"), cfg.get("first_conv"))
+    )
+    hf_hub_id = cfg.get("hf_hub_id")
+    num_params = raw.get("num_params")
+    papers = [PaperLink(f"arxiv:{i}", str(cfg.get("paper_ids"))) for i in arxiv_ids(cfg.get("paper_ids"))]
+    rec = ModelRecord(
+        id=f"timm:{name}",
+        source="timm",
+        name=name,
+        author="timm",
+        task=_task(num_classes, found),
+        library="timm",
+        num_params=num_params,
+        # timm's checkpoints are float32 state dicts: parameters and buffers x 4 bytes
+        size_bytes=raw.get("state_bytes") or estimate_bytes(num_params),
+        size_is_estimate=True if num_params is not None else None,
+        url=f"https://huggingface.co/{hf_hub_id}" if hf_hub_id else (cfg.get("origin_url") or cfg.get("url")),
+        description=_description(raw),
+        tags=family_words(arch) + [d.dataset_id for d in links],
+        architecture=arch,
+        weights=tag,
+        hf_hub_id=hf_hub_id,
+        input_size=cfg.get("input_size"),
+        mean=cfg.get("mean"),
+        std=cfg.get("std"),
+        crop_pct=cfg.get("crop_pct"),
+        interpolation=cfg.get("interpolation"),
+        num_classes=num_classes,
+        classifier=classifier,
+        first_conv=first_conv,
+        source_version=raw.get("timm_version"),
+        extra={k: cfg[k] for k in ("test_input_size", "fixed_input_size", "crop_mode", "test_crop_pct",
+                                   "label_offset", "origin_url", "url", "paper_name")
+               if cfg.get(k) not in (None, False, "")},
+        datasets=links,
+        papers=papers,
+    )
+    if raw.get("module"):
+        rec.extra["module"] = raw["module"]
+    if raw.get("count_error"):
+        rec.extra["count_error"] = raw["count_error"]
+    rec.set_license(normalize_license(cfg.get("license")))
+    return rec

@@ -1,0 +1,215 @@
+"""torchvision: every weights enum member of every registered builder, with its meta.
+
+torchvision's `Weights.meta` carries the real numbers: num_params, `_file_size` (the checkpoint,
+in MiB), `_metrics` (ImageNet-1K acc@1, COCO box mAP, ...), `_ops` (GFLOPs), `_docs`, recipe,
+categories. Torchvision's own weights are BSD-3-Clause unless the meta says otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import re
+from typing import Iterator
+
+from ..errors import SkipRecord, SourceUnavailable
+from ..normalize import (
+    arxiv_ids,
+    bytes_from_mib,
+    canonical_dataset,
+    canonical_metric,
+    datasets_from_tokens,
+    normalize_license,
+    normalize_task,
+)
+from ..normalize.dataset import dataset_kind
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink
+from .base import FetchContext, Source, family_words, jsonable
+
+DEFAULT_LICENSE = "bsd-3-clause"  # torchvision's own license, for weights whose meta names none
+_SUBPACKAGES = {"detection", "segmentation", "video", "optical_flow", "quantization"}
+_TRANSFORM_ATTRS = ("crop_size", "resize_size", "mean", "std", "interpolation")
+
+
+def _import_torchvision():
+    from ..torchcompat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    import torchvision.models
+
+    return torchvision.models
+
+
+def _transforms(weights) -> dict | None:
+    try:
+        preset = weights.transforms()
+    except Exception:  # a preset that needs arguments or the missing ops: no preprocessing facts
+        return None
+    out = {a: jsonable(getattr(preset, a)) for a in _TRANSFORM_ATTRS if hasattr(preset, a)}
+    out["preset"] = type(preset).__name__
+    return out
+
+
+class TorchvisionSource(Source):
+    name = "torchvision"
+
+    def version(self) -> str | None:
+        try:
+            return importlib.metadata.version("torchvision")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def fetch(self, ctx: FetchContext) -> Iterator[dict]:
+        try:
+            models = _import_torchvision()
+        except ImportError as e:
+            raise SourceUnavailable(f"torchvision cannot be imported ({e}): run the README's set-up") from e
+        version = self.version()
+        builders = models.list_models()
+        for i, builder in enumerate(builders, 1):
+            fn = models.get_model_builder(builder)
+            weights_enum = models.get_model_weights(builder)
+            default = getattr(weights_enum, "DEFAULT", None)
+            for w in weights_enum:
+                meta = dict(w.meta)
+                categories = meta.pop("categories", None)
+                yield {
+                    "builder": builder,
+                    "module": fn.__module__,
+                    "doc": fn.__doc__ or "",
+                    "weights_class": weights_enum.__name__,
+                    "weights": w.name,
+                    "url": w.url,
+                    "is_default": w is default,
+                    "meta": jsonable(meta),
+                    "num_categories": len(categories) if categories else None,
+                    "transforms": _transforms(w),
+                    "torchvision_version": version,
+                }
+            ctx.progress(i, len(builders), "reading weights")
+
+    def normalize(self, raw: dict) -> ModelRecord:
+        return normalize_torchvision(raw)
+
+
+# --------------------------------------------------------------------- normalization
+_RST_LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`_*")
+_RST_ROLE = re.compile(r":\w+:`~?(?:[\w.]+\.)?([^`]+)`")
+
+
+def _clean_rst(text: str) -> str:
+    text = _RST_LINK.sub(r"\1", text)
+    text = _RST_ROLE.sub(r"\1", text)
+    return re.sub(r"\s+", " ", text.replace("``", "")).strip()
+
+
+def _doc_page(builder: str, module: str) -> str:
+    parts = module.split(".")
+    namespace = ".".join(parts[:3]) if len(parts) > 3 and parts[2] in _SUBPACKAGES else "torchvision.models"
+    name = builder.removeprefix("quantized_")
+    return f"https://pytorch.org/vision/stable/models/generated/{namespace}.{name}.html"
+
+
+def _datasets(weights: str) -> list[DatasetLink]:
+    tokens = [t for t in weights.lower().split("_") if not re.fullmatch(r"v\d+", t)]
+    found = datasets_from_tokens(tokens, scope="torchvision")
+    if not found:
+        return []
+    if dataset_kind(found[0][0]) == "optical-flow":
+        # C_T_SKHT_K: FlyingChairs, then FlyingThings3D, then the mix, then KITTI: in training order
+        ordered = found
+    else:
+        # IMAGENET1K_SWAG_E2E, KINETICS400_IMAGENET22K: the target first, then what it started from
+        ordered = found[1:] + found[:1]
+    last = len(ordered) - 1
+    return [
+        DatasetLink(ident, "train" if last == 0 else ("finetune" if i == last else "pretrain"), raw)
+        for i, (ident, raw) in enumerate(ordered)
+    ]
+
+
+def _input(transforms: dict | None) -> tuple[list[int] | None, float | None]:
+    if not transforms or not transforms.get("crop_size"):
+        return None, None
+    crop = transforms["crop_size"]
+    crop = crop if isinstance(crop, list) else [crop]
+    h, w = (crop[0], crop[-1])
+    resize = transforms.get("resize_size")
+    resize = resize if isinstance(resize, list) else ([resize] if resize else None)
+    crop_pct = round(min(h, w) / min(resize), 4) if resize else None
+    return [3, h, w], crop_pct
+
+
+def normalize_torchvision(raw: dict) -> ModelRecord:
+    builder, weights, meta = raw.get("builder"), raw.get("weights"), raw.get("meta")
+    if not isinstance(builder, str) or not isinstance(weights, str) or not isinstance(meta, dict):
+        raise SkipRecord("not a torchvision weights entry")
+    module = raw.get("module") or "torchvision.models"
+    transforms = raw.get("transforms")
+    input_size, crop_pct = _input(transforms)
+    datasets = _datasets(weights)
+    metrics = [
+        Metric(dataset_raw=ds, metric_raw=m, value=float(v), dataset_id=canonical_dataset(ds),
+               metric=canonical_metric(m))
+        for ds, values in (meta.get("_metrics") or {}).items() if isinstance(values, dict)
+        for m, v in values.items() if isinstance(v, (int, float)) and math.isfinite(v)
+    ]
+    doc = (raw.get("doc") or "").strip().split("\n\n", 1)[0]
+    docs = meta.get("_docs") or ""
+    description = " ".join(p for p in (_clean_rst(doc), _clean_rst(docs)) if p) or None
+    papers = [PaperLink(f"arxiv:{i}", f"arxiv:{i}") for i in arxiv_ids([raw.get("doc"), docs], bare=False)]
+    quantized = builder.startswith("quantized_")
+    task = normalize_task(module)
+    if task == "image-classification" and not raw.get("num_categories"):
+        # vgg16.IMAGENET1K_FEATURES: only the features are valid, the classifier is NaN
+        task = "image-feature-extraction"
+    rec = ModelRecord(
+        id=f"torchvision:{builder}.{weights}",
+        source="torchvision",
+        name=f"{builder}.{weights}",
+        author="pytorch",
+        task=task,
+        task_raw=module,
+        library="torchvision",
+        num_params=meta.get("num_params"),
+        size_bytes=bytes_from_mib(meta.get("_file_size")),
+        size_is_estimate=False if meta.get("_file_size") is not None else None,
+        url=_doc_page(builder, module),
+        description=description,
+        tags=family_words(builder.removeprefix("quantized_")) + [d.dataset_id for d in datasets] + (["quantized"] if quantized else []),
+        architecture=builder,
+        weights=weights,
+        input_size=input_size,
+        mean=(transforms or {}).get("mean"),
+        std=(transforms or {}).get("std"),
+        crop_pct=crop_pct,
+        interpolation=(transforms or {}).get("interpolation"),
+        num_classes=raw.get("num_categories"),
+        source_version=raw.get("torchvision_version"),
+        extra={
+            k: v for k, v in {
+                "weights_class": raw.get("weights_class"),
+                "weights_url": raw.get("url"),
+                "default": bool(raw.get("is_default")),
+                "gflops": meta.get("_ops"),
+                "recipe": meta.get("recipe"),
+                "min_size": meta.get("min_size"),
+                "min_temporal_size": meta.get("min_temporal_size"),
+                "backend": meta.get("backend"),
+                "unquantized": meta.get("unquantized"),
+                "resize_size": (transforms or {}).get("resize_size"),
+                "preset": (transforms or {}).get("preset"),
+            }.items() if v not in (None, False)
+        },
+        datasets=datasets,
+        metrics=metrics,
+        papers=papers,
+    )
+    lic = meta.get("license")
+    if lic:
+        rec.set_license(normalize_license(lic))
+    else:
+        rec.set_license(normalize_license(DEFAULT_LICENSE))
+        rec.license_raw = None  # the source stated nothing: the id is torchvision's default
+        rec.extra["license_note"] = "no license in the weights' meta: torchvision's BSD-3-Clause"
+    return rec

@@ -1,0 +1,526 @@
+"""The catalog database: opening it safely, migrations, views, upserts, run history, locking.
+
+This module is the only one that writes SQL. Sources hand it `ModelRecord`s; it never knows
+where they came from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import CatalogError, RefreshLocked
+from .normalize.dataset import dataset_table
+from .paths import schema_dir
+from .records import ModelRecord
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# models columns a record fills, in ModelRecord field order
+MODEL_COLUMNS = (
+    "id", "source", "name", "author", "task", "task_raw", "library",
+    "license", "license_raw", "license_family", "is_open",
+    "num_params", "size_bytes", "size_is_estimate", "url", "description", "tags",
+    "created_at", "updated_at",
+    "architecture", "weights", "hf_hub_id", "input_size", "mean", "std", "crop_pct",
+    "interpolation", "num_classes", "classifier", "first_conv", "source_version", "extra",
+)  # fmt: skip
+_JSON_COLUMNS = frozenset({"tags", "input_size", "mean", "std", "extra"})
+_BOOL_COLUMNS = frozenset({"is_open", "size_is_estimate"})
+
+
+def utcnow() -> str:
+    """Catalog timestamps: UTC, ISO 8601, milliseconds (two runs in one second stay ordered)."""
+    now = _dt.datetime.now(_dt.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _migrations(directory: Path | None = None) -> list[tuple[str, str]]:
+    directory = directory or schema_dir() / "migrations"
+    files = sorted(p for p in directory.glob("*.sql") if re.match(r"\d{4}_", p.name))
+    return [(p.stem, p.read_text(encoding="utf-8")) for p in files]
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a SQL script into statements (trigger bodies keep their inner semicolons)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf
+            buf = ""
+    if buf.strip() and not buf.strip().startswith("--"):
+        # complete_statement() is False for trailing comments only; anything else is a typo
+        if any(not ln.strip().startswith("--") for ln in buf.strip().splitlines() if ln.strip()):
+            raise ValueError(f"unterminated SQL statement: {buf.strip()[:80]}")
+
+
+def check_location(path: Path, create: bool) -> None:
+    """Errors that name the fix, before SQLite gets a chance to be cryptic."""
+    if path.is_dir():
+        raise CatalogError(f"{path} is a directory, not a catalog file: pass --db DIR/catalog.db")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise CatalogError(
+            f"cannot use {path}: directory {parent} does not exist "
+            f"(create it with `mkdir -p {parent}` or pass another --db)"
+        )
+    if not path.exists():
+        if not create:
+            raise CatalogError(
+                f"no catalog at {path}: run `modelcat refresh` first "
+                "(or pass --db / set MODELCAT_DB to the catalog you mean)"
+            )
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise CatalogError(
+                f"cannot create {path}: directory {parent} is not writable "
+                "(pass --db with a writable location)"
+            )
+        return
+    with open(path, "rb") as f:
+        head = f.read(len(SQLITE_HEADER))
+    if head and head != SQLITE_HEADER:
+        raise CatalogError(
+            f"{path} is not a SQLite database (corrupt, or another kind of file); it was left "
+            "untouched: move it aside and run `modelcat refresh` again, or pass another --db"
+        )
+    if create and not os.access(path, os.W_OK):
+        raise CatalogError(f"{path} is read-only: make it writable or pass another --db")
+
+
+class Catalog:
+    """An open catalog. `Catalog.open(path)` is the way in; use it as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool):
+        self.conn = conn
+        self.path = path
+        self.readonly = readonly
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike,
+        *,
+        create: bool = True,
+        readonly: bool = False,
+        migrations_dir: Path | None = None,
+    ) -> "Catalog":
+        """Open (and create, migrate, shape) a catalog. Read-only opens change nothing."""
+        path = Path(path)
+        check_location(path, create=create and not readonly)
+        conn = None
+        try:
+            try:
+                conn = _connect(path, readonly)
+                cat = cls(conn, path, readonly)
+                cat._configure()
+                cat._check_ours(migrations_dir)
+            except sqlite3.OperationalError as e:
+                if not (readonly and "unable to open" in str(e) and on_read_only_storage(path)):
+                    raise
+                # A WAL catalog on read-only storage cannot make its -shm file; nobody can be
+                # writing it there either, so read it as immutable.
+                conn.close()
+                conn = _connect(path, readonly, immutable=True)
+                cat = cls(conn, path, readonly)
+                cat._configure()
+                cat._check_ours(migrations_dir)
+            if not readonly:
+                cat.migrate(migrations_dir)
+                cat.ensure_shape()
+        except sqlite3.DatabaseError as e:
+            if conn is not None:
+                conn.close()
+            raise _catalog_error(path, e) from e
+        return cat
+
+    def _configure(self) -> None:
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        if not self.readonly:
+            # WAL: Datasette keeps reading while a refresh writes; a source's changes appear together.
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _check_ours(self, migrations_dir: Path | None) -> None:
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            if self.readonly:
+                raise CatalogError(f"{self.path} is empty: run `modelcat refresh` first")
+            return
+        if "_migrations" not in tables:
+            raise CatalogError(
+                f"{self.path} is a SQLite database but not a modelcat catalog "
+                "(no _migrations table); it was left untouched: pass another --db"
+            )
+        known = {name for name, _ in _migrations(migrations_dir)}
+        applied = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")}
+        newer = sorted(applied - known)
+        if newer:
+            raise CatalogError(
+                f"{self.path} was written by a newer modelcat (migrations {', '.join(newer)} are "
+                "unknown here): upgrade modelcat (pip install -U modelcat) to use it"
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ schema
+    def applied_migrations(self) -> list[str]:
+        with contextlib.suppress(sqlite3.OperationalError):
+            return [r[0] for r in self.conn.execute("SELECT name FROM _migrations ORDER BY name")]
+        return []
+
+    def migrate(self, migrations_dir: Path | None = None, *, upto: str | None = None) -> list[str]:
+        """Apply the migrations not applied yet, each in its own transaction. Returns their names."""
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = set(self.applied_migrations())
+        applied = []
+        for name, script in _migrations(migrations_dir):
+            if upto is not None and name > upto:
+                break
+            if name in done:
+                continue
+            with self.transaction():
+                for statement in _statements(script):
+                    self.conn.execute(statement)
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, utcnow()))
+            applied.append(name)
+        return applied
+
+    def ensure_shape(self) -> None:
+        """Safe to run every time: views match schema/views.sql, datasets match datasets.yml."""
+        wanted = {}
+        for statement in _statements((schema_dir() / "views.sql").read_text(encoding="utf-8")):
+            m = re.search(r"CREATE\s+VIEW\s+(\w+)", statement, re.I)
+            if m:
+                wanted[m.group(1)] = _strip_sql_comments(statement)
+        have = {
+            r["name"]: r["sql"]
+            for r in self.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+        }
+        rows = [
+            (ident, e.get("name") or ident, e.get("kind"), e.get("url"), json.dumps(e.get("aliases") or []))
+            for ident, e in dataset_table().items()
+        ]
+        current = {tuple(r) for r in self.conn.execute("SELECT id, name, kind, url, aliases FROM datasets")}
+        stale_views = [n for n, sql in wanted.items() if have.get(n) != sql]
+        if not stale_views and set(rows) <= current:
+            return
+        with self.transaction():
+            for name in stale_views:
+                self.conn.execute(f"DROP VIEW IF EXISTS [{name}]")
+                self.conn.execute(wanted[name])
+            self.conn.executemany(
+                "INSERT INTO datasets (id, name, kind, url, aliases) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
+                "url = excluded.url, aliases = excluded.aliases",
+                rows,
+            )
+
+    # ------------------------------------------------------------------ transactions
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (including KeyboardInterrupt)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, source: str, source_version: str | None = None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO runs (source, started_at, status, source_version) VALUES (?, ?, 'running', ?)",
+            (source, utcnow(), source_version),
+        )
+        return cur.lastrowid
+
+    def finish_run(self, run_id: int, status: str, counts: "WriteCounts | None" = None,
+                   *, error: str | None = None, seconds: float | None = None,
+                   source_version: str | None = None, details: dict | None = None) -> None:
+        c = counts or WriteCounts()
+        self.conn.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, seen = ?, new = ?, updated = ?, "
+            "unchanged = ?, removed = ?, skipped = ?, seconds = ?, error = ?, details = ?, "
+            "source_version = coalesce(?, source_version) WHERE id = ?",
+            (utcnow(), status, c.seen, c.new, c.updated, c.unchanged, c.removed, c.skipped,
+             seconds, error, json.dumps(details) if details else None, source_version, run_id),
+        )
+
+    def mark_interrupted_runs(self) -> int:
+        """Runs left 'running' by a refresh that died (the caller holds the refresh lock)."""
+        cur = self.conn.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ?, "
+            "error = coalesce(error, 'the refresh process ended before this source finished') "
+            "WHERE status = 'running'",
+            (utcnow(),),
+        )
+        return cur.rowcount
+
+    # ------------------------------------------------------------------ writing records
+    def writer(self, source: str, *, now: str | None = None, batch_size: int = 500) -> "SourceWriter":
+        return SourceWriter(self, source, now or utcnow(), batch_size)
+
+    # ------------------------------------------------------------------ reading
+    def get_model(self, model_id: str) -> dict | None:
+        row = self.conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        for col in _JSON_COLUMNS:
+            if out.get(col) is not None:
+                out[col] = json.loads(out[col])
+        out["datasets"] = [dict(r) for r in self.conn.execute(
+            "SELECT dataset_id, role, raw FROM model_datasets WHERE model_id = ? ORDER BY dataset_id",
+            (model_id,))]
+        out["metrics"] = [dict(r) for r in self.conn.execute(
+            "SELECT dataset_id, dataset_raw, metric, metric_raw, value, source FROM metrics "
+            "WHERE model_id = ? ORDER BY dataset_raw, metric_raw", (model_id,))]
+        out["papers"] = [dict(r) for r in self.conn.execute(
+            "SELECT p.id, p.title, p.url FROM model_papers mp JOIN papers p ON p.id = mp.paper_id "
+            "WHERE mp.model_id = ? ORDER BY p.id", (model_id,))]
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the catalog's tables (models: rows still listed by their source)."""
+        out = {}
+        for table in ("models", "datasets", "model_datasets", "metrics", "papers", "model_papers", "runs"):
+            out[table] = self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+        out["models_removed"] = self.conn.execute(
+            "SELECT count(*) FROM models WHERE removed_at IS NOT NULL").fetchone()[0]
+        return out
+
+
+def _connect(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
+    if readonly:
+        mode = "immutable=1" if immutable else "mode=ro"
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None, timeout=30)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def on_read_only_storage(path: Path) -> bool:
+    """True when the catalog's directory cannot be written (a read-only mount or permissions)."""
+    return not os.access(path.resolve().parent, os.W_OK)
+
+
+def _strip_sql_comments(statement: str) -> str:
+    lines = [ln for ln in statement.strip().splitlines() if not ln.strip().startswith("--")]
+    return "\n".join(lines).strip().rstrip(";").strip()
+
+
+def _catalog_error(path: Path, e: sqlite3.DatabaseError) -> CatalogError:
+    msg = str(e)
+    if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+        return CatalogError(
+            f"{path} is not a readable SQLite database ({msg}); it was left untouched: move it "
+            "aside and run `modelcat refresh` again, or pass another --db"
+        )
+    if "readonly" in msg or "read-only" in msg or "unable to open" in msg:
+        return CatalogError(f"cannot write {path} ({msg}): pass --db with a writable location")
+    return CatalogError(f"cannot use {path}: {msg}")
+
+
+# ---------------------------------------------------------------------- the writer
+@dataclass
+class WriteCounts:
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
+
+
+def _row(rec: ModelRecord, hash_: str) -> tuple:
+    values = []
+    for col in MODEL_COLUMNS:
+        v = getattr(rec, col)
+        if col in _JSON_COLUMNS:
+            v = json.dumps(v, sort_keys=True) if v not in (None, [], {}) else None
+        elif col in _BOOL_COLUMNS and v is not None:
+            v = int(bool(v))
+        values.append(v)
+    return (*values, hash_)
+
+
+_INSERT = (
+    f"INSERT INTO models ({', '.join(MODEL_COLUMNS)}, record_hash, first_seen, last_seen, changed_at) "
+    f"VALUES ({', '.join('?' * (len(MODEL_COLUMNS) + 4))})"
+)
+_UPDATE = (
+    "UPDATE models SET "
+    + ", ".join(f"{c} = ?" for c in MODEL_COLUMNS[1:])
+    + ", record_hash = ?, last_seen = ?, changed_at = ?, removed_at = NULL WHERE id = ?"
+)
+
+
+class SourceWriter:
+    """Writes one source's records in batches.
+
+    Each record's content hash is compared with the stored one: new rows are inserted, changed
+    rows rewritten (with their datasets, metrics and paper links), unchanged rows only get
+    `last_seen`. `finish(full_listing=True)` marks the source's rows that were not seen as removed.
+    The caller owns the transaction.
+    """
+
+    def __init__(self, catalog: Catalog, source: str, now: str, batch_size: int):
+        self.conn = catalog.conn
+        self.source = source
+        self.now = now
+        self.batch_size = batch_size
+        self.counts = WriteCounts()
+        self._batch: dict[str, ModelRecord] = {}
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM temp.seen_ids")
+
+    def add(self, rec: ModelRecord) -> None:
+        if rec.source != self.source:
+            raise ValueError(f"record {rec.id!r} is from {rec.source!r}, not {self.source!r}")
+        self._batch[rec.id] = rec  # a repeated id within a batch: the last one wins
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def add_all(self, records: Iterable[ModelRecord]) -> None:
+        for rec in records:
+            self.add(rec)
+
+    def flush(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, {}
+        ids = list(batch)
+        existing = {}
+        for chunk in _chunks(ids, 900):
+            existing.update(
+                (r[0], (r[1], r[2])) for r in self.conn.execute(
+                    f"SELECT id, record_hash, removed_at FROM models WHERE id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        inserts, updates, touched, changed = [], [], [], []
+        for rec_id, rec in batch.items():
+            h = rec.content_hash()
+            old = existing.get(rec_id)
+            if old is None:
+                inserts.append((*_row(rec, h), self.now, self.now, self.now))
+                changed.append(rec)
+                self.counts.new += 1
+            elif old[0] != h or old[1] is not None:
+                row = _row(rec, h)
+                updates.append((*row[1:], self.now, self.now, rec_id))
+                changed.append(rec)
+                self.counts.updated += 1
+            else:
+                touched.append((self.now, rec_id))
+                self.counts.unchanged += 1
+        c = self.conn
+        c.executemany("INSERT OR IGNORE INTO temp.seen_ids (id) VALUES (?)", [(i,) for i in ids])
+        c.executemany(_INSERT, inserts)
+        c.executemany(_UPDATE, updates)
+        c.executemany("UPDATE models SET last_seen = ? WHERE id = ?", touched)
+        if changed:
+            self._write_children(changed)
+
+    def _write_children(self, records: list[ModelRecord]) -> None:
+        c = self.conn
+        keys = [(r.id, self.source) for r in records]
+        c.executemany("DELETE FROM model_datasets WHERE model_id = ? AND source = ?", keys)
+        c.executemany("DELETE FROM metrics WHERE model_id = ? AND source = ?", keys)
+        c.executemany("DELETE FROM model_papers WHERE model_id = ? AND source = ?", keys)
+        c.executemany(
+            "INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) VALUES (?, ?, ?, ?, ?)",
+            [(r.id, d.dataset_id, d.role, d.raw, self.source) for r in records for d in r.datasets],
+        )
+        c.executemany(
+            "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(r.id, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, m.value, self.source)
+             for r in records for m in r.metrics],
+        )
+        papers = {p.paper_id for r in records for p in r.papers}
+        c.executemany(
+            "INSERT OR IGNORE INTO papers (id, arxiv_id, url) VALUES (?, ?, ?)",
+            [(p, p.split(":", 1)[1], f"https://arxiv.org/abs/{p.split(':', 1)[1]}")
+             for p in sorted(papers) if p.startswith("arxiv:")],
+        )
+        c.executemany(
+            "INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
+            [(r.id, p.paper_id, p.raw, self.source) for r in records for p in r.papers],
+        )
+
+    def finish(self, *, full_listing: bool) -> WriteCounts:
+        """Flush, and when the source listed everything, mark the rows it no longer lists removed."""
+        self.flush()
+        if full_listing:
+            cur = self.conn.execute(
+                "UPDATE models SET removed_at = ?, changed_at = ? WHERE source = ? AND removed_at IS NULL "
+                "AND id NOT IN (SELECT id FROM temp.seen_ids)",
+                (self.now, self.now, self.source),
+            )
+            self.counts.removed = cur.rowcount
+        return self.counts
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# ---------------------------------------------------------------------- the refresh lock
+@contextlib.contextmanager
+def refresh_lock(db_path: Path) -> Iterator[None]:
+    """One refresh per catalog at a time. An OS file lock: a crashed holder releases it."""
+    lock_path = Path(f"{db_path}.lock")
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, SQLite's own locking still serializes writes
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise RefreshLocked(
+                f"another refresh (pid {holder}) is writing {db_path}: wait for it to finish, "
+                "or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

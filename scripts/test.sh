@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up, then run the whole test suite (arguments go to pytest). The conformance tier reads
+# ../shared/fixtures-raw: skipped where it is absent, required when CI=true.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,122 @@
+"""Conformance tier: our code against real recorded data in ../shared/fixtures-raw.
+
+Skipped where ../shared is absent; under CI=true it must run (the `shared_fixtures` fixture fails).
+"""
+
+import csv
+import json
+import re
+
+import pytest
+
+from indexer.normalize import arxiv_ids, canonical_dataset, normalize_license, normalize_task
+from indexer.store import Catalog
+
+pytestmark = pytest.mark.conformance
+
+
+def model_infos(shared):
+    for path in sorted((shared / "huggingface" / "model_info").glob("*.json")):
+        if path.name.startswith("_") or "__expand-" in path.name:
+            continue
+        yield path.name, json.loads(path.read_text())
+
+
+def test_timm_parameter_counts_equal_timms_published_ones(shared_fixtures, built_catalog):
+    """timm's results-imagenet.csv lists param_count (millions, 2 decimals) for 1556 tags:
+    our meta-device counts must agree with every one that the installed timm has."""
+    with Catalog.open(built_catalog, readonly=True, create=False) as cat:
+        ours = dict(cat.conn.execute("SELECT name, num_params FROM models WHERE source = 'timm'").fetchall())
+    compared, wrong = 0, []
+    with open(shared_fixtures / "timm" / "results-imagenet.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["model"] not in ours:
+                continue
+            compared += 1
+            published = float(row["param_count"].replace(",", ""))
+            if abs(round(ours[row["model"]] / 1e6, 2) - published) > 0.011:
+                wrong.append((row["model"], published, ours[row["model"]]))
+    assert compared > 1400 and wrong == []
+
+
+def test_timm_results_models_are_in_the_catalog(shared_fixtures, built_catalog):
+    with Catalog.open(built_catalog, readonly=True, create=False) as cat:
+        ours = {r[0] for r in cat.conn.execute("SELECT name FROM models WHERE source = 'timm'")}
+    with open(shared_fixtures / "timm" / "results-imagenet.csv", newline="") as f:
+        listed = {row["model"] for row in csv.DictReader(f)}
+    # timm's results cover published ImageNet classifiers; the installed timm knows them all
+    assert len(listed - ours) <= len(listed) // 100, sorted(listed - ours)[:20]
+
+
+def test_hub_license_tags_are_all_known(shared_fixtures):
+    seen = 0
+    for name, info in model_infos(shared_fixtures):
+        raws = [t.split(":", 1)[1] for t in info.get("tags", []) if t.startswith("license:")]
+        card = (info.get("cardData") or {}).get("license")
+        for raw in raws + ([card] if card else []):
+            lic = normalize_license(raw)
+            seen += 1
+            assert lic.id not in ("other", "unknown") or raw in ("other", "unknown"), (name, raw)
+            assert lic.family != "unknown" or raw in ("other", "unknown"), (name, raw)
+    assert seen >= 30
+
+
+def test_github_license_spdx_ids_and_names_are_known(shared_fixtures):
+    text = "\n".join(p.read_text(errors="replace") for p in (shared_fixtures / "github").rglob("*") if p.is_file())
+    spdx = set(re.findall(r'"spdx_id"\s*:\s*"([^"]+)"', text))
+    names = set(re.findall(r'"license"\s*:\s*\{[^}]*"name"\s*:\s*"([^"]+)"', text))
+    assert spdx and names
+    for raw in spdx | names:
+        lic = normalize_license(raw)
+        if raw == "NOASSERTION":
+            assert lic.id == "unknown"
+        else:
+            assert lic.id not in ("other", "unknown"), raw
+
+
+def test_hub_pipeline_tags_are_tasks(shared_fixtures):
+    tags = {info["pipeline_tag"] for _, info in model_infos(shared_fixtures) if info.get("pipeline_tag")}
+    assert len(tags) >= 8
+    for tag in tags:
+        assert normalize_task(tag) == tag
+
+
+def test_hub_dataset_tags(shared_fixtures):
+    found = {}
+    for name, info in model_infos(shared_fixtures):
+        for t in info.get("tags", []):
+            if t.startswith("dataset:"):
+                found[t.split(":", 1)[1]] = canonical_dataset(t.split(":", 1)[1])
+    known = {k: v for k, v in found.items() if v}
+    assert known == {
+        "bookcorpus": "bookcorpus", "c4": "c4", "coco": "coco", "common_voice": "common-voice", "glue": "glue",
+        "imagenet-1k": "imagenet-1k", "imagenet-21k": "imagenet-21k", "librispeech_asr": "librispeech",
+        "wikipedia": "wikipedia",
+    }
+    # the rest are Hub dataset repos the alias table does not name: no guesses
+    # (e.g. embedding-data/coco_captions is not COCO)
+    assert found["embedding-data/coco_captions"] is None and len(found) > 40
+
+
+def test_hub_arxiv_tags(shared_fixtures):
+    for name, info in model_infos(shared_fixtures):
+        tags = [t for t in info.get("tags", []) if t.startswith("arxiv:")]
+        assert arxiv_ids(tags, bare=False) == [t.split(":", 1)[1] for t in tags], name
+    vit = json.loads((shared_fixtures / "huggingface" / "model_info" / "google__vit-base-patch16-224.json").read_text())
+    assert "2010.11929" in arxiv_ids(vit["tags"], bare=False)
+
+
+def test_arxiv_atom_entry_ids(shared_fixtures):
+    folder = shared_fixtures / "arxiv" / "arxiv.py-tests-fixtures"
+    checked = 0
+    for path in folder.glob("*.json"):
+        body = json.loads(path.read_text())["body"].encode("latin-1").decode("utf-8", errors="replace")
+        for entry_id in re.findall(r"<entry>\s*<id>([^<]+)</id>", body):
+            ids = arxiv_ids(entry_id, bare=False)
+            if "/abs/" not in entry_id:  # an error feed's entry: http://arxiv.org/api/errors#...
+                assert ids == [], entry_id
+                continue
+            expected = re.sub(r"v\d+$", "", entry_id.rsplit("/abs/", 1)[1])
+            assert ids == [expected], entry_id
+            checked += 1
+    assert checked >= 10

@@ -1,0 +1,131 @@
+"""Shared fixtures.
+
+The timm parameter counts are computed cold once per test session (in a session cache dir) and
+the full catalog (timm + torchvision) is built once; tests that change a catalog copy it first.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from indexer.records import ModelRecord
+from indexer.sources import register_source, unregister_source
+from indexer.sources.base import Source
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = Path(os.environ.get("MODELCAT_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures-raw"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, session_cache):
+    """No test reads the user's catalog or writes the user's cache."""
+    monkeypatch.delenv("MODELCAT_DB", raising=False)
+    monkeypatch.setenv("MODELCAT_CACHE_DIR", str(session_cache))
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("modelcat-cache")
+
+
+@pytest.fixture(scope="session")
+def built_catalog(tmp_path_factory, session_cache) -> Path:
+    """A catalog refreshed from timm and torchvision (the first refresh counts timm cold)."""
+    from indexer.refresh import refresh
+
+    path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+    results = refresh(path, ["timm", "torchvision"], cache=session_cache)
+    assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
+    return path
+
+
+@pytest.fixture
+def catalog_copy(built_catalog, tmp_path) -> Path:
+    """A private copy of the built catalog, for tests that write."""
+    dst = tmp_path / "catalog.db"
+    src = sqlite3.connect(built_catalog)
+    out = sqlite3.connect(dst)
+    src.backup(out)
+    src.close()
+    out.close()
+    return dst
+
+
+@pytest.fixture(scope="session")
+def shared_fixtures() -> Path:
+    """../shared/fixtures-raw: skipped where absent, except under CI=true where it must exist."""
+    if not SHARED_FIXTURES.is_dir():
+        if IN_CI:
+            pytest.fail(f"CI=true but the shared fixtures are missing at {SHARED_FIXTURES}")
+        pytest.skip(f"shared fixtures not found at {SHARED_FIXTURES} (the conformance tier needs them)")
+    return SHARED_FIXTURES
+
+
+# ---------------------------------------------------------------------- a source for tests
+class ListSource(Source):
+    """A source over a list of raw dicts; `fail_after` raises after yielding that many."""
+
+    def __init__(self, name: str, raws: list[dict], *, fail_after: int | None = None,
+                 unavailable: str | None = None, full_listing: bool = True):
+        self.name = name  # instance attribute shadows the ClassVar, one class serves many names
+        self.raws = raws
+        self.fail_after = fail_after
+        self.unavailable = unavailable
+        self.full_listing = full_listing
+        self.fetches = 0
+
+    def fetch(self, ctx):
+        from indexer.errors import SourceUnavailable
+
+        self.fetches += 1
+        if self.unavailable:
+            raise SourceUnavailable(self.unavailable)
+        for i, raw in enumerate(self.raws):
+            if self.fail_after is not None and i == self.fail_after:
+                raise ConnectionError("connection reset by peer (injected)")
+            yield raw
+
+    def normalize(self, raw):
+        from indexer.errors import SkipRecord
+
+        if raw.get("skip"):
+            raise SkipRecord(raw["skip"])
+        return ModelRecord(
+            id=f"{self.name}:{raw['name']}", source=self.name, name=raw["name"],
+            task=raw.get("task"), num_params=raw.get("num_params"),
+            size_bytes=raw.get("size_bytes"), description=raw.get("description"),
+            tags=raw.get("tags", []),
+        )
+
+
+@pytest.fixture
+def list_source():
+    """register(name, raws, **kw) -> the ListSource, registered for the test's duration."""
+    names = []
+
+    def register(name, raws, **kw):
+        src = ListSource(name, raws, **kw)
+        register_source(name, lambda: src)
+        names.append(name)
+        return src
+
+    yield register
+    for n in names:
+        unregister_source(n)
+
+
+def dump(db: Path, *, ignore=("last_seen",)) -> dict[str, list[tuple]]:
+    """Every row of every catalog table (minus bookkeeping columns), for before/after compares."""
+    conn = sqlite3.connect(db)
+    out = {}
+    for table in ("models", "model_datasets", "metrics", "papers", "model_papers", "datasets"):
+        cols = [r[1] for r in conn.execute(f"PRAGMA table_info([{table}])") if r[1] not in ignore]
+        out[table] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM [{table}]").fetchall(), key=repr)
+    conn.close()
+    return out
+

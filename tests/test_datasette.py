@@ -1,0 +1,111 @@
+"""Datasette over the catalog, through Datasette's own client (no server), and one real server."""
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from indexer.serve import make_datasette
+
+
+@pytest.fixture(scope="module")
+def get(built_catalog):
+    ds = make_datasette(built_catalog)
+
+    def fetch(path):
+        async def go():
+            return await ds.client.get(path)
+        r = asyncio.run(go())
+        assert r.status_code == 200, (path, r.status_code, r.text[:500])
+        return r
+
+    return fetch
+
+
+def test_default_facets_on_the_models_view(get):
+    data = get("/catalog/model_summary.json?_size=0").json()
+    facets = data["facet_results"]
+    assert {"task", "license_family", "library", "source", "datasets"} <= set(facets)
+    tasks = {f["value"]: f["count"] for f in facets["task"]["results"]}
+    assert tasks["image-classification"] > 1500 and tasks["object-detection"] == 11
+    families = {f["value"] for f in facets["license_family"]["results"]}
+    assert {"permissive", "non-commercial", "restricted", "unknown"} <= families
+    datasets = {f["value"]: f["count"] for f in facets["datasets"]["results"]}
+    assert datasets["imagenet-1k"] > 1000  # an array facet: a model counts once per dataset
+
+
+def test_facet_filters_narrow_the_rows(get):
+    rows = get("/catalog/model_summary.json?_shape=array&_size=max&source=torchvision"
+               "&task=object-detection").json()
+    assert len(rows) == 11 and all(r["source"] == "torchvision" for r in rows)
+
+
+def test_full_text_search_on_models(get):
+    rows = get("/catalog/model_summary.json?_shape=array&_search=residual&source=torchvision").json()
+    ids = {r["id"] for r in rows}
+    assert "torchvision:resnet18.IMAGENET1K_V1" in ids
+    rows = get("/catalog/models.json?_shape=array&_search=dinov2&_size=max").json()
+    assert rows and all("dinov2" in (r["id"] + (r["description"] or "")).lower() for r in rows)
+    assert "timm:vit_small_patch14_dinov2.lvd142m" in {r["id"] for r in rows}
+
+
+def test_metadata_titles_descriptions_and_units(get):
+    meta = get("/-/metadata.json").json()
+    table = meta["databases"]["catalog"]["tables"]["models"]
+    assert table["columns"]["license_family"].startswith("permissive")
+    assert meta["databases"]["catalog"]["tables"]["model_summary"]["units"]["size_mb"] == "megabyte"
+    html = get("/catalog/model_summary").text
+    assert "Models" in html and "MB (10^6 bytes)" in html
+
+
+def test_stored_query_is_listed_with_its_parameters(get):
+    data = get("/catalog.json").json()
+    queries = {q["name"]: q for q in data["queries"]}
+    assert queries["open_classifiers"]["title"].startswith("Open-license models")
+    page = get("/catalog/open_classifiers").text
+    for param in ("task", "dataset", "max_mb"):
+        assert f'name="{param}"' in page
+
+
+def test_internal_tables_are_hidden(get):
+    data = get("/catalog.json").json()
+    hidden = {t["name"] for t in data["tables"] if t["hidden"]}
+    assert {"models_fts", "_migrations"} <= hidden
+
+
+def test_runs_history_is_browsable(get):
+    rows = get("/catalog/latest_runs.json?_shape=array").json()
+    assert {r["source"]: r["status"] for r in rows} == {"timm": "ok", "torchvision": "ok"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_modelcat_serve_answers_over_http(built_catalog):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--db", str(built_catalog),
+                             "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/catalog/open_classifiers.json?_shape=array&max_mb=5"
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    rows = json.load(r)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert rows and all(r["size_mb"] <= 5.0 and r["task"] == "image-classification" for r in rows)  # rounded to 0.1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,0 +1,190 @@
+"""The timm source against the installed timm (its real registry, offline)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from indexer.errors import SkipRecord
+from indexer.sources.timm import _count_worker, _read_cache, _import_timm, count_parameters, normalize_timm
+from indexer.store import Catalog
+
+timm = _import_timm()
+
+
+@pytest.fixture(scope="module")
+def rows(built_catalog):
+    with Catalog.open(built_catalog, readonly=True, create=False) as cat:
+        yield {r["id"]: dict(r) for r in cat.conn.execute("SELECT * FROM models WHERE source = 'timm'")}
+
+
+@pytest.fixture(scope="module")
+def cat(built_catalog):
+    with Catalog.open(built_catalog, readonly=True, create=False) as c:
+        yield c
+
+
+def test_every_pretrained_tag_is_in_the_catalog(rows):
+    assert set(rows) == {f"timm:{n}" for n in timm.list_pretrained()}
+    assert all(r["num_params"] for r in rows.values()), "a tag without a parameter count"
+
+
+@pytest.mark.parametrize("name", [
+    "resnet18.a1_in1k",
+    "deit_tiny_distilled_patch16_224.fb_in1k",  # two classifier heads
+    "vit_tiny_patch16_224.augreg_in21k",  # same architecture, 21843-class head...
+    "vit_tiny_patch16_224.augreg_in21k_ft_in1k",  # ...and a 1000-class head
+    "vit_small_patch14_dinov2.lvd142m",  # no head, input size baked in (518)
+    "convnext_atto.d2_in1k",
+])
+def test_parameter_counts_and_sizes_equal_a_real_build(rows, name):
+    model = timm.create_model(name, pretrained=False)
+    row = rows[f"timm:{name}"]
+    assert row["num_params"] == sum(p.numel() for p in model.parameters())
+    assert row["size_bytes"] == sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    assert row["size_is_estimate"] == 1
+    assert row["num_classes"] == model.num_classes
+
+
+@pytest.mark.parametrize("name", ["efficientnet_b0.ra_in1k", "swin_tiny_patch4_window7_224.ms_in1k",
+                                  "maxvit_tiny_tf_224.in1k", "eva02_tiny_patch14_224.mim_in22k"])
+def test_skipping_weight_init_on_meta_does_not_change_shapes(name):
+    import torch
+
+    with torch.device("meta"):
+        plain = timm.create_model(name, pretrained=False)
+    assert count_parameters(name) == (
+        sum(p.numel() for p in plain.parameters()),
+        sum(t.numel() * t.element_size() for t in plain.state_dict().values()),
+    )
+
+
+def test_a_model_that_fails_to_build_is_reported_not_fatal():
+    name, n, b, err = _count_worker("no_such_architecture.x")
+    assert (n, b) == (None, None) and "no_such_architecture" in err
+
+
+def test_preprocessing_and_head_come_from_the_pretrained_cfg(rows):
+    from timm.models import get_pretrained_cfg
+
+    for name in ("resnet18.a1_in1k", "vit_small_patch14_dinov2.lvd142m", "deit_tiny_distilled_patch16_224.fb_in1k"):
+        cfg = get_pretrained_cfg(name)
+        row = rows[f"timm:{name}"]
+        assert json.loads(row["input_size"]) == list(cfg.input_size)
+        assert json.loads(row["mean"]) == list(cfg.mean) and json.loads(row["std"]) == list(cfg.std)
+        assert row["crop_pct"] == cfg.crop_pct and row["interpolation"] == cfg.interpolation
+        classifier = cfg.classifier if isinstance(cfg.classifier, str) else ",".join(cfg.classifier)
+        assert row["classifier"] == classifier and row["first_conv"] == cfg.first_conv
+        assert row["hf_hub_id"] == cfg.hf_hub_id and row["url"] == f"https://huggingface.co/{cfg.hf_hub_id}"
+        assert row["architecture"] + "." + row["weights"] == name
+
+
+def test_licenses_are_normalized_with_the_raw_value_kept(rows):
+    from timm.models import get_pretrained_cfg
+
+    for model_id, row in rows.items():
+        raw = get_pretrained_cfg(model_id[5:]).license
+        assert row["license_raw"] == raw
+    nc = [r for r in rows.values() if r["license_raw"] == "cc-by-nc-4.0"]
+    assert nc and all((r["license"], r["license_family"], r["is_open"]) == ("cc-by-nc-4.0", "non-commercial", 0) for r in nc)
+    assert (rows["timm:resnet18.a1_in1k"]["license_family"], rows["timm:resnet18.a1_in1k"]["is_open"]) == ("permissive", 1)
+    assert rows["timm:fastvit_t8.apple_in1k"]["license"] == "apple-ascl"  # timm's 'fastvit-license'
+
+
+@pytest.mark.parametrize("model_id, expected", [
+    ("timm:resnet18.a1_in1k", [("imagenet-1k", "train", "in1k")]),
+    ("timm:vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+     [("imagenet-1k", "finetune", "in1k"), ("imagenet-21k", "pretrain", "in21k")]),
+    ("timm:vit_base_patch16_clip_224.laion2b_ft_in12k_in1k",
+     [("imagenet-12k", "pretrain", "in12k"), ("imagenet-1k", "finetune", "in1k"), ("laion-2b", "pretrain", "laion2b")]),
+    ("timm:vit_base_patch16_clip_224.openai", [("openai-wit", "train", "openai")]),
+    ("timm:resnet50.fb_swsl_ig1b_ft_in1k", [("imagenet-1k", "finetune", "in1k"), ("instagram-1b", "pretrain", "ig1b")]),
+    ("timm:vit_small_patch14_dinov2.lvd142m", [("lvd-142m", "train", "lvd142m")]),
+    ("timm:tresnet_m.miil_in21k", [("imagenet-21k-p", "train", "miil_in21k")]),
+    ("timm:vit_base_patch16_224.mae", [("imagenet-1k", "train", "mae")]),
+])
+def test_datasets_and_roles_come_from_the_tag(cat, model_id, expected):
+    got = [tuple(r) for r in cat.conn.execute(
+        "SELECT dataset_id, role, raw FROM model_datasets WHERE model_id = ? ORDER BY dataset_id", (model_id,))]
+    assert got == expected
+
+
+@pytest.mark.parametrize("model_id, task", [
+    ("timm:resnet18.a1_in1k", "image-classification"),
+    ("timm:vit_tiny_patch16_224.augreg_in21k", "image-classification"),  # 21843 ImageNet-21K classes
+    ("timm:vit_small_patch14_dinov2.lvd142m", "image-feature-extraction"),  # no head
+    ("timm:vit_base_patch16_clip_224.openai", "image-feature-extraction"),  # 512-d CLIP projection
+    ("timm:vit_base_patch16_clip_224.laion2b_ft_in1k", "image-classification"),
+    ("timm:fastvit_mci0.apple_mclip", "image-feature-extraction"),  # 512-d, no labels anywhere
+    ("timm:resmlp_12_224.fb_dino", "image-classification"),  # DINO backbone + ImageNet-1K head
+])
+def test_task(rows, model_id, task):
+    assert rows[model_id]["task"] == task
+
+
+def test_papers_come_from_paper_ids(cat):
+    got = [tuple(r) for r in cat.conn.execute(
+        "SELECT paper_id, raw FROM model_papers WHERE model_id = 'timm:resnet18.a1_in1k'")]
+    assert got == [("arxiv:2110.00476", "arXiv:2110.00476")]
+    # versioned ids are stored without the version
+    assert cat.conn.execute("SELECT count(*) FROM papers WHERE id LIKE '%v_'").fetchone()[0] == 0
+
+
+def test_warm_refresh_reads_the_cache_without_importing_timm_or_torch(built_catalog, session_cache):
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from indexer.sources.timm import TimmSource\n"
+        "from indexer.sources.base import FetchContext\n"
+        "ctx = FetchContext(cache_dir=Path(sys.argv[1]))\n"
+        "src = TimmSource()\n"
+        "records = [src.normalize(r) for r in src.fetch(ctx)]\n"
+        "assert ctx.details['cache'] == 'hit', ctx.details\n"
+        "assert not {'timm', 'torch', 'torchvision'} & set(sys.modules), 'imported a heavy library'\n"
+        "print(len(records))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(session_cache)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == len(timm.list_pretrained())
+
+
+def test_a_damaged_cache_is_ignored(tmp_path):
+    path = tmp_path / "timm-x.json"
+    for content in ("", "{not json", "[1, 2]", '{"name": "a"}', '[{"name": "a"}]'):
+        path.write_text(content)
+        assert _read_cache(path) is None
+    assert _read_cache(tmp_path / "missing.json") is None
+    path.write_text('[{"name": "a.b", "cfg": {}}]')
+    assert _read_cache(path) == [{"name": "a.b", "cfg": {}}]
+
+
+def test_the_cache_key_follows_the_installed_timm(session_cache):
+    from indexer.sources.timm import CACHE_FORMAT, timm_fingerprint
+
+    version, digest = timm_fingerprint()
+    assert version == timm.__version__
+    assert (session_cache / f"timm-{version}-{digest}-v{CACHE_FORMAT}.json").is_file()
+
+
+@pytest.mark.parametrize("raw", [{}, {"name": "nodot", "cfg": {}}, {"name": "a.b", "cfg": "x"}, {"name": 3}])
+def test_records_that_are_not_tags_are_skipped(raw):
+    with pytest.raises(SkipRecord):
+        normalize_timm(raw)
+
+
+def test_a_record_with_missing_fields_still_normalizes():
+    rec = normalize_timm({"name": "somearch.in1k", "cfg": {"architecture": "somearch"}})
+    assert (rec.id, rec.license, rec.num_params, rec.size_bytes) == ("timm:somearch.in1k", "unknown", None, None)
+    assert rec.task == "image-feature-extraction"  # no head known
+
+
+def test_worker_count_is_configurable(monkeypatch):
+    from indexer.sources.timm import _workers
+
+    monkeypatch.setenv("MODELCAT_WORKERS", "1")
+    assert _workers() == 1
+    monkeypatch.delenv("MODELCAT_WORKERS")
+    assert 1 <= _workers() <= max(1, os.cpu_count() or 1)

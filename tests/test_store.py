@@ -1,0 +1,267 @@
+import hashlib
+import shutil
+import sqlite3
+
+import pytest
+
+from indexer.errors import CatalogError, RefreshLocked
+from indexer.paths import schema_dir
+from indexer.records import DatasetLink, Metric, ModelRecord, PaperLink
+from indexer.store import Catalog, refresh_lock
+
+
+def rec(name, **kw):
+    kw.setdefault("source", "t")
+    return ModelRecord(id=f"t:{name}", name=name, **kw)
+
+
+def write(cat, records, source="t", full_listing=True, now=None):
+    with cat.transaction():
+        w = cat.writer(source, now=now)
+        w.add_all(records)
+        return w.finish(full_listing=full_listing)
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------- migrations
+def test_new_catalog_has_every_migration_and_view(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        names = cat.applied_migrations()
+        assert names == sorted(p.stem for p in (schema_dir() / "migrations").glob("*.sql"))
+        objects = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master")}
+        assert {"models", "datasets", "model_datasets", "metrics", "papers", "model_papers", "runs",
+                "models_fts", "model_summary", "latest_runs"} <= objects
+        assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_migrating_twice_changes_nothing(tmp_path):
+    path = tmp_path / "c.db"
+    with Catalog.open(path) as cat:
+        write(cat, [rec("a")])
+        schema_before = sorted(map(tuple, cat.conn.execute("SELECT type, name, sql FROM sqlite_master")))
+        assert cat.migrate() == []
+    with Catalog.open(path) as cat:  # a second open runs migrate + ensure_shape again
+        assert sorted(map(tuple, cat.conn.execute("SELECT type, name, sql FROM sqlite_master"))) == schema_before
+        assert cat.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 1
+
+
+def test_upgrading_an_older_catalog_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.db"
+    # A catalog at the first migration only, the way an older modelcat left it.
+    old = Catalog(sqlite3.connect(path, isolation_level=None), path, readonly=False)
+    assert old.migrate(upto="0001_initial") == ["0001_initial"]
+    old.conn.execute(
+        "INSERT INTO models (id, source, name, description, record_hash, first_seen, last_seen, changed_at) "
+        "VALUES ('t:old', 't', 'old', 'a model from before full-text search', 'h', 'x', 'x', 'x')")
+    old.close()
+    with Catalog.open(path) as cat:
+        assert cat.applied_migrations()[-1] > "0001"
+        assert [tuple(r) for r in cat.conn.execute("SELECT name FROM models")] == [("old",)]
+        # the FTS migration indexed the row that was already there
+        hits = cat.conn.execute("SELECT rowid FROM models_fts WHERE models_fts MATCH 'search'").fetchall()
+        assert len(hits) == 1
+
+
+def test_a_later_migration_adding_a_column_keeps_data(tmp_path):
+    migrations = tmp_path / "migrations"
+    shutil.copytree(schema_dir() / "migrations", migrations)
+    path = tmp_path / "c.db"
+    with Catalog.open(path, migrations_dir=migrations) as cat:
+        write(cat, [rec("a", num_params=5)])
+    (migrations / "9999_downloads.sql").write_text(
+        "ALTER TABLE models ADD COLUMN downloads INTEGER NOT NULL DEFAULT 0;\n")
+    with Catalog.open(path, migrations_dir=migrations) as cat:
+        row = cat.conn.execute("SELECT id, num_params, downloads FROM models").fetchone()
+        assert tuple(row) == ("t:a", 5, 0)
+    # ... and the modelcat that does not know 9999 refuses the catalog instead of misreading it
+    with pytest.raises(CatalogError, match="newer modelcat"):
+        Catalog.open(path)
+
+
+# ---------------------------------------------------------------------- refusing bad files
+def test_corrupt_file_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "catalog.db"
+    path.write_bytes(b"this is not a database\x00" * 100)
+    before = sha(path)
+    with pytest.raises(CatalogError, match="not a SQLite database"):
+        Catalog.open(path)
+    assert sha(path) == before
+
+
+def test_damaged_sqlite_file_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "catalog.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    before = sha(path)
+    with pytest.raises(CatalogError, match="left untouched"):
+        Catalog.open(path)
+    assert sha(path) == before
+
+
+def test_someone_elses_sqlite_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE invoices (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CatalogError, match="not a modelcat catalog"):
+        Catalog.open(path)
+    assert [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")] == ["invoices"]
+
+
+def test_missing_directory_and_missing_catalog(tmp_path):
+    with pytest.raises(CatalogError, match="does not exist"):
+        Catalog.open(tmp_path / "nope" / "c.db")
+    assert not (tmp_path / "nope").exists()
+    with pytest.raises(CatalogError, match="run `modelcat refresh` first"):
+        Catalog.open(tmp_path / "c.db", readonly=True, create=False)
+    assert not (tmp_path / "c.db").exists()
+    with pytest.raises(CatalogError, match="is a directory"):
+        Catalog.open(tmp_path)
+
+
+def test_readonly_open_writes_nothing(tmp_path):
+    path = tmp_path / "c.db"
+    Catalog.open(path).close()
+    before = sha(path)
+    with Catalog.open(path, readonly=True, create=False) as cat:
+        with pytest.raises(sqlite3.OperationalError):
+            cat.conn.execute("DELETE FROM models")
+    assert sha(path) == before
+
+
+# ---------------------------------------------------------------------- the writer
+def test_writer_counts_new_updated_unchanged_and_removed(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        c1 = write(cat, [rec("a", num_params=1), rec("b", num_params=2), rec("c", num_params=3)], now="T1")
+        assert (c1.new, c1.updated, c1.unchanged, c1.removed) == (3, 0, 0, 0)
+        c2 = write(cat, [rec("a", num_params=1), rec("b", num_params=20)], now="T2")
+        assert (c2.new, c2.updated, c2.unchanged, c2.removed) == (0, 1, 1, 1)
+        rows = {r["id"]: dict(r) for r in cat.conn.execute("SELECT * FROM models")}
+        assert rows["t:a"]["changed_at"] == "T1" and rows["t:a"]["last_seen"] == "T2"
+        assert rows["t:b"]["changed_at"] == "T2" and rows["t:b"]["num_params"] == 20
+        assert rows["t:b"]["first_seen"] == "T1"
+        assert rows["t:c"]["removed_at"] == "T2" and rows["t:c"]["num_params"] == 3  # kept, marked
+        # it comes back: restored, not duplicated
+        c3 = write(cat, [rec("a", num_params=1), rec("b", num_params=20), rec("c", num_params=3)], now="T3")
+        assert (c3.new, c3.updated, c3.unchanged, c3.removed) == (0, 1, 2, 0)
+        assert cat.conn.execute("SELECT removed_at FROM models WHERE id = 't:c'").fetchone()[0] is None
+        assert cat.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 3
+
+
+def test_partial_listing_never_marks_removed(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("a"), rec("b")])
+        counts = write(cat, [rec("a")], full_listing=False)
+        assert counts.removed == 0
+        assert cat.conn.execute("SELECT count(*) FROM models WHERE removed_at IS NULL").fetchone()[0] == 2
+
+
+def test_removal_is_per_source(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("a")], source="t")
+        write(cat, [ModelRecord(id="u:x", source="u", name="x")], source="u")
+        write(cat, [], source="t")
+        rows = dict(cat.conn.execute("SELECT id, removed_at IS NOT NULL FROM models").fetchall())
+        assert rows == {"t:a": 1, "u:x": 0}
+
+
+def test_children_are_replaced_when_a_record_changes(tmp_path):
+    r = rec("a", datasets=[DatasetLink("imagenet-1k", "train", "in1k")],
+            metrics=[Metric("ImageNet-1K", "acc@1", 70.0, "imagenet-1k", "top1")],
+            papers=[PaperLink("arxiv:2010.11929", "arXiv:2010.11929")])
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [r])
+        r2 = rec("a", datasets=[DatasetLink("imagenet-21k", "train", "in22k")],
+                 metrics=[Metric("ImageNet-1K", "acc@1", 71.5, "imagenet-1k", "top1")])
+        write(cat, [r2])
+        def q(sql):
+            return [tuple(r) for r in cat.conn.execute(sql)]
+
+        assert q("SELECT dataset_id, role, raw FROM model_datasets") == [("imagenet-21k", "train", "in22k")]
+        assert q("SELECT value FROM metrics") == [(71.5,)]
+        assert q("SELECT count(*) FROM model_papers") == [(0,)]
+        # the paper row itself stays: papers are shared between models and sources
+        assert q("SELECT id, arxiv_id, url FROM papers") == [
+            ("arxiv:2010.11929", "2010.11929", "https://arxiv.org/abs/2010.11929")]
+
+
+def test_unknown_dataset_id_is_rejected_by_the_foreign_key(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        with pytest.raises(sqlite3.IntegrityError):
+            write(cat, [rec("a", datasets=[DatasetLink("no-such-dataset", "train", "x")])])
+        assert cat.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0  # rolled back
+
+
+def test_writer_rejects_a_record_of_another_source(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        with pytest.raises(ValueError, match="not 't'"):
+            write(cat, [ModelRecord(id="u:x", source="u", name="x")])
+
+
+def test_full_text_index_follows_inserts_updates_and_removals(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        def search(word):
+            return [r[0] for r in cat.conn.execute(
+                "SELECT m.id FROM models m WHERE m.rowid IN "
+                "(SELECT rowid FROM models_fts WHERE models_fts MATCH ?)", (word,))]
+
+        write(cat, [rec("a", description="a residual network", tags=["imagenet-1k"])])
+        assert search("residual") == ["t:a"]
+        write(cat, [rec("a", description="a vision transformer", tags=["imagenet-1k"])])
+        assert search("residual") == [] and search("transformer") == ["t:a"]
+        cat.conn.execute("DELETE FROM models")
+        assert search("transformer") == []
+        assert cat.conn.execute("INSERT INTO models_fts(models_fts) VALUES ('integrity-check')")
+
+
+def test_unchanged_rows_do_not_touch_the_full_text_index(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        def fts_pages():
+            return cat.conn.execute("SELECT * FROM models_fts_data ORDER BY id").fetchall()
+
+        write(cat, [rec("a", description="residual")])
+        before = fts_pages()
+        write(cat, [rec("a", description="residual")], now="later")
+        assert fts_pages() == before
+        assert cat.conn.execute("SELECT last_seen FROM models").fetchone()[0] == "later"
+
+
+def test_a_changed_view_definition_is_recreated(tmp_path):
+    path = tmp_path / "c.db"
+    Catalog.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP VIEW model_summary; CREATE VIEW model_summary AS SELECT 1 AS stale;")
+    conn.close()
+    with Catalog.open(path) as cat:
+        cols = [r[1] for r in cat.conn.execute("PRAGMA table_info(model_summary)")]
+        assert "size_mb" in cols and "stale" not in cols
+
+
+def test_datasets_table_matches_the_alias_table(tmp_path):
+    from indexer.normalize.dataset import dataset_table
+
+    with Catalog.open(tmp_path / "c.db") as cat:
+        ids = {r[0] for r in cat.conn.execute("SELECT id FROM datasets")}
+    assert ids == set(dataset_table())
+
+
+# ---------------------------------------------------------------------- runs and locking
+def test_runs_record_start_finish_and_interruptions(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        run = cat.start_run("t", "1.0")
+        assert cat.mark_interrupted_runs() == 1
+        row = cat.conn.execute("SELECT status, error, finished_at FROM runs WHERE id = ?", (run,)).fetchone()
+        assert row["status"] == "interrupted" and row["finished_at"] and "ended" in row["error"]
+
+
+def test_refresh_lock_is_exclusive_and_released(tmp_path):
+    path = tmp_path / "c.db"
+    with refresh_lock(path):
+        with pytest.raises(RefreshLocked, match="another refresh"):
+            with refresh_lock(path):
+                pass
+    with refresh_lock(path):  # released: can be taken again
+        pass
