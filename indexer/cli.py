@@ -132,7 +132,12 @@ def refresh(db, sources) -> None:
     from .store import Catalog
 
     path = _db(db)
-    results = run_refresh(path, sources or None, progress=_Progress)
+    try:
+        results = run_refresh(path, sources or None, progress=_Progress)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: the source being written was rolled back; sources already "
+                   "written are kept", err=True)
+        sys.exit(130)
     click.echo(_summary(results))
     for r in results:
         if r.error:
@@ -247,8 +252,9 @@ def serve(db, host, port) -> None:
     from .serve import serve as run_serve
 
     path = _db(db)
-    click.echo(f"Datasette on http://{host}:{port}/ serving {path} (Ctrl-C stops)", err=True)
-    run_serve(path, host=host, port=port)
+    run_serve(path, host=host, port=port,
+              on_ready=lambda: click.echo(f"Datasette on http://{host}:{port}/ serving {path} (Ctrl-C stops)",
+                                          err=True))
 
 
 # ---------------------------------------------------------------------- reference lists

@@ -6,6 +6,7 @@ were; the error goes on its run row and in the summary, and the other sources go
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -33,10 +34,6 @@ class SourceResult:
     version: str | None = None
     error: str | None = None
     details: dict | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
 
 
 ProgressFactory = Callable[[str], Callable[[int, "int | None", str], None]]
@@ -99,10 +96,16 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
                     continue
                 writer.add(record)
             writer.finish(full_listing=source.full_listing)
+    except KeyboardInterrupt:
+        # rolled back above; say so on the run row at once, then let the interrupt through
+        with contextlib.suppress(Exception):
+            _finish(cat, run_id, name, "interrupted", WriteCounts(seen=counts.seen), t0, version,
+                    "interrupted (Ctrl-C); this source's changes were rolled back", ctx.details)
+        raise
     except SourceUnavailable as e:
         return _finish(cat, run_id, name, "unavailable", WriteCounts(), t0, version, str(e), ctx.details)
     except Exception as e:
-        # KeyboardInterrupt and SystemExit propagate (and leave the run 'running' -> 'interrupted')
+        # SystemExit and other BaseExceptions propagate: the next refresh marks the run interrupted
         log.debug("%s failed:\n%s", name, traceback.format_exc())
         return _finish(cat, run_id, name, "failed", WriteCounts(seen=counts.seen), t0, version,
                        f"{type(e).__name__}: {e}", ctx.details)

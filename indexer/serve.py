@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import functools
+import socket
 from pathlib import Path
 
 import yaml
 
+from .errors import ModelcatError
 from .paths import schema_dir
 from .store import Catalog, on_read_only_storage
 
@@ -45,11 +47,27 @@ def make_datasette(db_path: str | Path):
     return Datasette([str(db_path)], metadata=metadata_for(db_path), settings=SETTINGS)
 
 
-def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
+def check_port(host: str, port: int) -> None:
+    """Fail with a clear message when the address cannot be listened on (uvicorn's is cryptic)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            s.bind((host, port))
+    except OSError as e:
+        raise ModelcatError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}): "
+            "another server may be using it; pass --port with a free port (e.g. --port 8002)"
+        ) from None
+
+
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, on_ready=None) -> None:
     import asyncio
 
     import uvicorn
 
     ds = make_datasette(db_path)
+    check_port(host, port)
     asyncio.run(ds.invoke_startup())
+    if on_ready:
+        on_ready()
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

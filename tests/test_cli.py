@@ -191,3 +191,13 @@ def test_tasks_and_datasets_list_the_tables():
     assert "image-classification" in runner.invoke(cli, ["tasks"]).output
     out = runner.invoke(cli, ["datasets"]).output
     assert "imagenet-1k" in out and "in1k" in out
+
+
+def test_ctrl_c_during_refresh_is_one_line_and_exit_130(tmp_path, list_source):
+    def fetch(ctx):
+        raise KeyboardInterrupt
+        yield
+
+    list_source("slow", []).fetch = fetch
+    result = CliRunner().invoke(cli, ["refresh", "--db", str(tmp_path / "c.db"), "--source", "slow"])
+    assert result.exit_code == 130 and "interrupted: the source being written was rolled back" in result.output

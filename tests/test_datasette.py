@@ -109,3 +109,14 @@ def test_modelcat_serve_answers_over_http(built_catalog):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_on_a_busy_port_says_so(built_catalog):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "indexer", "serve", "--db", str(built_catalog),
+                            "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr

@@ -110,3 +110,21 @@ def test_runs_left_running_by_a_dead_refresh_are_marked_interrupted(tmp_path, li
     list_source("fake", RAWS[:3])
     refresh(db, ["fake"])
     assert [r["status"] for r in runs(db)] == ["interrupted", "ok"]
+
+
+def test_ctrl_c_rolls_back_the_source_and_marks_its_run_interrupted(tmp_path, list_source):
+    db = tmp_path / "c.db"
+    list_source("fake", RAWS[:10])
+    refresh(db, ["fake"])
+    before = dump(db)
+
+    def fetch(ctx):
+        yield from ({**r, "num_params": 1} for r in RAWS[:5])
+        raise KeyboardInterrupt
+
+    list_source("fake", RAWS[:10]).fetch = fetch
+    with pytest.raises(KeyboardInterrupt):
+        refresh(db, ["fake"])
+    assert dump(db) == before
+    last = runs(db)[-1]
+    assert (last["status"], last["seen"]) == ("interrupted", 5) and "rolled back" in last["error"]
