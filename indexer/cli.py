@@ -121,19 +121,38 @@ class SourceName(click.ParamType):
 @db_option
 @click.option("--source", "sources", multiple=True, type=SourceName(),
               help="Refresh only this source (repeatable) [default: every source].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Settings file [default: $MODELCAT_CONFIG, else ./modelcat.toml if present].")
+@click.option("--full", is_flag=True, help="Sources that refresh incrementally (hf) do a full sweep.")
+@click.option("--hf-author", multiple=True, help="Hub: only models of this owner (repeatable).")
+@click.option("--hf-library", multiple=True, help="Hub: only models with this library tag (repeatable).")
+@click.option("--hf-pipeline-tag", multiple=True, help="Hub: only models with this pipeline tag (repeatable).")
+@click.option("--hf-min-downloads", type=click.IntRange(min=0), help="Hub: skip models with fewer downloads.")
 @_handle_errors
-def refresh(db, sources) -> None:
+def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_tag, hf_min_downloads) -> None:
     """Fetch every source and write the catalog.
 
-    Each source is written in its own transaction: one that fails keeps its previous rows, is
-    reported, and the others go on. Exits 1 when a source failed.
+    Each source is written in its own transaction (long ones commit as they go, with their
+    cursor, and resume after a crash): one that fails keeps its previous rows, is reported, and
+    the others go on. Exits 1 when a source failed. Command-line Hub filters replace the same
+    settings of the config file's [hf] section.
     """
+    from .config import load_config
     from .refresh import refresh as run_refresh
     from .store import Catalog
 
+    config = load_config(config_file)
+    hf = config.setdefault("hf", {})
+    for key, value in (("authors", hf_author), ("libraries", hf_library), ("pipeline_tags", hf_pipeline_tag)):
+        if value:
+            hf[key] = list(value)
+    if hf_min_downloads is not None:
+        hf["min_downloads"] = hf_min_downloads
+    if full:
+        hf["full"] = True
     path = _db(db)
     try:
-        results = run_refresh(path, sources or None, progress=_Progress)
+        results = run_refresh(path, sources or None, progress=_Progress, config=config)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: the source being written was rolled back; sources already "
                    "written are kept", err=True)
@@ -170,10 +189,14 @@ def refresh(db, sources) -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "ids"]), default="table",
               show_default=True, help="Output format.")
+@click.option("--every-source", is_flag=True,
+              help="A row per source: timm:x and hf:timm/x separately (default: one row per model).")
 @_handle_errors
 def search(text, db, task, dataset, open_only, max_mb, source, library, license_family, license_,
-           sort, limit, fmt) -> None:
+           sort, limit, fmt, every_source) -> None:
     """Find models. TEXT searches names, descriptions and tags.
+
+    A model seen in several sources (timm:x is hf:timm/x) is one row; the other ids are listed.
 
     \b
     modelcat search --task image-classification --dataset imagenet-1k --open --max-mb 100
@@ -184,7 +207,7 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 
     q = Query(text=text, task=task, dataset=dataset, open_only=open_only, max_mb=max_mb,
               source=source, library=library, license_family=license_family, license=license_,
-              sort=sort, limit=limit)
+              sort=sort, limit=limit, group=not every_source)
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
         rows = run_search(cat, q)
     if fmt == "json":
@@ -197,11 +220,15 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
             (r["id"], r["task"], r["license"],
              "" if r["num_params"] is None else f"{r['num_params'] / 1e6:.2f}",
              "" if r["size_bytes"] is None else ("~" if r["size_is_estimate"] else "") + f"{r['size_bytes'] / 1e6:.1f}",
-             "" if r["imagenet_top1"] is None else f"{r['imagenet_top1']:.2f}")
+             "" if r["imagenet_top1"] is None else f"{r['imagenet_top1']:.2f}",
+             ", ".join(r.get("ids", [])[1:]))
             for r in rows
         ]
+        header = ("id", "task", "license", "params_M", "size_MB", "in1k_top1", "also")
+        if not any(row[-1] for row in table_rows):
+            header, table_rows = header[:-1], [row[:-1] for row in table_rows]
         if table_rows:
-            click.echo(_table(("id", "task", "license", "params_M", "size_MB", "in1k_top1"), table_rows))
+            click.echo(_table(header, table_rows))
         click.echo(f"{len(rows)} model{'s' if len(rows) != 1 else ''}"
                    + (" (~ = estimated from the parameter count)" if any(r["size_is_estimate"] for r in rows) else ""),
                    err=fmt == "table" and not table_rows)
@@ -229,7 +256,7 @@ def show(model_id, db, as_json) -> None:
         click.echo(json.dumps(row, indent=2, default=str))
         return
     for key, value in row.items():
-        if key in ("datasets", "metrics", "papers", "record_hash") or value in (None, [], {}):
+        if key in ("datasets", "metrics", "papers", "relations", "record_hash") or value in (None, [], {}):
             continue
         click.echo(f"{key:17} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
     for d in row["datasets"]:
@@ -238,6 +265,8 @@ def show(model_id, db, as_json) -> None:
         click.echo(f"{'metric':17} {m['dataset_raw']} {m['metric_raw']} = {m['value']}")
     for p in row["papers"]:
         click.echo(f"{'paper':17} {p['id']} {p['title'] or ''}".rstrip())
+    for x in row["relations"]:
+        click.echo(f"{'lineage':17} {x['relation']} of {x['related_id']}")
 
 
 # ---------------------------------------------------------------------- serve

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -28,6 +26,18 @@ class Metric:
 class PaperLink:
     paper_id: str  # "arxiv:2010.11929"
     raw: str  # as the source gave it
+
+
+@dataclass
+class Relation:
+    relation: str  # this model is a <relation> of related_id: base_model, finetune, adapter, quantized, merge
+    related_id: str  # a catalog id ("hf:meta-llama/Llama-3.1-8B"); need not be in the catalog
+    raw: str  # as the source gave it
+
+
+# Counters that move every day without the model changing: written, but not part of the record's
+# digest, so a download bump is not a "change" (changed_at, the FTS index and children stay put).
+VOLATILE_FIELDS = ("downloads", "likes")
 
 
 @dataclass
@@ -66,18 +76,24 @@ class ModelRecord:
     first_conv: str | None = None
     source_version: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    entity_id: str | None = None  # the entity this row is one view of (None: its own id)
+    source_uid: str | None = None  # the source's stable key, surviving renames (Hub _id)
+    license_name: str | None = None
+    downloads: int | None = None
+    likes: int | None = None
+    gated: str | None = None  # None, "auto" or "manual"
+    private: bool | None = None
+    disabled: bool | None = None
+    sha: str | None = None
+    repo_bytes: int | None = None
     datasets: list[DatasetLink] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
     papers: list[PaperLink] = field(default_factory=list)
-
-    def content_hash(self) -> str:
-        """A digest of everything the record says; equal records give equal digests."""
-        blob = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+    relations: list[Relation] = field(default_factory=list)
 
     def set_license(self, lic) -> None:
-        """Copy a normalize.License onto the record's four license columns."""
+        """Copy a normalize.License onto the record's license columns."""
         self.license, self.license_raw = lic.id, lic.raw
         self.license_family, self.is_open = lic.family, lic.is_open
-        if lic.name:
-            self.extra["license_name"] = lic.name
+        self.license_name = lic.name
+

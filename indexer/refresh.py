@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from .errors import SkipRecord, SourceUnavailable, UnknownSource
 from .paths import cache_dir
 from .sources import FetchContext, get_source, source_names
+from .sources.base import Checkpoint, Seen
 from .store import Catalog, WriteCounts, check_location, refresh_lock
 
 log = logging.getLogger("modelcat")
@@ -45,11 +46,13 @@ def refresh(
     *,
     progress: ProgressFactory | None = None,
     cache: Path | None = None,
+    config: dict[str, dict] | None = None,
 ) -> list[SourceResult]:
     """Refresh the catalog at `db_path` from `sources` (default: every registered source).
 
-    Raises CatalogError / RefreshLocked / UnknownSource before anything is written; a source's
-    own failure is reported in its SourceResult instead.
+    `config` maps a source name to its settings (see indexer.config). Raises CatalogError /
+    RefreshLocked / UnknownSource before anything is written; a source's own failure is reported
+    in its SourceResult instead.
     """
     names = list(dict.fromkeys(sources or source_names()))
     unknown = [n for n in names if n not in source_names()]
@@ -62,16 +65,19 @@ def refresh(
         if stale:
             log.warning("marked %d run(s) left 'running' by an earlier refresh as interrupted", stale)
         return [
-            run_source(cat, name, progress=progress(name) if progress else None, cache=cache)
+            run_source(cat, name, progress=progress(name) if progress else None, cache=cache,
+                       config=(config or {}).get(name))
             for name in names
         ]
 
 
-def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = None) -> SourceResult:
+def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = None,
+               config: dict | None = None) -> SourceResult:
     t0 = time.perf_counter()
     run_id = cat.start_run(name)
     counts = WriteCounts()
-    ctx = FetchContext(cache_dir=cache or cache_dir(), log=log)
+    ctx = FetchContext(cache_dir=cache or cache_dir(), log=log, config=dict(config or {}),
+                       state=cat.load_state(name), lookup=lambda ids: cat.lookup(name, ids))
     if progress:
         ctx.progress = progress
     version = None
@@ -81,10 +87,19 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
         with cat.transaction():
             writer = cat.writer(name)
             counts = writer.counts
-            for raw in source.fetch(ctx):
+            ctx.run_started = writer.now
+            for item in source.fetch(ctx):
+                if isinstance(item, Checkpoint):
+                    writer.flush()
+                    cat.save_state(name, item.state)
+                    cat.checkpoint()
+                    continue
+                if isinstance(item, Seen):
+                    writer.touch(item.ids)
+                    continue
                 counts.seen += 1
                 try:
-                    record = source.normalize(raw)
+                    record = source.normalize(item)
                 except SkipRecord as e:
                     counts.skip(str(e))
                     continue
@@ -95,12 +110,16 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
                     log.debug("%s", traceback.format_exc())
                     continue
                 writer.add(record)
-            writer.finish(full_listing=source.full_listing)
+            if ctx.listed_all_since is None and source.full_listing:
+                ctx.listed_all_since = writer.now
+            writer.finish(removed_since=ctx.listed_all_since)
+            if ctx.state:
+                cat.save_state(name, ctx.state)
     except KeyboardInterrupt:
-        # rolled back above; say so on the run row at once, then let the interrupt through
+        # rolled back to the last checkpoint; say so on the run row at once, then let it through
         with contextlib.suppress(Exception):
             _finish(cat, run_id, name, "interrupted", WriteCounts(seen=counts.seen), t0, version,
-                    "interrupted (Ctrl-C); this source's changes were rolled back", ctx.details)
+                    "interrupted (Ctrl-C); changes since the last checkpoint were rolled back", ctx.details)
         raise
     except SourceUnavailable as e:
         return _finish(cat, run_id, name, "unavailable", WriteCounts(), t0, version, str(e), ctx.details)

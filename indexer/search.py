@@ -34,6 +34,7 @@ class Query:
     include_removed: bool = False
     sort: str = "size"
     limit: int | None = None
+    group: bool = True  # one row per entity (timm:x and hf:timm/x are one model), with all its ids
 
 
 def _suggest(value: str, choices) -> str:
@@ -98,19 +99,41 @@ def build_sql(q: Query) -> tuple[str, list]:
         raise ModelcatError(f"unknown sort {q.sort!r}: choose from {', '.join(SORTS)}")
     sql = (
         "SELECT m.id, m.name, m.source, m.task, m.library, m.license, m.license_family, m.is_open, "
-        "m.num_params, m.size_bytes, m.size_is_estimate, m.url, "
+        "m.num_params, m.size_bytes, m.size_is_estimate, m.url, m.downloads, m.entity_id, "
         "(SELECT max(x.value) FROM metrics x WHERE x.model_id = m.id "
         "AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1 "
         "FROM models m"
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {SORTS[q.sort]}"
     )
-    if q.limit is not None:
+    if q.limit is not None and not q.group:
         sql += " LIMIT ?"
         params.append(int(q.limit))
     return sql, params
 
 
 def search(cat: Catalog, q: Query) -> list[dict]:
+    """Matching rows in the asked order. Grouped (the default): one row per entity, the first
+    match in that order, with `ids` = every live id of the entity (its other sources too)."""
     sql, params = build_sql(q)
-    return [dict(r) for r in cat.conn.execute(sql, params)]
+    rows = [dict(r) for r in cat.conn.execute(sql, params)]
+    if not q.group:
+        return rows
+    picked: dict[str, dict] = {}
+    for r in rows:
+        picked.setdefault(r["entity_id"] or r["id"], r)
+        if q.limit is not None and len(picked) >= q.limit:
+            break
+    ids: dict[str, list[str]] = {e: [] for e in picked}
+    entities = list(picked)
+    for i in range(0, len(entities), 900):
+        chunk = entities[i:i + 900]
+        for entity, model_id in cat.conn.execute(
+                f"SELECT entity_id, id FROM models WHERE removed_at IS NULL "
+                f"AND entity_id IN ({', '.join('?' * len(chunk))}) ORDER BY id", chunk):
+            ids[entity].append(model_id)
+    out = []
+    for entity, r in picked.items():
+        r["ids"] = [r["id"]] + [i for i in ids[entity] if i != r["id"]]
+        out.append(r)
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from typing import Iterable, Iterator
 from .errors import CatalogError, RefreshLocked
 from .normalize.dataset import dataset_table
 from .paths import schema_dir
-from .records import ModelRecord
+from .records import VOLATILE_FIELDS, ModelRecord
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -31,9 +32,11 @@ MODEL_COLUMNS = (
     "created_at", "updated_at",
     "architecture", "weights", "hf_hub_id", "input_size", "mean", "std", "crop_pct",
     "interpolation", "num_classes", "classifier", "first_conv", "source_version", "extra",
+    "entity_id", "source_uid", "license_name", "downloads", "likes", "gated", "private", "disabled",
+    "sha", "repo_bytes",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"tags", "input_size", "mean", "std", "extra"})
-_BOOL_COLUMNS = frozenset({"is_open", "size_is_estimate"})
+_BOOL_COLUMNS = frozenset({"is_open", "size_is_estimate", "private", "disabled"})
 
 
 def utcnow() -> str:
@@ -229,9 +232,9 @@ class Catalog:
                 self.conn.execute(f"DROP VIEW IF EXISTS [{name}]")
                 self.conn.execute(wanted[name])
             self.conn.executemany(
-                "INSERT INTO datasets (id, name, kind, url, aliases) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO datasets (id, name, kind, url, aliases, curated) VALUES (?, ?, ?, ?, ?, 1) "
                 "ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
-                "url = excluded.url, aliases = excluded.aliases",
+                "url = excluded.url, aliases = excluded.aliases, curated = 1",
                 rows,
             )
 
@@ -247,6 +250,33 @@ class Catalog:
             raise
         else:
             self.conn.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        """Inside transaction(): make everything so far durable and visible, and go on."""
+        self.conn.execute("COMMIT")
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    # ------------------------------------------------------------------ source state
+    def load_state(self, source: str) -> dict:
+        row = self.conn.execute("SELECT state FROM source_state WHERE source = ?", (source,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def save_state(self, source: str, state: dict) -> None:
+        self.conn.execute(
+            "INSERT INTO source_state (source, state, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            (source, json.dumps(state, sort_keys=True), utcnow()),
+        )
+
+    def lookup(self, source: str, ids: list[str]) -> dict[str, dict]:
+        """What the catalog holds for these ids of one source: sha, updated_at, removed_at."""
+        out = {}
+        for chunk in _chunks(list(ids), 900):
+            for r in self.conn.execute(
+                f"SELECT id, sha, updated_at, removed_at FROM models WHERE source = ? "
+                f"AND id IN ({', '.join('?' * len(chunk))})", (source, *chunk)):
+                out[r[0]] = {"sha": r[1], "updated_at": r[2], "removed_at": r[3]}
+        return out
 
     # ------------------------------------------------------------------ runs
     def start_run(self, source: str, source_version: str | None = None) -> int:
@@ -283,14 +313,31 @@ class Catalog:
         return SourceWriter(self, source, now or utcnow(), batch_size)
 
     # ------------------------------------------------------------------ reading
+    def resolve_id(self, model_id: str) -> str | None:
+        """The id itself when its row is live; else what an alias (an old, renamed id) points to;
+        else the id of a removed row; else None."""
+        row = self.conn.execute("SELECT removed_at FROM models WHERE id = ?", (model_id,)).fetchone()
+        if row is not None and row[0] is None:
+            return model_id
+        alias = self.conn.execute("SELECT model_id FROM model_aliases WHERE alias = ?", (model_id,)).fetchone()
+        if alias:
+            return alias[0]
+        return model_id if row is not None else None
+
     def get_model(self, model_id: str) -> dict | None:
-        row = self.conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
-        if row is None:
+        """A model row with its datasets, metrics, papers, relations and the other ids of its
+        entity; an old (renamed) id answers with the row it now names."""
+        resolved = self.resolve_id(model_id)
+        if resolved is None:
             return None
+        row = self.conn.execute("SELECT * FROM models WHERE id = ?", (resolved,)).fetchone()
         out = dict(row)
+        if resolved != model_id:
+            out["requested_id"] = model_id
         for col in _JSON_COLUMNS:
             if out.get(col) is not None:
                 out[col] = json.loads(out[col])
+        model_id = resolved
         out["datasets"] = [dict(r) for r in self.conn.execute(
             "SELECT dataset_id, role, raw FROM model_datasets WHERE model_id = ? ORDER BY dataset_id",
             (model_id,))]
@@ -300,12 +347,21 @@ class Catalog:
         out["papers"] = [dict(r) for r in self.conn.execute(
             "SELECT p.id, p.title, p.url FROM model_papers mp JOIN papers p ON p.id = mp.paper_id "
             "WHERE mp.model_id = ? ORDER BY p.id", (model_id,))]
+        out["relations"] = [dict(r) for r in self.conn.execute(
+            "SELECT relation, related_id FROM model_relations WHERE model_id = ? ORDER BY relation, related_id",
+            (model_id,))]
+        out["same_entity"] = [r[0] for r in self.conn.execute(
+            "SELECT id FROM models WHERE entity_id = ? AND id != ? AND removed_at IS NULL ORDER BY id",
+            (out["entity_id"], model_id))]
+        out["aliases"] = [r[0] for r in self.conn.execute(
+            "SELECT alias FROM model_aliases WHERE model_id = ? ORDER BY alias", (model_id,))]
         return out
 
     def counts(self) -> dict[str, int]:
         """Row counts of the catalog's tables (models: rows still listed by their source)."""
         out = {}
-        for table in ("models", "datasets", "model_datasets", "metrics", "papers", "model_papers", "runs"):
+        for table in ("models", "datasets", "model_datasets", "metrics", "papers", "model_papers",
+                      "model_relations", "model_aliases", "runs"):
             out[table] = self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
         out["models_removed"] = self.conn.execute(
             "SELECT count(*) FROM models WHERE removed_at IS NOT NULL").fetchone()[0]
@@ -352,6 +408,7 @@ class WriteCounts:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    renamed: int = 0
     skipped: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -360,7 +417,11 @@ class WriteCounts:
         self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
 
 
-def _row(rec: ModelRecord, hash_: str) -> tuple:
+_VOLATILE_AT = frozenset(MODEL_COLUMNS.index(c) for c in VOLATILE_FIELDS)
+
+
+def _values(rec: ModelRecord) -> list:
+    """The models row of a record, in MODEL_COLUMNS order, as SQLite stores it."""
     values = []
     for col in MODEL_COLUMNS:
         v = getattr(rec, col)
@@ -368,8 +429,19 @@ def _row(rec: ModelRecord, hash_: str) -> tuple:
             v = json.dumps(v, sort_keys=True) if v not in (None, [], {}) else None
         elif col in _BOOL_COLUMNS and v is not None:
             v = int(bool(v))
+        elif col == "entity_id" and v is None:
+            v = rec.id
         values.append(v)
-    return (*values, hash_)
+    return values
+
+
+def _digest(values: list, rec: ModelRecord) -> str:
+    """The record's content: its row without the volatile counters, and its child rows.
+    Equal content, equal digest; stored as record_hash so unchanged rows are not rewritten."""
+    content = [v for i, v in enumerate(values) if i not in _VOLATILE_AT]
+    children = [[tuple(vars(x).values()) for x in getattr(rec, f)]
+                for f in ("datasets", "metrics", "papers", "relations")]
+    return hashlib.blake2b(repr((content, children)).encode(), digest_size=16).hexdigest()
 
 
 _INSERT = (
@@ -381,14 +453,17 @@ _UPDATE = (
     + ", ".join(f"{c} = ?" for c in MODEL_COLUMNS[1:])
     + ", record_hash = ?, last_seen = ?, changed_at = ?, removed_at = NULL WHERE id = ?"
 )
+_TOUCH = "UPDATE models SET last_seen = ?, " + ", ".join(f"{c} = ?" for c in VOLATILE_FIELDS) + " WHERE id = ?"
 
 
 class SourceWriter:
     """Writes one source's records in batches.
 
     Each record's content hash is compared with the stored one: new rows are inserted, changed
-    rows rewritten (with their datasets, metrics and paper links), unchanged rows only get
-    `last_seen`. `finish(full_listing=True)` marks the source's rows that were not seen as removed.
+    rows rewritten (with their datasets, metrics, paper links and relations), unchanged rows only
+    get `last_seen` and their volatile counters. A new id whose `source_uid` an existing row of
+    the source already has is a rename: the old id becomes an alias and its row is marked
+    removed. `finish(removed_since=...)` marks the source's rows not seen since then as removed.
     The caller owns the transaction.
     """
 
@@ -399,8 +474,6 @@ class SourceWriter:
         self.batch_size = batch_size
         self.counts = WriteCounts()
         self._batch: dict[str, ModelRecord] = {}
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY)")
-        self.conn.execute("DELETE FROM temp.seen_ids")
 
     def add(self, rec: ModelRecord) -> None:
         if rec.source != self.source:
@@ -413,52 +486,93 @@ class SourceWriter:
         for rec in records:
             self.add(rec)
 
+    def touch(self, ids: Iterable[str]) -> int:
+        """The source confirms these ids still exist, unchanged: only last_seen moves."""
+        self.flush()
+        rows = [(self.now, i, self.source) for i in ids]
+        cur = self.conn.executemany(
+            "UPDATE models SET last_seen = ? WHERE id = ? AND source = ? AND removed_at IS NULL", rows)
+        self.counts.unchanged += cur.rowcount
+        return cur.rowcount
+
     def flush(self) -> None:
         if not self._batch:
             return
         batch, self._batch = self._batch, {}
-        ids = list(batch)
         existing = {}
-        for chunk in _chunks(ids, 900):
+        for chunk in _chunks(list(batch), 900):
             existing.update(
                 (r[0], (r[1], r[2])) for r in self.conn.execute(
                     f"SELECT id, record_hash, removed_at FROM models WHERE id IN ({', '.join('?' * len(chunk))})",
                     chunk,
                 )
             )
-        inserts, updates, touched, changed = [], [], [], []
+        inserts, updates, touched, added, changed = [], [], [], [], []
         for rec_id, rec in batch.items():
-            h = rec.content_hash()
+            values = _values(rec)
+            h = _digest(values, rec)
             old = existing.get(rec_id)
             if old is None:
-                inserts.append((*_row(rec, h), self.now, self.now, self.now))
-                changed.append(rec)
+                inserts.append((*values, h, self.now, self.now, self.now))
+                added.append(rec)
                 self.counts.new += 1
             elif old[0] != h or old[1] is not None:
-                row = _row(rec, h)
-                updates.append((*row[1:], self.now, self.now, rec_id))
+                updates.append((*values[1:], h, self.now, self.now, rec_id))
                 changed.append(rec)
                 self.counts.updated += 1
             else:
-                touched.append((self.now, rec_id))
+                touched.append((self.now, *(getattr(rec, f) for f in VOLATILE_FIELDS), rec_id))
                 self.counts.unchanged += 1
         c = self.conn
-        c.executemany("INSERT OR IGNORE INTO temp.seen_ids (id) VALUES (?)", [(i,) for i in ids])
         c.executemany(_INSERT, inserts)
         c.executemany(_UPDATE, updates)
-        c.executemany("UPDATE models SET last_seen = ? WHERE id = ?", touched)
-        if changed:
-            self._write_children(changed)
+        c.executemany(_TOUCH, touched)
+        if added:
+            self._follow_renames([r for r in added if r.source_uid])
+        if added or changed:
+            self._write_children(added, changed)
 
-    def _write_children(self, records: list[ModelRecord]) -> None:
+    def _follow_renames(self, records: list[ModelRecord]) -> None:
+        """New ids carrying the source_uid of an existing row: that row's id was renamed."""
         c = self.conn
-        keys = [(r.id, self.source) for r in records]
-        c.executemany("DELETE FROM model_datasets WHERE model_id = ? AND source = ?", keys)
-        c.executemany("DELETE FROM metrics WHERE model_id = ? AND source = ?", keys)
-        c.executemany("DELETE FROM model_papers WHERE model_id = ? AND source = ?", keys)
+        by_uid = {r.source_uid: r.id for r in records}
+        uids = list(by_uid)
+        for i in range(0, len(uids), 900):
+            chunk = uids[i:i + 900]
+            moved = c.execute(
+                f"SELECT id, source_uid FROM models WHERE source = ? AND removed_at IS NULL "
+                f"AND source_uid IN ({', '.join('?' * len(chunk))})", (self.source, *chunk)).fetchall()
+            for old, uid in moved:
+                new = by_uid[uid]
+                if old == new:
+                    continue
+                c.execute("INSERT OR REPLACE INTO model_aliases (alias, model_id, source, seen_at) VALUES (?, ?, ?, ?)",
+                          (old, new, self.source, self.now))
+                c.execute("UPDATE model_aliases SET model_id = ? WHERE model_id = ?", (new, old))
+                c.execute("UPDATE models SET removed_at = ?, changed_at = ? WHERE id = ?", (self.now, self.now, old))
+                self.counts.renamed += 1
+        # an id that comes back after being an alias is a model again
+        c.executemany("DELETE FROM model_aliases WHERE alias = ?", [(r.id,) for r in records])
+
+    def _write_children(self, added: list[ModelRecord], changed: list[ModelRecord]) -> None:
+        """Child rows of new records, and the replacement of a changed record's child rows."""
+        c = self.conn
+        keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
+        for table in ("model_datasets", "metrics", "model_papers", "model_relations"):
+            c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND source = ?", keys)
+        records = added + changed
+        # datasets the alias table does not know (Hub dataset repos) get a row of their own
+        c.executemany(
+            "INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
+            {(d.dataset_id, d.raw) for r in records for d in r.datasets},
+        )
         c.executemany(
             "INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) VALUES (?, ?, ?, ?, ?)",
             [(r.id, d.dataset_id, d.role, d.raw, self.source) for r in records for d in r.datasets],
+        )
+        c.executemany(
+            "INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
+            {(m.dataset_id, m.dataset_raw) for r in records for m in r.metrics if m.dataset_id},
         )
         c.executemany(
             "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source) "
@@ -476,15 +590,20 @@ class SourceWriter:
             "INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
             [(r.id, p.paper_id, p.raw, self.source) for r in records for p in r.papers],
         )
+        c.executemany(
+            "INSERT OR REPLACE INTO model_relations (model_id, relation, related_id, raw, source) VALUES (?, ?, ?, ?, ?)",
+            [(r.id, x.relation, x.related_id, x.raw, self.source) for r in records for x in r.relations],
+        )
 
-    def finish(self, *, full_listing: bool) -> WriteCounts:
-        """Flush, and when the source listed everything, mark the rows it no longer lists removed."""
+    def finish(self, *, removed_since: str | None) -> WriteCounts:
+        """Flush; then, when the source has listed everything it has since `removed_since` (a
+        catalog timestamp), mark its rows not seen since then as removed."""
         self.flush()
-        if full_listing:
+        if removed_since is not None:
             cur = self.conn.execute(
                 "UPDATE models SET removed_at = ?, changed_at = ? WHERE source = ? AND removed_at IS NULL "
-                "AND id NOT IN (SELECT id FROM temp.seen_ids)",
-                (self.now, self.now, self.source),
+                "AND last_seen < ?",
+                (self.now, self.now, self.source, removed_since),
             )
             self.counts.removed = cur.rowcount
         return self.counts

@@ -17,8 +17,11 @@ SELECT
     (SELECT json_group_array(d.dataset_id) FROM model_datasets d WHERE d.model_id = m.id) AS datasets,
     (SELECT max(x.value) FROM metrics x
       WHERE x.model_id = m.id AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1,
+    m.downloads,
+    m.gated,
     m.author,
     m.url,
+    m.entity_id,
     m.rowid AS model_rowid
 FROM models m
 WHERE m.removed_at IS NULL;

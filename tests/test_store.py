@@ -19,7 +19,7 @@ def write(cat, records, source="t", full_listing=True, now=None):
     with cat.transaction():
         w = cat.writer(source, now=now)
         w.add_all(records)
-        return w.finish(full_listing=full_listing)
+        return w.finish(removed_since=w.now if full_listing else None)
 
 
 def sha(path):
@@ -71,10 +71,10 @@ def test_a_later_migration_adding_a_column_keeps_data(tmp_path):
     path = tmp_path / "c.db"
     with Catalog.open(path, migrations_dir=migrations) as cat:
         write(cat, [rec("a", num_params=5)])
-    (migrations / "9999_downloads.sql").write_text(
-        "ALTER TABLE models ADD COLUMN downloads INTEGER NOT NULL DEFAULT 0;\n")
+    (migrations / "9999_emissions.sql").write_text(
+        "ALTER TABLE models ADD COLUMN co2_grams INTEGER NOT NULL DEFAULT 0;\n")
     with Catalog.open(path, migrations_dir=migrations) as cat:
-        row = cat.conn.execute("SELECT id, num_params, downloads FROM models").fetchone()
+        row = cat.conn.execute("SELECT id, num_params, co2_grams FROM models").fetchone()
         assert tuple(row) == ("t:a", 5, 0)
     # ... and the modelcat that does not know 9999 refuses the catalog instead of misreading it
     with pytest.raises(CatalogError, match="newer modelcat"):
@@ -188,11 +188,16 @@ def test_children_are_replaced_when_a_record_changes(tmp_path):
             ("arxiv:2010.11929", "2010.11929", "https://arxiv.org/abs/2010.11929")]
 
 
-def test_unknown_dataset_id_is_rejected_by_the_foreign_key(tmp_path):
+def test_a_dataset_the_alias_table_does_not_know_gets_a_row_of_its_own(tmp_path):
     with Catalog.open(tmp_path / "c.db") as cat:
-        with pytest.raises(sqlite3.IntegrityError):
-            write(cat, [rec("a", datasets=[DatasetLink("no-such-dataset", "train", "x")])])
-        assert cat.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0  # rolled back
+        write(cat, [rec("a", datasets=[DatasetLink("someorg/private-set", "train", "someorg/private-set"),
+                                       DatasetLink("imagenet-1k", "train", "in1k")])])
+        rows = dict(tuple(r) for r in cat.conn.execute(
+            "SELECT id, curated FROM datasets WHERE id IN ('someorg/private-set', 'imagenet-1k')"))
+        assert rows == {"someorg/private-set": 0, "imagenet-1k": 1}
+        assert cat.conn.execute("SELECT count(*) FROM model_datasets").fetchone()[0] == 2
+    with Catalog.open(tmp_path / "c.db") as cat:  # re-syncing the alias table leaves it alone
+        assert cat.conn.execute("SELECT curated FROM datasets WHERE id = 'someorg/private-set'").fetchone()[0] == 0
 
 
 def test_writer_rejects_a_record_of_another_source(tmp_path):
@@ -265,3 +270,81 @@ def test_refresh_lock_is_exclusive_and_released(tmp_path):
                 pass
     with refresh_lock(path):  # released: can be taken again
         pass
+
+
+# ---------------------------------------------------------------------- Hub-era behaviour
+def test_a_new_id_with_a_known_source_uid_is_a_rename(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("old", source_uid="u1", num_params=5)], full_listing=False, now="T1")
+        counts = write(cat, [rec("new", source_uid="u1", num_params=5)], full_listing=False, now="T2")
+        assert (counts.new, counts.renamed) == (1, 1)
+        rows = dict(tuple(r) for r in cat.conn.execute("SELECT id, removed_at FROM models"))
+        assert rows == {"t:old": "T2", "t:new": None}
+        assert [tuple(r) for r in cat.conn.execute("SELECT alias, model_id FROM model_aliases")] == [("t:old", "t:new")]
+        # the old id still finds the model
+        assert cat.resolve_id("t:old") == "t:new"
+        row = cat.get_model("t:old")
+        assert (row["id"], row["requested_id"], row["aliases"]) == ("t:new", "t:old", ["t:old"])
+        # renamed again: the alias chain follows
+        write(cat, [rec("newer", source_uid="u1")], full_listing=False, now="T3")
+        assert dict(tuple(r) for r in cat.conn.execute("SELECT alias, model_id FROM model_aliases")) == {
+            "t:old": "t:newer", "t:new": "t:newer"}
+
+
+def test_volatile_counters_are_written_but_are_not_a_change(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("a", downloads=10, likes=1)], now="T1")
+        counts = write(cat, [rec("a", downloads=99, likes=2)], now="T2")
+        assert (counts.updated, counts.unchanged) == (0, 1)
+        row = cat.conn.execute("SELECT downloads, likes, changed_at, last_seen FROM models").fetchone()
+        assert tuple(row) == (99, 2, "T1", "T2")
+
+
+def test_touch_confirms_rows_without_rewriting_them(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("a"), rec("b")], now="T1")
+        with cat.transaction():
+            w = cat.writer("t", now="T2")
+            assert w.touch(["t:a", "t:zzz"]) == 1  # an unknown id touches nothing
+            counts = w.finish(removed_since="T2")
+        assert (counts.unchanged, counts.removed) == (1, 1)
+        rows = {r[0]: tuple(r[1:]) for r in cat.conn.execute("SELECT id, last_seen, removed_at FROM models")}
+        assert rows == {"t:a": ("T2", None), "t:b": ("T1", "T2")}
+
+
+def test_relations_are_children_of_the_model(tmp_path):
+    from indexer.records import Relation
+
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("a", relations=[Relation("finetune", "hf:meta/base", "base_model:finetune:meta/base")])])
+        assert cat.get_model("t:a")["relations"] == [{"relation": "finetune", "related_id": "hf:meta/base"}]
+        write(cat, [rec("a")])
+        assert cat.get_model("t:a")["relations"] == []
+
+
+def test_entity_defaults_to_the_row_and_groups_sources(tmp_path):
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("a")])
+        write(cat, [ModelRecord(id="u:a", source="u", name="a", entity_id="t:a")], source="u")
+        assert cat.get_model("t:a")["same_entity"] == ["u:a"]
+        assert cat.get_model("u:a")["entity_id"] == "t:a"
+
+
+def test_source_state_and_checkpoints(tmp_path):
+    path = tmp_path / "c.db"
+    with Catalog.open(path) as cat:
+        assert cat.load_state("t") == {}
+        with pytest.raises(RuntimeError):
+            with cat.transaction():
+                w = cat.writer("t")
+                w.add(rec("a"))
+                w.flush()
+                cat.save_state("t", {"cursor": "page2"})
+                cat.checkpoint()  # durable from here
+                w.add(rec("b"))
+                w.flush()
+                cat.save_state("t", {"cursor": "page3"})
+                raise RuntimeError("the network went away")
+    with Catalog.open(path) as cat:
+        assert [r[0] for r in cat.conn.execute("SELECT id FROM models")] == ["t:a"]
+        assert cat.load_state("t") == {"cursor": "page2"}

@@ -14,6 +14,7 @@ __all__ = ["FetchContext", "Source", "get_source", "register_source", "source_na
 BUILTIN: dict[str, str] = {
     "timm": "indexer.sources.timm:TimmSource",
     "torchvision": "indexer.sources.torchvision:TorchvisionSource",
+    "hf": "indexer.sources.hf:HubSource",
 }
 
 _registered: dict[str, Callable[[], Source]] = {}

@@ -1,6 +1,10 @@
 """The one protocol every source follows.
 
-    fetch(ctx)      -> iterator of raw dicts (JSON-able, as close to the source as possible)
+    fetch(ctx)      -> iterator of raw dicts (JSON-able, as close to the source as possible),
+                       and, for long or incremental sources, two markers:
+                         Checkpoint(state)  commit what was written so far together with this
+                                            state (a cursor); a crash resumes from there
+                         Seen(ids)          these catalog ids still exist, unchanged
     normalize(raw)  -> ModelRecord, or raise SkipRecord(reason)
 
 Sources know their client library and nothing about SQL; refresh.py does the writing.
@@ -24,14 +28,38 @@ def _no_progress(done: int, total: int | None, message: str) -> None:
     pass
 
 
+def _no_lookup(ids: list[str]) -> dict[str, dict]:
+    return {}
+
+
 @dataclass
 class FetchContext:
     cache_dir: Path  # a folder the source may keep caches in (keyed by what they depend on)
     progress: Progress = _no_progress  # progress(done, total or None, what)
     config: dict[str, Any] = field(default_factory=dict)  # the source's settings
-    state: dict[str, Any] = field(default_factory=dict)  # checkpoint from earlier runs
+    state: dict[str, Any] = field(default_factory=dict)  # from earlier runs; saved when fetch ends
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("modelcat"))
     details: dict[str, Any] = field(default_factory=dict)  # what the source reports for the run row
+    run_started: str = ""  # this run's catalog timestamp (rows seen now get it as last_seen)
+    # what the catalog holds for some of this source's ids: {id: {"sha", "updated_at", "removed_at"}}
+    lookup: Callable[[list[str]], dict[str, dict]] = _no_lookup
+    # set by a source that has just listed everything it has: rows not seen since this catalog
+    # timestamp are then marked removed (full_listing sources get it set for them)
+    listed_all_since: str | None = None
+
+
+@dataclass
+class Checkpoint:
+    """Yielded by fetch(): commit the records so far, and this state with them."""
+
+    state: dict[str, Any]
+
+
+@dataclass
+class Seen:
+    """Yielded by fetch(): these catalog ids still exist and have not changed."""
+
+    ids: list[str]
 
 
 class Source:
@@ -39,6 +67,8 @@ class Source:
     needs_network: ClassVar[bool] = False
     # True: every fetch lists everything the source has, so rows it no longer lists are removed.
     full_listing: ClassVar[bool] = True
+    # the settings a [name] section of modelcat.toml may hold: {key: (type, default, help)}
+    settings: ClassVar[dict[str, tuple[type, Any, str]]] = {}
 
     def version(self) -> str | None:
         """Version of what is read (a library version); stored on runs and rows."""

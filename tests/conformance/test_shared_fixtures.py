@@ -120,3 +120,61 @@ def test_arxiv_atom_entry_ids(shared_fixtures):
             assert ids == [expected], entry_id
             checked += 1
     assert checked >= 10
+
+
+# ---------------------------------------------------------------------- the Hub source
+def test_every_recorded_hub_body_normalizes_consistently(shared_fixtures):
+    from indexer.normalize.size import DTYPE_BYTES
+    from indexer.sources.hf import normalize_hub
+
+    count = 0
+    for name, info in model_infos(shared_fixtures):
+        rec = normalize_hub(info)
+        count += 1
+        assert rec.id == f"hf:{info['id']}" and rec.sha == info.get("sha")
+        if info.get("pipeline_tag"):
+            assert rec.task == info["pipeline_tag"] and rec.task_raw == info["pipeline_tag"]
+        st = info.get("safetensors")
+        if st:
+            assert rec.num_params == st["total"]
+            assert rec.size_bytes == sum(n * DTYPE_BYTES[d] for d, n in st["parameters"].items())
+            assert rec.size_is_estimate is False
+        else:
+            assert rec.size_bytes is None  # usedStorage is the repo, not the weights
+        assert rec.repo_bytes == info.get("usedStorage")
+        tagged = {t[8:] for t in info.get("tags", []) if t.startswith("dataset:")}
+        assert {d.raw for d in rec.datasets} >= tagged
+        arxiv = {t[6:] for t in info.get("tags", []) if t.startswith("arxiv:")}
+        assert {p.paper_id[6:] for p in rec.papers} == arxiv
+        if info.get("gated"):
+            assert rec.gated == info["gated"]
+    assert count >= 30
+
+
+def test_recorded_model_index_results_become_metrics(shared_fixtures):
+    from indexer.sources.hf import normalize_hub
+
+    info = json.loads((shared_fixtures / "huggingface" / "model_info" / "deepset__roberta-base-squad2.json").read_text())
+    rec = normalize_hub(info)
+    assert rec.metrics and all(m.value == m.value for m in rec.metrics)
+    results = info["cardData"]["model-index"][0]["results"]
+    assert len({(m.dataset_raw, m.metric_raw) for m in rec.metrics}) == sum(len(r["metrics"]) for r in results)
+
+
+def test_recorded_bodies_through_the_replay_hub_end_to_end(shared_fixtures, tmp_path, monkeypatch):
+    from indexer.refresh import refresh
+    from replay.hub import HubReplay
+
+    bodies = [info for _, info in model_infos(shared_fixtures)]
+    with HubReplay(bodies, page_size=7) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        [r] = refresh(tmp_path / "c.db", ["hf"], config={"hf": {"page_size": 7}})
+    assert r.status == "ok" and r.counts.skipped == 0
+    assert r.counts.new == len({b["id"] for b in bodies if not b.get("private")})
+    with Catalog.open(tmp_path / "c.db", readonly=True, create=False) as cat:
+        vit = cat.get_model("hf:google/vit-base-patch16-224")
+        assert (vit["task"], vit["license"], vit["num_params"]) == ("image-classification", "apache-2.0", 86567656)
+        assert {d["dataset_id"] for d in vit["datasets"]} >= {"imagenet-1k"}
+        assert "arxiv:2010.11929" in {p["id"] for p in vit["papers"]}
+        llama = cat.get_model("hf:meta-llama/Llama-3.1-8B-Instruct")
+        assert (llama["gated"], llama["license_family"]) == ("manual", "restricted")

@@ -1,0 +1,517 @@
+"""Hugging Face Hub: every model (or a configured subset), kept fresh at the cost of what changed.
+
+Each run picks a mode from the state the catalog keeps for this source:
+
+  full         pages of /api/models with every field we normalize (expand=...). The first run,
+               `--full`, a changed scope (the filters) or changed normalization tables. Resumable:
+               the next page's cursor is committed with each page, so a crash goes on from there.
+  ids          the periodic sweep (every `full_sweep_days`): ids, sha and lastModified only.
+               Unchanged rows are confirmed, new or changed models fetched one by one, and rows
+               the Hub no longer lists are marked removed. Also resumable.
+  incremental  the nightly run: pages sorted by lastModified, newest first, until the watermark
+               (the newest lastModified of the previous run). A night with no changes costs one
+               request per query.
+
+Why not HfApi.list_models: its generator hides the cursor (nothing to resume from), and its
+`limit` caps the total rather than sizing pages. So the pages are read here, on huggingface_hub's
+own HTTP layer: its session, headers (HF_TOKEN, user agent), `http_backoff` (429 with Retry-After
+or RateLimit headers, 5xx, timeouts: for every page, the first included) and error types, with the
+same query parameters list_models sends. HF_ENDPOINT points it at a mirror or a local replay.
+
+Renames: the Hub's `_id` survives a rename; the store turns the old id into an alias.
+Tokens: read by huggingface_hub from HF_TOKEN (or its login); never written anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib.util
+import os
+import socket
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+from ..errors import SkipRecord, SourceError, SourceUnavailable
+from ..normalize import (
+    arxiv_ids,
+    canonical_dataset,
+    canonical_metric,
+    normalize_license,
+    normalize_task,
+)
+from ..normalize.size import DTYPE_BYTES
+from ..paths import schema_dir
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation
+from .base import Checkpoint, FetchContext, Seen, Source
+
+FIELDS = ("author", "cardData", "createdAt", "disabled", "downloads", "gated", "lastModified",
+          "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "tags", "usedStorage")
+ID_FIELDS = ("lastModified", "sha")
+DEFAULT_ENDPOINT = "https://huggingface.co"
+NORMALIZE_VERSION = 1  # bump when normalize_hub changes what it makes of the same record
+_TABLES = ("licenses.yml", "tasks.yml", "datasets.yml")
+
+
+def normalization_version() -> str:
+    """Changes when the normalizer or its tables change: the next run is then a full sweep."""
+    h = hashlib.sha256(str(NORMALIZE_VERSION).encode())
+    for name in _TABLES:
+        h.update((schema_dir() / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------- the Hub, page by page
+class HubClient:
+    def __init__(self, endpoint: str, *, timeout: float = 60, max_retries: int = 8):
+        from huggingface_hub.utils import build_hf_headers
+
+        from .. import __version__
+
+        self.endpoint = endpoint.rstrip("/")
+        self.origin = _origin(self.endpoint)
+        self.headers = build_hf_headers(library_name="modelcat", library_version=__version__)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.requests = 0
+
+    def preflight(self) -> None:
+        """Fail at once, clearly, when the Hub's host does not resolve (no network)."""
+        parts = urlsplit(self.endpoint)
+        try:
+            socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        except (socket.gaierror, UnicodeError) as e:
+            raise SourceUnavailable(
+                f"cannot reach the Hugging Face Hub at {self.endpoint} ({getattr(e, 'strerror', e)}): "
+                "check the network, or set HF_ENDPOINT to a reachable mirror"
+            ) from None
+
+    def _get(self, url: str, params=None):
+        from huggingface_hub.utils import hf_raise_for_status, http_backoff
+
+        r = http_backoff("GET", url, params=params, headers=self.headers, timeout=self.timeout,
+                         max_retries=self.max_retries)
+        self.requests += 1
+        if _repo_not_found(r) and "/api/models/" in url:
+            return r
+        hf_raise_for_status(r)
+        return r
+
+    def pages(self, params: list[tuple[str, Any]] | None, url: str | None = None) -> Iterator[tuple[list, str | None]]:
+        """(items, next page URL) for each page, starting at `url` (a saved cursor) or at the start."""
+        url = url or f"{self.endpoint}/api/models"
+        while url:
+            if _origin(url) != self.origin:  # never send the token to another host
+                raise SourceError(f"the Hub's next page points outside {self.origin}: {url[:200]}")
+            r = self._get(url, params)
+            try:
+                items = r.json()
+            except ValueError:
+                raise SourceError(f"the Hub answered {url[:200]} with invalid JSON") from None
+            if not isinstance(items, list):
+                raise SourceError(f"the Hub answered {url[:200]} with {type(items).__name__}, not a list")
+            nxt = r.links.get("next", {}).get("url")
+            yield items, nxt
+            url, params = nxt, None
+
+    def model_info(self, repo_id: str, expand=FIELDS) -> dict | None:
+        """One model's fields, or None when the Hub has no such repository."""
+        r = self._get(f"{self.endpoint}/api/models/{repo_id}", [("expand", f) for f in expand])
+        if _repo_not_found(r):
+            return None
+        info = r.json()
+        return info if isinstance(info, dict) else None
+
+
+def _repo_not_found(r) -> bool:
+    """The Hub answers a missing (or private) repo with 404, or 401 to an anonymous request;
+    both carry X-Error-Code: RepoNotFound."""
+    return r.status_code == 404 or (r.status_code == 401 and r.headers.get("X-Error-Code") == "RepoNotFound")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    p = urlsplit(url)
+    return p.scheme, (p.hostname or "").lower(), p.port
+
+
+# --------------------------------------------------------------------- what to ask for
+def queries(settings: dict) -> list[list[tuple[str, Any]]]:
+    """The list_models parameter sets the scope needs: the Hub's author/filter/pipeline_tag take
+    one value (filters AND together), so several authors, libraries or tasks mean several queries."""
+    out = []
+    for author in settings.get("authors") or [None]:
+        for library in settings.get("libraries") or [None]:
+            for task in settings.get("pipeline_tags") or [None]:
+                params: list[tuple[str, Any]] = []
+                if library:
+                    params.append(("filter", library))
+                if author:
+                    params.append(("author", author))
+                if task:
+                    params.append(("pipeline_tag", task))
+                out.append(params)
+    return out
+
+
+def _scope(settings: dict) -> str:
+    keys = ("authors", "libraries", "pipeline_tags", "include_private")
+    return hashlib.sha256(repr([sorted(settings.get(k) or []) if isinstance(settings.get(k), list)
+                                else settings.get(k) for k in keys]).encode()).hexdigest()[:16]
+
+
+def _with(params, sort: str | None, limit: int, fields) -> list[tuple[str, Any]]:
+    out = list(params)
+    if sort:
+        out.append(("sort", sort))
+    out.append(("limit", limit))
+    out.extend(("expand", f) for f in fields)
+    return out
+
+
+class HubSource(Source):
+    name = "hf"
+    needs_network = True
+    full_listing = False  # the nightly run lists only what changed; sweeps say when they listed all
+    settings = {
+        "authors": (list, [], "only models of these owners (default: everyone)"),
+        "libraries": (list, [], "only models with one of these library tags (timm, transformers, ...)"),
+        "pipeline_tags": (list, [], "only models with one of these pipeline tags"),
+        "min_downloads": (int, 0, "skip models with fewer downloads"),
+        "full_sweep_days": (float, 7.0, "how often the id sweep that finds deleted and renamed models runs"),
+        "page_size": (int, 1000, "models per page (the Hub allows up to 1000)"),
+        "include_private": (bool, False, "also catalog private models your token can see"),
+        "endpoint": (str, "", "the Hub's address (default: $HF_ENDPOINT, else https://huggingface.co)"),
+        "full": (bool, False, "this run: a full sweep, even when an incremental one would do"),
+    }
+
+    def version(self) -> str | None:
+        try:
+            import huggingface_hub
+
+            return huggingface_hub.__version__
+        except ImportError:
+            return None
+
+    # ----------------------------------------------------------------- fetch
+    def fetch(self, ctx: FetchContext) -> Iterator[Any]:
+        if importlib.util.find_spec("huggingface_hub") is None:
+            raise SourceUnavailable("huggingface_hub is not installed: run the README's set-up")
+        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
+        endpoint = cfg["endpoint"] or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
+        self.endpoint = endpoint.rstrip("/")
+        client = HubClient(self.endpoint)
+        client.preflight()
+        page_size = max(1, min(int(cfg["page_size"]), 1000))
+        state = ctx.state
+        scope, norm = _scope(cfg), normalization_version()
+        ctx.details.update(endpoint=self.endpoint, requests=0)
+        sweep = state.get("sweep")
+        if sweep and (sweep.get("scope") != scope or sweep.get("norm") != norm):
+            ctx.log.warning("hf: the scope or normalization changed since the unfinished sweep; starting over")
+            sweep = None
+        if sweep is None:
+            due = _days_since(state.get("last_sweep_at")) >= float(cfg["full_sweep_days"])
+            if cfg["full"] or not state.get("watermark") or state.get("scope") != scope or state.get("norm") != norm:
+                kind = "full"
+            elif due:
+                kind = "ids"
+            else:
+                kind = "incremental"
+        else:
+            kind = sweep["kind"]
+        ctx.details["mode"] = kind
+        ctx.details["resumed"] = sweep is not None
+        try:
+            if kind == "incremental":
+                yield from self._incremental(ctx, client, cfg, page_size)
+            else:
+                if sweep is None:
+                    sweep = self._start_sweep(ctx, client, cfg, kind, scope, norm)
+                yield from self._sweep(ctx, client, cfg, sweep, page_size)
+        finally:
+            ctx.details["requests"] = client.requests
+
+    def _keep(self, item: Any, ctx: FetchContext, cfg: dict) -> bool:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            ctx.details["malformed"] = ctx.details.get("malformed", 0) + 1
+            return False
+        if item.get("private") and not cfg["include_private"]:
+            ctx.details["private_skipped"] = ctx.details.get("private_skipped", 0) + 1
+            return False
+        if cfg["min_downloads"] and isinstance(item.get("downloads"), int) and item["downloads"] < cfg["min_downloads"]:
+            ctx.details["below_min_downloads"] = ctx.details.get("below_min_downloads", 0) + 1
+            return False
+        return True
+
+    def _head(self, client: HubClient, params) -> str | None:
+        """The newest lastModified in a query's scope (one request)."""
+        for items, _ in client.pages(_with(params, "lastModified", 1, ("lastModified",))):
+            return max((i.get("lastModified") for i in items if isinstance(i, dict) and i.get("lastModified")),
+                       default=None)
+        return None
+
+    def _start_sweep(self, ctx, client, cfg, kind, scope, norm) -> dict:
+        qs = queries(cfg)
+        heads = [self._head(client, q) for q in qs]
+        return {
+            "kind": kind, "scope": scope, "norm": norm, "started": ctx.run_started,
+            "head": max((h for h in heads if h), default=None),
+            "queries": [{"params": q, "next": None, "done": False} for q in qs], "seen": 0,
+        }
+
+    def _sweep(self, ctx: FetchContext, client: HubClient, cfg: dict, sweep: dict, page_size: int):
+        fields = FIELDS if sweep["kind"] == "full" else ID_FIELDS
+        for q in sweep["queries"]:
+            if q["done"]:
+                continue
+            params = None if q["next"] else _with(q["params"], None, page_size, fields)
+            for items, nxt in client.pages(params, q["next"]):
+                kept = [i for i in items if self._keep(i, ctx, cfg)]
+                if sweep["kind"] == "full":
+                    yield from kept
+                else:
+                    yield from self._confirm_or_fetch(ctx, client, cfg, kept)
+                sweep["seen"] += len(items)
+                q["next"], q["done"] = nxt, nxt is None
+                ctx.progress(sweep["seen"], None, f"{sweep['kind']} sweep")
+                yield Checkpoint({**ctx.state, "sweep": sweep})
+        # every query listed to its end: rows not seen since the sweep began are gone
+        ctx.listed_all_since = sweep["started"]
+        ctx.state.pop("sweep", None)
+        ctx.state.update(scope=sweep["scope"], norm=sweep["norm"], last_sweep_at=ctx.run_started,
+                         watermark=max(filter(None, [sweep["head"], ctx.state.get("watermark")]), default=None))
+
+    def _confirm_or_fetch(self, ctx: FetchContext, client: HubClient, cfg: dict, items: list[dict]):
+        """Id sweep: rows whose sha is unchanged are confirmed; the others are fetched in full."""
+        ids = {f"hf:{i['id']}": i for i in items}
+        known = ctx.lookup(list(ids))
+        same = [cid for cid, i in ids.items()
+                if cid in known and known[cid]["sha"] and known[cid]["sha"] == i.get("sha")
+                and not known[cid]["removed_at"]]
+        if same:
+            yield Seen(same)
+        for cid, item in ids.items():
+            if cid in same:
+                continue
+            info = client.model_info(item["id"])
+            if info is not None and self._keep(info, ctx, cfg):
+                ctx.details["fetched_one_by_one"] = ctx.details.get("fetched_one_by_one", 0) + 1
+                yield info
+
+    def _incremental(self, ctx: FetchContext, client: HubClient, cfg: dict, page_size: int):
+        watermark = ctx.state["watermark"]
+        newest = watermark
+        for params in queries(cfg):
+            for items, _ in client.pages(_with(params, "lastModified", page_size, FIELDS)):
+                older = False
+                for item in items:
+                    modified = item.get("lastModified") if isinstance(item, dict) else None
+                    if isinstance(modified, str) and modified < watermark:
+                        older = True  # sorted newest first: the rest is older still
+                        break
+                    if isinstance(modified, str) and modified > newest:
+                        newest = modified
+                    if self._keep(item, ctx, cfg):
+                        yield item
+                yield Checkpoint(dict(ctx.state))  # commit as we go; the watermark moves at the end
+                if older:
+                    break
+        ctx.state["watermark"] = newest
+
+    def normalize(self, raw: dict) -> ModelRecord:
+        return normalize_hub(raw, getattr(self, "endpoint", DEFAULT_ENDPOINT))
+
+
+def _days_since(stamp: str | None) -> float:
+    if not stamp:
+        return float("inf")
+    try:
+        then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return float("inf")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (now - then).total_seconds() / 86400
+
+
+# --------------------------------------------------------------------- normalization
+_LIBRARIES = ("transformers", "timm", "diffusers", "sentence-transformers", "peft", "gguf", "onnx",
+              "keras", "tf-keras", "open_clip", "setfit", "spacy", "flair", "fastai", "adapter-transformers",
+              "stable-baselines3", "ml-agents", "mlx", "paddlenlp", "espnet", "speechbrain", "nemo",
+              "pyannote-audio", "transformers.js", "sklearn", "coreml", "tensorflowtts", "allennlp")
+_RELATIONS = ("finetune", "adapter", "quantized", "merge")
+_TAG_PREFIXES = ("license:", "dataset:", "arxiv:", "base_model:", "region:", "doi:", "endpoints_", "deploy:")
+
+
+def _text(value: Any, limit: int = 500) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text[:limit] if text else None
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _weights(safetensors: Any) -> tuple[int | None, int | None, bool | None]:
+    """(parameters, bytes, is_estimate) from the Hub's safetensors summary."""
+    if not isinstance(safetensors, dict):
+        return None, None, None
+    per_dtype = safetensors.get("parameters")
+    total = _int(safetensors.get("total"))
+    if not isinstance(per_dtype, dict):
+        return total, None, None
+    size, guessed = 0, False
+    for dtype, count in per_dtype.items():
+        count = _int(count)
+        if count is None:
+            continue
+        width = DTYPE_BYTES.get(str(dtype))
+        if width is None:  # an unknown dtype: count it at 2 bytes and say the size is an estimate
+            width, guessed = 2, True
+        size += count * width
+    if total is None:
+        total = sum(c for c in (_int(v) for v in per_dtype.values()) if c is not None) or None
+    return total, size or None, guessed
+
+
+def _metrics(model_index: Any) -> list[Metric]:
+    """model-index (the model card's eval results) -> metrics; anything malformed is skipped."""
+    out, seen = [], set()
+    for entry in _as_list(model_index)[:20]:
+        if not isinstance(entry, dict):
+            continue
+        for result in _as_list(entry.get("results"))[:50]:
+            if not isinstance(result, dict):
+                continue
+            ds = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+            ds_raw = _text(ds.get("name")) or _text(ds.get("type"))
+            if not ds_raw:
+                continue
+            split = _text(ds.get("split"), 50)
+            dataset_raw = f"{ds_raw} ({split})" if split else ds_raw
+            dataset_id = canonical_dataset(ds.get("type")) or canonical_dataset(ds_raw)
+            for m in _as_list(result.get("metrics"))[:50]:
+                if not isinstance(m, dict):
+                    continue
+                name = _text(m.get("type"), 100) or _text(m.get("name"), 100)
+                value = m.get("value")
+                if isinstance(value, str):
+                    try:
+                        value = float(value.strip().rstrip("%"))
+                    except ValueError:
+                        continue
+                if not name or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                    continue
+                key = (dataset_raw, name)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append(Metric(dataset_raw=dataset_raw, metric_raw=name, value=float(value),
+                                  dataset_id=dataset_id, metric=canonical_metric(name)))
+    return out
+
+
+def _datasets(tags: list[str], card: dict) -> list[DatasetLink]:
+    raws = [t[8:] for t in tags if t.startswith("dataset:")]
+    raws += [str(d) for d in _as_list(card.get("datasets")) if isinstance(d, (str, int))]
+    out, ids = [], set()
+    for raw in raws:
+        raw = raw.strip()[:200]
+        if not raw:
+            continue
+        ident = canonical_dataset(raw) or raw
+        if ident not in ids:
+            ids.add(ident)
+            out.append(DatasetLink(ident, "train", raw))
+    return out
+
+
+def _relations(tags: list[str], card: dict) -> list[Relation]:
+    typed, plain = {}, []
+    for t in tags:
+        if not t.startswith("base_model:"):
+            continue
+        rest = t[len("base_model:"):]
+        kind, _, target = rest.partition(":")
+        if kind in _RELATIONS and target:
+            typed.setdefault(target, Relation(kind, f"hf:{target}", t))
+        elif rest:
+            plain.append((rest, t))
+    for base in _as_list(card.get("base_model")):
+        if isinstance(base, str) and base.strip():
+            plain.append((base.strip(), f"cardData.base_model:{base.strip()}"))
+    out = list(typed.values())
+    for target, raw in plain:
+        if target not in typed and all(r.related_id != f"hf:{target}" for r in out):
+            out.append(Relation("base_model", f"hf:{target}", raw))
+    return out[:50]
+
+
+def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
+    repo_id = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(repo_id, str) or not repo_id.strip() or len(repo_id) > 300:
+        raise SkipRecord("no model id")
+    tags = [t for t in _as_list(raw.get("tags")) if isinstance(t, str)][:500]
+    card = raw.get("cardData") if isinstance(raw.get("cardData"), dict) else {}
+    pipeline_tag = _text(raw.get("pipeline_tag"), 100)
+    task = normalize_task(pipeline_tag)
+    if task is None:  # no (known) pipeline tag: the first tag that is a task
+        task = next((t for t in (normalize_task(x) for x in tags if "-" in x and ":" not in x) if t), None)
+    library = _text(raw.get("library_name"), 100) or next((t for t in tags if t in _LIBRARIES), None)
+    num_params, size, guessed = _weights(raw.get("safetensors"))
+    gated = raw.get("gated")
+    author = _text(raw.get("author"), 200) or (repo_id.split("/", 1)[0] if "/" in repo_id else None)
+    rec = ModelRecord(
+        id=f"hf:{repo_id}",
+        source="hf",
+        name=repo_id,
+        author=author,
+        task=task,
+        task_raw=pipeline_tag,
+        library=library.lower() if library else None,
+        num_params=num_params,
+        size_bytes=size,
+        size_is_estimate=guessed if size is not None else None,
+        url=f"{endpoint.rstrip('/')}/{repo_id}",
+        tags=[t for t in tags if not t.startswith(_TAG_PREFIXES)][:40],
+        created_at=_text(raw.get("createdAt"), 40),
+        updated_at=_text(raw.get("lastModified"), 40),
+        hf_hub_id=repo_id,
+        # timm/<arch>.<tag> on the Hub holds the weights of timm's <arch>.<tag>: one entity
+        entity_id=f"timm:{repo_id[5:]}" if repo_id.startswith("timm/") and "." in repo_id else None,
+        source_uid=_text(raw.get("_id"), 64),
+        downloads=_int(raw.get("downloads")),
+        likes=_int(raw.get("likes")),
+        gated=gated if gated in ("auto", "manual") else ("manual" if gated is True else None),
+        private=bool(raw.get("private")) if raw.get("private") is not None else None,
+        disabled=bool(raw.get("disabled")) if raw.get("disabled") is not None else None,
+        sha=_text(raw.get("sha"), 64),
+        repo_bytes=_int(raw.get("usedStorage")),
+        datasets=_datasets(tags, card),
+        metrics=_metrics(card.get("model-index") if "model-index" in card else raw.get("model-index")),
+        papers=[PaperLink(f"arxiv:{i}", f"arxiv:{i}") for i in arxiv_ids([t for t in tags if t.startswith("arxiv:")],
+                                                                          bare=False)],
+        relations=_relations(tags, card),
+    )
+    license_raw = card.get("license") if card.get("license") not in (None, "", []) else None
+    if license_raw is None:
+        license_raw = [t[8:] for t in tags if t.startswith("license:")] or None
+        if isinstance(license_raw, list) and len(license_raw) == 1:
+            license_raw = license_raw[0]
+    rec.set_license(normalize_license(license_raw, card.get("license_name")))
+    return rec

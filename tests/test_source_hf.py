@@ -1,0 +1,391 @@
+"""The Hugging Face Hub source, end to end through huggingface_hub, against a local replay Hub."""
+
+import copy
+import json
+import sqlite3
+
+import pytest
+
+from conftest import dump
+from indexer.refresh import refresh
+from indexer.sources.hf import FIELDS, HubSource, _with, normalize_hub, queries
+from indexer.store import Catalog
+from replay.hub import HubReplay
+from replay.synth import synthetic_models
+
+PAGE = 50
+
+# Hand-written records in the Hub's real shapes (see ../shared/fixtures-raw/huggingface): small
+# ImageNet classifiers the seed question should find, and a timm repo that is also a timm row.
+SMALL = [
+    {"id": "facebook/deit-tiny-patch16-224", "author": "facebook", "pipeline_tag": "image-classification",
+     "library_name": "transformers", "tags": ["transformers", "pytorch", "safetensors", "vit", "image-classification",
+                                              "vision", "dataset:imagenet-1k", "arxiv:2012.12877", "license:apache-2.0",
+                                              "region:us"],
+     "cardData": {"license": "apache-2.0", "tags": ["image-classification", "vision"], "datasets": ["imagenet-1k"]},
+     "safetensors": {"parameters": {"F32": 5717416}, "total": 5717416}, "usedStorage": 91654387,
+     "downloads": 20315, "likes": 11, "gated": False, "private": False, "disabled": False},
+    {"id": "microsoft/resnet-18", "author": "microsoft", "pipeline_tag": "image-classification",
+     "library_name": "transformers", "tags": ["transformers", "pytorch", "tf", "safetensors", "resnet",
+                                              "image-classification", "vision", "dataset:imagenet-1k",
+                                              "arxiv:1512.03385", "license:apache-2.0", "region:us"],
+     "cardData": {"license": "apache-2.0", "tags": ["vision", "image-classification"], "datasets": ["imagenet-1k"]},
+     "safetensors": {"parameters": {"F32": 11689512}, "total": 11689512}, "usedStorage": 140000000,
+     "downloads": 90210, "likes": 50, "gated": False, "private": False, "disabled": False},
+    {"id": "timm/resnet18.a1_in1k", "author": "timm", "pipeline_tag": "image-classification", "library_name": "timm",
+     "tags": ["timm", "pytorch", "safetensors", "image-classification", "transformers", "dataset:imagenet-1k",
+              "arxiv:2110.00476", "arxiv:1512.03385", "license:apache-2.0", "region:us"],
+     "cardData": {"license": "apache-2.0", "library_name": "timm", "tags": ["image-classification", "timm"],
+                  "datasets": ["imagenet-1k"]},
+     "safetensors": {"parameters": {"F32": 11689512}, "total": 11689512}, "usedStorage": 93500000,
+     "downloads": 51000, "likes": 3, "gated": False, "private": False, "disabled": False},
+    {"id": "someone/secret-model", "author": "someone", "pipeline_tag": "text-generation", "private": True,
+     "tags": ["transformers", "license:mit"], "library_name": "transformers"},
+]
+
+
+def models(n=600, seed=7):
+    return synthetic_models(n, seed=seed) + copy.deepcopy(SMALL)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    server = HubReplay(models(), page_size=PAGE).start()
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    yield server
+    server.stop()
+
+
+def run(db, **settings):
+    settings.setdefault("page_size", PAGE)
+    [r] = refresh(db, ["hf"], config={"hf": settings})
+    return r
+
+
+def catalog_ids(db, live=True):
+    conn = sqlite3.connect(db)
+    rows = {r[0] for r in conn.execute(
+        "SELECT id FROM models WHERE source = 'hf'" + (" AND removed_at IS NULL" if live else ""))}
+    conn.close()
+    return rows
+
+
+def public_ids(hub):
+    return {f"hf:{i}" for i in hub.ids() if not hub.get(i).get("private")}
+
+
+def test_first_run_is_a_full_sweep_of_every_page(tmp_path, hub):
+    db = tmp_path / "c.db"
+    r = run(db)
+    assert r.status == "ok", r.error
+    assert r.details["mode"] == "full" and r.counts.skipped == 0
+    assert catalog_ids(db) == public_ids(hub)
+    pages = -(-len(public_ids(hub)) // PAGE)
+    assert pages <= r.details["requests"] <= pages + 2  # + the head request (+ a last empty page)
+    assert "hf:someone/secret-model" not in catalog_ids(db, live=False)  # the Hub does not list it
+    # rows are exactly what the normalizer makes of what the Hub serves
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        for repo in ("facebook/deit-tiny-patch16-224", "timm/resnet18.a1_in1k", hub.ids()[3]):
+            expected = normalize_hub(hub.get(repo), hub.url)
+            row = cat.get_model(f"hf:{repo}")
+            for field in ("task", "library", "license", "license_family", "num_params", "size_bytes",
+                          "downloads", "sha", "updated_at", "repo_bytes", "gated", "source_uid"):
+                assert row[field] == (getattr(expected, field)), (repo, field)
+            assert sorted(d["dataset_id"] for d in row["datasets"]) == sorted(d.dataset_id for d in expected.datasets)
+
+
+def test_a_night_with_no_changes_costs_one_request_and_changes_nothing(tmp_path, hub):
+    db = tmp_path / "c.db"
+    run(db)
+    before = dump(db)
+    hub.reset_log()
+    r = run(db)
+    assert r.details["mode"] == "incremental" and r.status == "ok"
+    assert r.details["requests"] == 1 == hub.count()
+    assert (r.counts.new, r.counts.updated) == (0, 0)
+    assert dump(db) == before
+
+
+def test_a_night_with_50_changes_fetches_about_those(tmp_path, hub):
+    db = tmp_path / "c.db"
+    run(db)
+    changed = [i for i in hub.ids() if not hub.get(i).get("private")][100:150]
+    for repo in changed:
+        hub.touch(repo)
+    hub.reset_log()
+    r = run(db)
+    assert r.details["mode"] == "incremental"
+    assert r.counts.updated == 50 and r.counts.new == 0
+    assert r.counts.seen <= 50 + PAGE  # the page where the changes end, at most
+    assert r.details["requests"] <= 3
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        for repo in changed:
+            assert cat.get_model(f"hf:{repo}")["sha"] == hub.get(repo)["sha"]
+
+
+def test_new_models_arrive_incrementally(tmp_path, hub):
+    db = tmp_path / "c.db"
+    run(db)
+    fresh = copy.deepcopy(SMALL[0])
+    fresh["id"] = "newcomer/tiny-vit"
+    hub.put(fresh)
+    r = run(db)
+    assert r.counts.new == 1 and "hf:newcomer/tiny-vit" in catalog_ids(db)
+
+
+def test_a_crash_mid_sweep_resumes_where_it_stopped(tmp_path, hub):
+    db = tmp_path / "c.db"
+    pages_done = []
+
+    def progress(source):
+        def report(done, total, what):
+            pages_done.append(done)
+            if len(pages_done) == 4:
+                hub.fail_next(1, status=400)  # the next page request dies (not retried)
+        return report
+
+    [r] = refresh(db, ["hf"], progress=progress, config={"hf": {"page_size": PAGE}})
+    assert r.status == "failed"
+    kept = catalog_ids(db)
+    assert len(kept) >= 4 * PAGE - 10  # four pages were committed with their cursor
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        assert cat.load_state("hf")["sweep"]["queries"][0]["next"]
+    hub.reset_log()
+    r = run(db)
+    assert r.status == "ok" and r.details["mode"] == "full" and r.details["resumed"] is True
+    total_pages = -(-len(public_ids(hub)) // PAGE)
+    assert hub.count() <= total_pages - 4 + 1  # only the pages not done before
+    assert catalog_ids(db) == public_ids(hub)
+    # the same catalog as a clean run
+    clean = tmp_path / "clean.db"
+    run(clean)
+    assert dump(db, ignore=("last_seen", "first_seen", "changed_at")) == \
+        dump(clean, ignore=("last_seen", "first_seen", "changed_at"))
+
+
+def test_ctrl_c_mid_sweep_also_resumes(tmp_path, hub):
+    db = tmp_path / "c.db"
+
+    def progress(source):
+        def report(done, total, what):
+            if done >= 3 * PAGE:
+                raise KeyboardInterrupt
+        return report
+
+    with pytest.raises(KeyboardInterrupt):
+        refresh(db, ["hf"], progress=progress, config={"hf": {"page_size": PAGE}})
+    assert 0 < len(catalog_ids(db)) < len(public_ids(hub))
+    r = run(db)
+    assert r.details["resumed"] is True and catalog_ids(db) == public_ids(hub)
+
+
+def test_the_id_sweep_finds_deleted_and_renamed_models(tmp_path, hub):
+    db = tmp_path / "c.db"
+    run(db)
+    ids = [i for i in public_ids(hub)]
+    gone, moved = sorted(ids)[10][3:], sorted(ids)[20][3:]
+    hub.delete(gone)
+    hub.rename(moved, "renamed/" + moved.split("/")[-1])
+    # the nightly run cannot see either (neither changed lastModified)
+    r = run(db)
+    assert r.details["mode"] == "incremental" and r.counts.removed == 0
+    hub.reset_log()
+    r = run(db, full_sweep_days=0)
+    assert r.details["mode"] == "ids" and r.status == "ok"
+    assert r.counts.removed == 1 and r.counts.renamed == 1
+    assert r.details["fetched_one_by_one"] == 1  # only the renamed model needed its full record
+    new_id = "hf:renamed/" + moved.split("/")[-1]
+    assert catalog_ids(db) == public_ids(hub)
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        assert cat.conn.execute("SELECT removed_at IS NOT NULL FROM models WHERE id = ?", (f"hf:{gone}",)).fetchone()[0]
+        row = cat.get_model(f"hf:{moved}")
+        assert row["id"] == new_id and f"hf:{moved}" in row["aliases"]
+    pages = -(-len(public_ids(hub)) // PAGE)
+    assert hub.count() <= pages + 3  # id pages + the head + one model_info
+    # the next night is incremental again
+    assert run(db, full_sweep_days=7).details["mode"] == "incremental"
+
+
+def test_a_model_deleted_between_listing_and_fetching_is_not_an_error(tmp_path, monkeypatch):
+    """Anonymous requests for a missing repo get 401 + X-Error-Code: RepoNotFound on the real Hub."""
+    from indexer.sources.hf import HubClient
+
+    with HubReplay(models(30), anonymous_not_found_status=401) as server:
+        client = HubClient(server.url)
+        assert client.model_info("nobody/nothing") is None
+        assert server.requests[-1][1] == "/api/models/nobody/nothing"
+        some = server.ids()[0]
+        assert client.model_info(some)["id"] == some
+
+
+def test_a_rename_seen_by_the_nightly_run(tmp_path, hub):
+    db = tmp_path / "c.db"
+    run(db)
+    old = sorted(public_ids(hub))[5][3:]
+    hub.rename(old, "moved/elsewhere")
+    hub.touch("moved/elsewhere")
+    r = run(db)
+    assert (r.counts.new, r.counts.renamed) == (1, 1)
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        assert cat.resolve_id(f"hf:{old}") == "hf:moved/elsewhere"
+
+
+def test_filters_become_hub_queries_and_min_downloads_is_applied(tmp_path, hub):
+    settings = {"authors": ["facebook", "microsoft"], "libraries": ["transformers"],
+                "pipeline_tags": ["image-classification"], "min_downloads": 50_000}
+    assert len(queries(settings)) == 2
+    db = tmp_path / "c.db"
+    r = run(db, **settings)
+    assert catalog_ids(db) == {"hf:microsoft/resnet-18"}  # deit has 20315 downloads
+    assert r.details["below_min_downloads"] >= 1
+    sent = [q for m, p, q in hub.requests if p == "/api/models" and "expand" in q and "cursor" not in q]
+    assert {tuple(q["author"]) for q in sent} == {("facebook",), ("microsoft",)}
+    assert all(q["filter"] == ["transformers"] and q["pipeline_tag"] == ["image-classification"] for q in sent)
+
+
+def test_a_changed_scope_starts_a_new_full_sweep(tmp_path, hub):
+    db = tmp_path / "c.db"
+    run(db, authors=["facebook"])
+    assert catalog_ids(db) == {f"hf:{i}" for i in hub.ids() if i.startswith("facebook/") and not hub.get(i).get("private")}
+    r = run(db, authors=["facebook", "microsoft"])
+    assert r.details["mode"] == "full"
+    assert "hf:microsoft/resnet-18" in catalog_ids(db)
+
+
+def test_full_flag_forces_a_full_sweep(tmp_path, hub):
+    db = tmp_path / "c.db"
+    run(db)
+    r = run(db, full=True)
+    assert r.details["mode"] == "full" and r.counts.updated == 0 and r.counts.removed == 0
+
+
+def test_rate_limited_first_page_is_retried(tmp_path, hub):
+    hub.fail_next(1, status=429, headers={"Retry-After": "0"})
+    r = run(tmp_path / "c.db")
+    assert r.status == "ok" and catalog_ids(tmp_path / "c.db") == public_ids(hub)
+
+
+def test_gated_odd_and_lineage_records(tmp_path, hub):
+    db = tmp_path / "c.db"
+    r = run(db)
+    assert r.counts.skipped == 0
+    conn = sqlite3.connect(db)
+    gated = {g for (g,) in conn.execute("SELECT DISTINCT gated FROM models WHERE source = 'hf'")}
+    assert {"manual", "auto", None} <= gated
+    assert conn.execute("SELECT count(*) FROM model_relations WHERE relation = 'finetune'").fetchone()[0] > 0
+    assert conn.execute("SELECT count(*) FROM models WHERE source = 'hf' AND license = 'other' "
+                        "AND license_name IS NOT NULL").fetchone()[0] > 0
+    assert conn.execute("SELECT count(*) FROM datasets WHERE curated = 0").fetchone()[0] > 0
+    assert conn.execute("SELECT count(*) FROM models WHERE source = 'hf' AND task IS NULL "
+                        "AND task_raw IS NOT NULL").fetchone()[0] > 0  # an unknown pipeline tag, kept raw
+
+
+def test_the_token_is_used_but_never_stored(tmp_path, hub, monkeypatch, caplog):
+    token = "hf_plantedSecretToken1234567890"
+    monkeypatch.setenv("HF_TOKEN", token)
+    db = tmp_path / "c.db"
+    r = run(db)
+    assert r.status == "ok"
+    assert any(token in (h or "") for h in hub.auth_headers) if hasattr(hub, "auth_headers") else True
+    for path in tmp_path.iterdir():
+        assert token.encode() not in path.read_bytes(), path
+    assert token not in caplog.text
+
+
+def test_our_page_requests_match_what_list_models_sends(hub):
+    from huggingface_hub import HfApi
+
+    list(HfApi(endpoint=hub.url).list_models(author="google", filter="timm", pipeline_tag="image-classification",
+                                             sort="last_modified", expand=list(FIELDS), limit=5))
+    theirs = hub.requests[-1][2]
+    [params] = queries({"authors": ["google"], "libraries": ["timm"], "pipeline_tags": ["image-classification"]})
+    ours = {}
+    for k, v in _with(params, "lastModified", 5, FIELDS):
+        ours.setdefault(k, []).append(str(v))
+    assert ours == theirs
+
+
+def test_timm_repos_are_the_same_entity_as_timm_rows(tmp_path, hub, session_cache):
+    db = tmp_path / "c.db"
+    results = refresh(db, ["timm", "hf"], cache=session_cache)
+    assert all(r.status == "ok" for r in results)
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        row = cat.get_model("hf:timm/resnet18.a1_in1k")
+        assert row["entity_id"] == "timm:resnet18.a1_in1k"
+        assert row["same_entity"] == ["timm:resnet18.a1_in1k"]
+        from indexer.search import Query, search
+
+        hits = search(cat, Query(task="image-classification", dataset="imagenet-1k", open_only=True, max_mb=100))
+        ids = [h["id"] for h in hits]
+        assert len(ids) == len(set(ids))
+        both = [h for h in hits if "timm:resnet18.a1_in1k" in h["ids"]]
+        assert len(both) == 1 and set(both[0]["ids"]) == {"timm:resnet18.a1_in1k", "hf:timm/resnet18.a1_in1k"}
+        assert {"hf:facebook/deit-tiny-patch16-224", "hf:microsoft/resnet-18"} <= set(ids)
+
+
+def test_offline_hub_is_unavailable_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
+    r = run(tmp_path / "c.db")
+    assert r.status == "unavailable" and "HF_ENDPOINT" in r.error and r.seconds < 5
+
+
+def test_a_next_link_to_another_host_is_refused(tmp_path, monkeypatch):
+    """A Link header pointing elsewhere would carry the token there: the source stops instead."""
+    from indexer.sources.hf import HubClient
+
+    class Evil(HubReplay):
+        pass
+
+    with HubReplay(models(20), page_size=5) as server:
+        client = HubClient(server.url)
+        pages = client.pages(None, url=server.url.replace("127.0.0.1", "localhost") + "/api/models")
+        with pytest.raises(Exception, match="outside"):
+            next(pages)
+
+
+@pytest.mark.parametrize("raw", [
+    {"id": "a/b", "cardData": "not a dict", "tags": "not a list", "safetensors": [1, 2]},
+    {"id": "a/b", "cardData": {"license": ["mit", "cc-by-nc-4.0"], "model-index": "junk", "datasets": {"x": 1}}},
+    {"id": "a/b", "pipeline_tag": 7, "downloads": "many", "gated": "weird", "usedStorage": -1.5},
+    {"id": "a/b", "safetensors": {"parameters": {"Q4_K": 100, "F32": 10}, "total": None}},
+    {"id": "a/b", "cardData": {"model-index": [{"results": [{"dataset": {"name": "x"}, "metrics": [
+        {"type": "accuracy", "value": "81.2%"}, {"type": "f1", "value": [1]}, {"value": 3}]}]}]}},
+])
+def test_odd_records_normalize_without_raising(raw):
+    rec = normalize_hub(raw)
+    assert rec.id == "hf:a/b"
+    json.dumps([rec.num_params, rec.size_bytes, rec.license, [vars(m) for m in rec.metrics]])
+
+
+def test_odd_values_land_sensibly():
+    rec = normalize_hub({"id": "a/b", "cardData": {"license": ["mit", "cc-by-nc-4.0"]}})
+    assert (rec.license, rec.license_family) == ("mit", "non-commercial")
+    rec = normalize_hub({"id": "a/b", "safetensors": {"parameters": {"Q4_K": 100, "F32": 10}, "total": None}})
+    assert (rec.num_params, rec.size_bytes, rec.size_is_estimate) == (110, 240, True)
+    rec = normalize_hub({"id": "a/b", "cardData": {"license": "other", "license_name": "my-license"}})
+    assert (rec.license, rec.license_name, rec.license_family) == ("other", "my-license", "unknown")
+    rec = normalize_hub({"id": "a/b", "tags": ["license:other"], "cardData": {"license_name": "llama3"}})
+    assert rec.license == "llama3"
+    rec = normalize_hub({"id": "a/b", "tags": ["image-classification", "timm"]})
+    assert (rec.task, rec.task_raw, rec.library) == ("image-classification", None, "timm")
+    rec = normalize_hub({"id": "a/b", "tags": ["base_model:x/y", "base_model:finetune:x/y", "base_model:z/w"]})
+    assert [(r.relation, r.related_id) for r in rec.relations] == [("finetune", "hf:x/y"), ("base_model", "hf:z/w")]
+    with pytest.raises(Exception):
+        normalize_hub({"no": "id"})
+
+
+def test_private_models_a_token_can_see_stay_out_unless_asked_for():
+    """A published catalog.db must not leak private repos: they are skipped by default."""
+    from indexer.sources.base import FetchContext
+
+    src, ctx = HubSource(), FetchContext(cache_dir=None)
+    private = {"id": "me/secret", "private": True}
+    assert src._keep(private, ctx, {"include_private": False, "min_downloads": 0}) is False
+    assert ctx.details["private_skipped"] == 1
+    assert src._keep(private, ctx, {"include_private": True, "min_downloads": 0}) is True
+    assert src._keep({"no": "id"}, ctx, {"include_private": True, "min_downloads": 0}) is False
+
+
+def test_settings_are_declared():
+    assert {"authors", "libraries", "pipeline_tags", "min_downloads", "full_sweep_days"} <= set(HubSource.settings)
