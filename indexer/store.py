@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -39,9 +40,23 @@ _JSON_COLUMNS = frozenset({"tags", "input_size", "mean", "std", "extra"})
 _BOOL_COLUMNS = frozenset({"is_open", "size_is_estimate", "private", "disabled"})
 
 
+_last_stamp = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
+_stamp_lock = threading.Lock()
+
+
 def utcnow() -> str:
-    """Catalog timestamps: UTC, ISO 8601, milliseconds (two runs in one second stay ordered)."""
-    now = _dt.datetime.now(_dt.timezone.utc)
+    """Catalog timestamps: UTC, ISO 8601, milliseconds, strictly increasing within the process.
+
+    Removal compares a row's last_seen with the start of the listing that missed it, so two
+    writers in one millisecond must still get different, ordered stamps.
+    """
+    global _last_stamp
+    with _stamp_lock:
+        now = _dt.datetime.now(_dt.timezone.utc)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # whole milliseconds
+        if now <= _last_stamp:
+            now = _last_stamp + _dt.timedelta(milliseconds=1)
+        _last_stamp = now
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 

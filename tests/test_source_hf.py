@@ -389,3 +389,76 @@ def test_private_models_a_token_can_see_stay_out_unless_asked_for():
 
 def test_settings_are_declared():
     assert {"authors", "libraries", "pipeline_tags", "min_downloads", "full_sweep_days"} <= set(HubSource.settings)
+
+
+def test_ten_thousand_models_then_fifty_changes(tmp_path, monkeypatch):
+    """The issue's yardstick: a replay of 10k realistic models gives a correct catalog, and a night
+    with 50 changed models fetches about those."""
+    with HubReplay(synthetic_models(10_000, seed=11), page_size=1000) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        db = tmp_path / "c.db"
+        r = run(db, page_size=1000)
+        assert (r.status, r.counts.new, r.counts.skipped) == ("ok", 10_000, 0)
+        conn = sqlite3.connect(db)
+        stored = {row[0]: row[1:] for row in conn.execute(
+            "SELECT id, task, license, license_family, num_params, size_bytes, sha, gated, repo_bytes, entity_id "
+            "FROM models WHERE source = 'hf'")}
+        for repo in hub.ids():
+            rec = normalize_hub(hub.get(repo), hub.url)
+            assert stored[rec.id] == (rec.task, rec.license, rec.license_family, rec.num_params, rec.size_bytes,
+                                      rec.sha, rec.gated, rec.repo_bytes, rec.entity_id or rec.id), repo
+        links = conn.execute("SELECT count(*) FROM model_datasets").fetchone()[0]
+        assert links == sum(len(normalize_hub(hub.get(i)).datasets) for i in hub.ids())
+        conn.close()
+        changed = hub.ids()[::200]  # 50 models
+        assert len(changed) == 50
+        for repo in changed:
+            hub.touch(repo)
+        hub.reset_log()
+        r = run(db, page_size=1000)
+        assert r.details["mode"] == "incremental" and hub.count() == 1
+        assert (r.counts.updated, r.counts.new, r.counts.removed) == (50, 0, 0)
+
+
+def test_refresh_and_search_through_the_cli(tmp_path, hub):
+    import subprocess
+    import sys
+
+    db = tmp_path / "c.db"
+    env = {"HF_ENDPOINT": hub.url, "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "indexer", "refresh", "--db", str(db), "--source", "hf",
+                          "--hf-author", "facebook", "--hf-author", "timm"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[2].split()[:2] == ["hf", "ok"]
+    out = subprocess.run([sys.executable, "-m", "indexer", "search", "--db", str(db), "--task", "image-classification",
+                          "--dataset", "in1k", "--open", "--max-mb", "100", "--format", "ids"],
+                         capture_output=True, text=True, timeout=60)
+    assert "hf:facebook/deit-tiny-patch16-224" in out.stdout.split()
+    assert "hf:microsoft/resnet-18" not in out.stdout.split()  # not in the configured authors
+
+
+def test_datasette_stored_query_shows_an_entity_once(tmp_path, hub, session_cache):
+    import asyncio
+
+    from indexer.serve import make_datasette
+
+    db = tmp_path / "catalog.db"
+    refresh(db, ["timm", "torchvision", "hf"], cache=session_cache, config={"hf": {"page_size": PAGE}})
+    ds = make_datasette(db)
+
+    async def get():
+        return await ds.client.get("/catalog/open_classifiers.json?_shape=array")
+
+    rows = asyncio.run(get()).json()
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    resnet = [r for r in rows if "timm:resnet18.a1_in1k" in r["ids"].split()]
+    assert len(resnet) == 1 and set(resnet[0]["ids"].split()) == {"timm:resnet18.a1_in1k", "hf:timm/resnet18.a1_in1k"}
+    assert {"hf:facebook/deit-tiny-patch16-224", "hf:microsoft/resnet-18"} <= set(ids)
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        from indexer.search import Query, search
+
+        grouped = {r["id"] for r in search(cat, Query(task="image-classification", dataset="imagenet-1k",
+                                                         open_only=True, max_mb=100, sort="size"))}
+    assert set(ids) == grouped

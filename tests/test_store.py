@@ -348,3 +348,11 @@ def test_source_state_and_checkpoints(tmp_path):
     with Catalog.open(path) as cat:
         assert [r[0] for r in cat.conn.execute("SELECT id FROM models")] == ["t:a"]
         assert cat.load_state("t") == {"cursor": "page2"}
+
+
+def test_catalog_timestamps_strictly_increase():
+    from indexer.store import utcnow
+
+    stamps = [utcnow() for _ in range(2000)]  # far more than one per millisecond
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert all(len(s) == 24 and s.endswith("Z") for s in stamps)

@@ -1,0 +1,24 @@
+"""The benchmark scripts run (smoke mode), so they cannot rot. Timings are not asserted."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def run(script, *args):
+    out = subprocess.run([sys.executable, str(SCRIPTS / script), *args], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_bench_hf_smoke():
+    out = run("bench_hf.py", "--smoke")
+    for stage in ("normalize", "normalize+write", "end to end", "no-change night"):
+        assert f"| {stage}" in out
+    assert "1 request(s)" in out
+
+
+def test_bench_timm_smoke(built_catalog):  # built_catalog: the session's timm cache is warm
+    assert "timm refresh, warm (smoke)" in run("bench_timm.py", "--smoke")
