@@ -166,7 +166,7 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
     click.echo(
         f"catalog {path}: {c['models'] - c['models_removed']} models "
         f"({c['models_removed']} removed), {c['model_datasets']} dataset links, "
-        f"{c['metrics']} metrics, {c['papers']} papers"
+        f"{c['metrics']} metrics, {c['papers']} papers, {c['repos']} repositories"
     )
     if any(r.status == "failed" for r in results):
         sys.exit(1)
@@ -256,7 +256,7 @@ def show(model_id, db, as_json) -> None:
         click.echo(json.dumps(row, indent=2, default=str))
         return
     for key, value in row.items():
-        if key in ("datasets", "metrics", "papers", "relations", "record_hash") or value in (None, [], {}):
+        if key in ("datasets", "metrics", "papers", "repos", "relations", "record_hash") or value in (None, [], {}):
             continue
         click.echo(f"{key:17} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
     for d in row["datasets"]:
@@ -265,6 +265,9 @@ def show(model_id, db, as_json) -> None:
         click.echo(f"{'metric':17} {m['dataset_raw']} {m['metric_raw']} = {m['value']}")
     for p in row["papers"]:
         click.echo(f"{'paper':17} {p['id']} {p['title'] or ''}".rstrip())
+    for r in row["repos"]:
+        stars = f" ({r['stars']} stars)" if r["stars"] is not None else ""
+        click.echo(f"{'code':17} {r['url'] or r['id']}{stars}")
     for x in row["relations"]:
         click.echo(f"{'lineage':17} {x['relation']} of {x['related_id']}")
 

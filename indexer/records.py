@@ -35,6 +35,12 @@ class Relation:
     raw: str  # as the source gave it
 
 
+@dataclass
+class RepoLink:
+    repo_id: str  # "github:<owner>/<name>", lower case
+    raw: str  # the URL or id it came from
+
+
 # Counters that move every day without the model changing: written, but not part of the record's
 # digest, so a download bump is not a "change" (changed_at, the FTS index and children stay put).
 VOLATILE_FIELDS = ("downloads", "likes")
@@ -90,6 +96,7 @@ class ModelRecord:
     metrics: list[Metric] = field(default_factory=list)
     papers: list[PaperLink] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+    repos: list[RepoLink] = field(default_factory=list)
 
     def set_license(self, lic) -> None:
         """Copy a normalize.License onto the record's license columns."""
@@ -97,3 +104,68 @@ class ModelRecord:
         self.license_family, self.is_open = lic.family, lic.is_open
         self.license_name = lic.name
 
+
+
+@dataclass
+class PaperRecord:
+    """A paper's metadata (the arXiv source). `missing`: arXiv has no such id."""
+
+    id: str  # "arxiv:2010.11929"
+    source: str
+    arxiv_id: str
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    abstract: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    categories: list[str] = field(default_factory=list)
+    primary_category: str | None = None
+    doi: str | None = None
+    pdf_url: str | None = None
+    url: str | None = None
+    version: int | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    missing: bool = False
+    repos: list[RepoLink] = field(default_factory=list)  # code named in the abstract or comment
+
+
+# GitHub counters, and which source read it last: written, not part of a repository's digest.
+REPO_VOLATILE_FIELDS = ("stars", "forks", "open_issues", "pushed_at", "source")
+
+
+@dataclass
+class RepoRecord:
+    """A code repository (the GitHub and PyTorch Hub sources). `missing`: GitHub answers 404."""
+
+    id: str  # "github:<owner>/<name>", lower case
+    source: str
+    full_name: str
+    owner: str | None = None
+    name: str | None = None
+    description: str | None = None
+    url: str | None = None
+    homepage: str | None = None
+    stars: int | None = None
+    forks: int | None = None
+    open_issues: int | None = None
+    license: str = "unknown"
+    license_raw: str | None = None
+    license_family: str = "unknown"
+    is_open: bool = False
+    topics: list[str] = field(default_factory=list)
+    language: str | None = None
+    created_at: str | None = None
+    pushed_at: str | None = None
+    archived: bool | None = None
+    fork: bool | None = None
+    default_branch: str | None = None
+    has_hubconf: bool | None = None
+    missing: bool = False
+
+    def set_license(self, lic) -> None:
+        self.license, self.license_raw = lic.id, lic.raw
+        self.license_family, self.is_open = lic.family, lic.is_open
+
+
+Record = ModelRecord | PaperRecord | RepoRecord

@@ -76,8 +76,9 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
     t0 = time.perf_counter()
     run_id = cat.start_run(name)
     counts = WriteCounts()
+    view = cat.view(name)
     ctx = FetchContext(cache_dir=cache or cache_dir(), log=log, config=dict(config or {}),
-                       state=cat.load_state(name), lookup=lambda ids: cat.lookup(name, ids))
+                       state=cat.load_state(name), lookup=view.lookup, catalog=view)
     if progress:
         ctx.progress = progress
     version = None
@@ -99,7 +100,7 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
                     continue
                 counts.seen += 1
                 try:
-                    record = source.normalize(item)
+                    records = source.normalize(item)
                 except SkipRecord as e:
                     counts.skip(str(e))
                     continue
@@ -109,7 +110,8 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
                     log.warning("%s: record skipped: %s", name, reason)
                     log.debug("%s", traceback.format_exc())
                     continue
-                writer.add(record)
+                for record in records if isinstance(records, list) else [records]:
+                    writer.add(record)
             if ctx.listed_all_since is None and source.full_listing:
                 ctx.listed_all_since = writer.now
             writer.finish(removed_since=ctx.listed_all_since)

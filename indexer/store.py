@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 from .errors import CatalogError, RefreshLocked
 from .normalize.dataset import dataset_table
 from .paths import schema_dir
-from .records import VOLATILE_FIELDS, ModelRecord
+from .records import REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, RepoRecord
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -36,8 +36,20 @@ MODEL_COLUMNS = (
     "entity_id", "source_uid", "license_name", "downloads", "likes", "gated", "private", "disabled",
     "sha", "repo_bytes",
 )  # fmt: skip
-_JSON_COLUMNS = frozenset({"tags", "input_size", "mean", "std", "extra"})
-_BOOL_COLUMNS = frozenset({"is_open", "size_is_estimate", "private", "disabled"})
+_JSON_COLUMNS = frozenset({"tags", "input_size", "mean", "std", "extra", "authors", "categories", "topics"})
+PAPER_COLUMNS = (
+    "id", "arxiv_id", "title", "authors", "abstract", "published", "updated", "categories",
+    "primary_category", "doi", "pdf_url", "url", "version", "comment", "journal_ref", "missing",
+)  # fmt: skip
+REPO_COLUMNS = (
+    "id", "full_name", "owner", "name", "description", "url", "homepage", "stars", "forks",
+    "open_issues", "license", "license_raw", "license_family", "is_open", "topics", "language",
+    "created_at", "pushed_at", "archived", "fork", "default_branch", "has_hubconf", "missing", "source",
+)  # fmt: skip
+# columns a source may not know (None) while another source does: a None keeps the stored value
+_KEEP_KNOWN = {"repos": ("has_hubconf",)}
+_BOOL_COLUMNS = frozenset({"is_open", "size_is_estimate", "private", "disabled", "missing", "archived", "fork",
+                           "has_hubconf"})
 
 
 _last_stamp = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
@@ -293,6 +305,36 @@ class Catalog:
                 out[r[0]] = {"sha": r[1], "updated_at": r[2], "removed_at": r[3]}
         return out
 
+    def papers_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        """arXiv ids of papers never read, or read more than stale_days ago; never-read first."""
+        cutoff = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=stale_days)).strftime("%Y-%m-%dT%H:%M:%S")
+        sql = ("SELECT arxiv_id FROM papers WHERE arxiv_id IS NOT NULL AND (fetched_at IS NULL OR fetched_at < ?) "
+               "ORDER BY fetched_at IS NOT NULL, fetched_at, id")
+        params: list = [cutoff]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [r[0] for r in self.conn.execute(sql, params)]
+
+    def repos_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        """Full names of repositories a link names and no source has read yet, or read more than
+        stale_days ago; never-read first."""
+        cutoff = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=stale_days)).strftime("%Y-%m-%dT%H:%M:%S")
+        sql = ("SELECT full_name FROM repos WHERE fetched_at IS NULL OR fetched_at < ? "
+               "ORDER BY fetched_at IS NOT NULL, fetched_at, id")
+        params: list = [cutoff]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [r[0] for r in self.conn.execute(sql, params)]
+
+    def hubconf_repos(self) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT full_name FROM repos WHERE has_hubconf = 1 AND coalesce(missing, 0) = 0 ORDER BY id")]
+
+    def view(self, source: str) -> "CatalogView":
+        return CatalogView(self, source)
+
     # ------------------------------------------------------------------ runs
     def start_run(self, source: str, source_version: str | None = None) -> int:
         cur = self.conn.execute(
@@ -340,7 +382,7 @@ class Catalog:
         return model_id if row is not None else None
 
     def get_model(self, model_id: str) -> dict | None:
-        """A model row with its datasets, metrics, papers, relations and the other ids of its
+        """A model row with its datasets, metrics, papers, code repositories, relations and the other ids of its
         entity; an old (renamed) id answers with the row it now names."""
         resolved = self.resolve_id(model_id)
         if resolved is None:
@@ -362,6 +404,9 @@ class Catalog:
         out["papers"] = [dict(r) for r in self.conn.execute(
             "SELECT p.id, p.title, p.url FROM model_papers mp JOIN papers p ON p.id = mp.paper_id "
             "WHERE mp.model_id = ? ORDER BY p.id", (model_id,))]
+        out["repos"] = [dict(r) for r in self.conn.execute(
+            "SELECT r.id, r.full_name, r.stars, r.license, r.url, r.has_hubconf FROM model_repos mr "
+            "JOIN repos r ON r.id = mr.repo_id WHERE mr.model_id = ? ORDER BY r.id", (model_id,))]
         out["relations"] = [dict(r) for r in self.conn.execute(
             "SELECT relation, related_id FROM model_relations WHERE model_id = ? ORDER BY relation, related_id",
             (model_id,))]
@@ -376,7 +421,7 @@ class Catalog:
         """Row counts of the catalog's tables (models: rows still listed by their source)."""
         out = {}
         for table in ("models", "datasets", "model_datasets", "metrics", "papers", "model_papers",
-                      "model_relations", "model_aliases", "runs"):
+                      "model_relations", "model_aliases", "repos", "model_repos", "paper_repos", "runs"):
             out[table] = self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
         out["models_removed"] = self.conn.execute(
             "SELECT count(*) FROM models WHERE removed_at IS NOT NULL").fetchone()[0]
@@ -396,6 +441,25 @@ def _connect(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Con
 def on_read_only_storage(path: Path) -> bool:
     """True when the catalog's directory cannot be written (a read-only mount or permissions)."""
     return not os.access(path.resolve().parent, os.W_OK)
+
+
+class CatalogView:
+    """What a source may ask of the catalog while it fetches: read-only questions, no SQL."""
+
+    def __init__(self, catalog: Catalog, source: str):
+        self._catalog, self._source = catalog, source
+
+    def lookup(self, ids: list[str]) -> dict[str, dict]:
+        return self._catalog.lookup(self._source, ids)
+
+    def papers_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        return self._catalog.papers_to_fetch(stale_days, limit)
+
+    def repos_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        return self._catalog.repos_to_fetch(stale_days, limit)
+
+    def hubconf_repos(self) -> list[str]:
+        return self._catalog.hubconf_repos()
 
 
 def _strip_sql_comments(statement: str) -> str:
@@ -435,10 +499,10 @@ class WriteCounts:
 _VOLATILE_AT = frozenset(MODEL_COLUMNS.index(c) for c in VOLATILE_FIELDS)
 
 
-def _values(rec: ModelRecord) -> list:
-    """The models row of a record, in MODEL_COLUMNS order, as SQLite stores it."""
+def _values(rec, columns=MODEL_COLUMNS) -> list:
+    """The row of a record, in `columns` order, as SQLite stores it."""
     values = []
-    for col in MODEL_COLUMNS:
+    for col in columns:
         v = getattr(rec, col)
         if col in _JSON_COLUMNS:
             v = json.dumps(v, sort_keys=True) if v not in (None, [], {}) else None
@@ -450,12 +514,12 @@ def _values(rec: ModelRecord) -> list:
     return values
 
 
-def _digest(values: list, rec: ModelRecord) -> str:
+def _digest(values: list, rec, volatile_at=_VOLATILE_AT) -> str:
     """The record's content: its row without the volatile counters, and its child rows.
     Equal content, equal digest; stored as record_hash so unchanged rows are not rewritten."""
-    content = [v for i, v in enumerate(values) if i not in _VOLATILE_AT]
+    content = [v for i, v in enumerate(values) if i not in volatile_at]
     children = [[tuple(vars(x).values()) for x in getattr(rec, f)]
-                for f in ("datasets", "metrics", "papers", "relations")]
+                for f in ("datasets", "metrics", "papers", "relations", "repos") if hasattr(rec, f)]
     return hashlib.blake2b(repr((content, children)).encode(), digest_size=16).hexdigest()
 
 
@@ -489,12 +553,22 @@ class SourceWriter:
         self.batch_size = batch_size
         self.counts = WriteCounts()
         self._batch: dict[str, ModelRecord] = {}
+        self._papers: dict[str, PaperRecord] = {}
+        self._repos: dict[str, RepoRecord] = {}
 
-    def add(self, rec: ModelRecord) -> None:
+    def add(self, rec: ModelRecord | PaperRecord | RepoRecord) -> None:
         if rec.source != self.source:
             raise ValueError(f"record {rec.id!r} is from {rec.source!r}, not {self.source!r}")
-        self._batch[rec.id] = rec  # a repeated id within a batch: the last one wins
-        if len(self._batch) >= self.batch_size:
+        # a repeated id within a batch: the last one wins
+        if isinstance(rec, ModelRecord):
+            self._batch[rec.id] = rec
+        elif isinstance(rec, PaperRecord):
+            self._papers[rec.id] = rec
+        elif isinstance(rec, RepoRecord):
+            self._repos[rec.id] = rec
+        else:
+            raise TypeError(f"cannot write a {type(rec).__name__}")
+        if len(self._batch) + len(self._papers) + len(self._repos) >= self.batch_size:
             self.flush()
 
     def add_all(self, records: Iterable[ModelRecord]) -> None:
@@ -511,6 +585,13 @@ class SourceWriter:
         return cur.rowcount
 
     def flush(self) -> None:
+        if self._repos:
+            repos, self._repos = self._repos, {}
+            self._upsert("repos", REPO_COLUMNS, REPO_VOLATILE_FIELDS, repos, has_seen=True)
+        if self._papers:
+            papers, self._papers = self._papers, {}
+            changed = self._upsert("papers", PAPER_COLUMNS, (), papers, has_seen=False)
+            self._write_paper_repos(changed)
         if not self._batch:
             return
         batch, self._batch = self._batch, {}
@@ -547,6 +628,72 @@ class SourceWriter:
         if added or changed:
             self._write_children(added, changed)
 
+    def _upsert(self, table: str, columns: tuple, volatile: tuple, batch: dict, *, has_seen: bool) -> list:
+        """Papers and repositories: insert, rewrite when the digest differs (a stub a link made
+        has none, and counts as new), else only the bookkeeping and volatile columns."""
+        c = self.conn
+        existing, known = {}, {}
+        keep = _KEEP_KNOWN.get(table, ())
+        for chunk in _chunks(list(batch), 900):
+            for r in c.execute(f"SELECT id, record_hash{''.join(', ' + k for k in keep)} FROM {table} "
+                               f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+                existing[r[0]] = r[1]
+                known[r[0]] = r[2:]
+        for rec_id, values in known.items():  # what a record leaves unknown (None) keeps its known value
+            rec = batch[rec_id]
+            for col, v in zip(keep, values):
+                if getattr(rec, col) is None and v is not None:
+                    setattr(rec, col, bool(v) if col in _BOOL_COLUMNS else v)
+        volatile_at = frozenset(columns.index(v) for v in volatile)
+        seen_cols = ("first_seen", "last_seen", "changed_at", "fetched_at") if has_seen else ("fetched_at",)
+        inserts, updates, touched, changed = [], [], [], []
+        for rec_id, rec in batch.items():
+            values = _values(rec, columns)
+            h = _digest(values, rec, volatile_at)
+            if rec_id not in existing:
+                inserts.append((*values, h, *([self.now] * len(seen_cols))))
+                self.counts.new += 1
+                changed.append(rec)
+            elif existing[rec_id] != h:
+                updates.append((*values[1:], h, *([self.now] * (len(seen_cols) - 1 if has_seen else 1)), rec_id))
+                if existing[rec_id] is None:
+                    self.counts.new += 1
+                else:
+                    self.counts.updated += 1
+                changed.append(rec)
+            else:
+                touched.append((self.now, *(getattr(rec, v) for v in volatile), rec_id))
+                self.counts.unchanged += 1
+        c.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}, record_hash, {', '.join(seen_cols)}) "
+            f"VALUES ({', '.join('?' * (len(columns) + 1 + len(seen_cols)))})", inserts)
+        update_seen = seen_cols[1:] if has_seen else seen_cols  # first_seen never changes
+        c.executemany(
+            f"UPDATE {table} SET {', '.join(f'{col} = ?' for col in columns[1:])}, record_hash = ?, "
+            f"{', '.join(f'{col} = ?' for col in update_seen)} WHERE id = ?", updates)
+        stamp = "last_seen = ?, fetched_at = ?" if has_seen else "fetched_at = ?"
+        c.executemany(
+            f"UPDATE {table} SET {stamp}{''.join(f', {v} = ?' for v in volatile)} WHERE id = ?",
+            [(t[0], t[0], *t[1:]) if has_seen else t for t in touched])
+        return changed
+
+    def _repo_stubs(self, links) -> None:
+        """Rows for repositories a link names before any source has read them."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO repos (id, full_name, owner, name, url, first_seen, last_seen, changed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(x.repo_id, x.repo_id[7:], *x.repo_id[7:].split("/", 1), f"https://github.com/{x.repo_id[7:]}",
+              self.now, self.now, self.now) for x in links],
+        )
+
+    def _write_paper_repos(self, papers: list[PaperRecord]) -> None:
+        c = self.conn
+        c.executemany("DELETE FROM paper_repos WHERE paper_id = ? AND source = ?", [(p.id, self.source) for p in papers])
+        links = [(p.id, x) for p in papers for x in p.repos]
+        self._repo_stubs(x for _, x in links)
+        c.executemany("INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
+                      [(pid, x.repo_id, x.raw, self.source) for pid, x in links])
+
     def _follow_renames(self, records: list[ModelRecord]) -> None:
         """New ids carrying the source_uid of an existing row: that row's id was renamed."""
         c = self.conn
@@ -573,7 +720,7 @@ class SourceWriter:
         """Child rows of new records, and the replacement of a changed record's child rows."""
         c = self.conn
         keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
-        for table in ("model_datasets", "metrics", "model_papers", "model_relations"):
+        for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos"):
             c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND source = ?", keys)
         records = added + changed
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
@@ -608,6 +755,11 @@ class SourceWriter:
         c.executemany(
             "INSERT OR REPLACE INTO model_relations (model_id, relation, related_id, raw, source) VALUES (?, ?, ?, ?, ?)",
             [(r.id, x.relation, x.related_id, x.raw, self.source) for r in records for x in r.relations],
+        )
+        self._repo_stubs(x for r in records for x in r.repos)
+        c.executemany(
+            "INSERT OR REPLACE INTO model_repos (model_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
+            [(r.id, x.repo_id, x.raw, self.source) for r in records for x in r.repos],
         )
 
     def finish(self, *, removed_since: str | None) -> WriteCounts:

@@ -31,3 +31,40 @@ CREATE VIEW latest_runs AS
 SELECT r.*
 FROM runs r
 WHERE r.id = (SELECT max(r2.id) FROM runs r2 WHERE r2.source = r.source);
+
+-- One row per distinct model (entity): the same weights seen in several sources (timm:x, hf:timm/x,
+-- torchhub:pytorch/vision:resnet18 = torchvision:resnet18.IMAGENET1K_V1) are one entity, with all its ids.
+CREATE VIEW model_entities AS
+SELECT
+    m.entity_id AS entity,
+    count(*) AS n_ids,
+    json_group_array(m.id) AS ids,
+    group_concat(DISTINCT m.source) AS sources,
+    max(m.task) AS task,
+    max(m.num_params) AS num_params,
+    round(max(m.size_bytes) / 1e6, 1) AS size_mb,
+    max(m.is_open) AS is_open,
+    (SELECT max(x.value) FROM models e JOIN metrics x ON x.model_id = e.id
+      WHERE e.entity_id = m.entity_id AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1
+FROM models m
+WHERE m.removed_at IS NULL
+GROUP BY m.entity_id;
+
+-- A paper with the models that cite it and the code it points to (or that its models point to).
+CREATE VIEW paper_summary AS
+SELECT
+    p.id,
+    p.title,
+    p.published,
+    p.primary_category,
+    (SELECT count(*) FROM model_papers mp JOIN models m ON m.id = mp.model_id
+      WHERE mp.paper_id = p.id AND m.removed_at IS NULL) AS n_models,
+    (SELECT json_group_array(mp.model_id) FROM model_papers mp WHERE mp.paper_id = p.id) AS models,
+    (SELECT json_group_array(pr.repo_id) FROM paper_repos pr WHERE pr.paper_id = p.id) AS code,
+    p.authors,
+    p.doi,
+    p.url,
+    p.missing,
+    p.fetched_at,
+    p.rowid AS paper_rowid
+FROM papers p;

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.records import ModelRecord
+from indexer.normalize.links import github_repo_ids
+from indexer.records import DatasetLink, ModelRecord, PaperLink, RepoLink
 from indexer.sources import register_source, unregister_source
 from indexer.sources.base import Source
 
@@ -100,6 +101,10 @@ class ListSource(Source):
             task=raw.get("task"), num_params=raw.get("num_params"),
             size_bytes=raw.get("size_bytes"), description=raw.get("description"),
             tags=raw.get("tags", []),
+            papers=[PaperLink(f"arxiv:{i}", i) for i in raw.get("papers", [])],
+            repos=[RepoLink(ident, url) for url in raw.get("repos", []) for ident, _ in github_repo_ids(url)],
+            datasets=[DatasetLink(d, "train", d) for d in raw.get("datasets", [])],
+            entity_id=raw.get("entity_id"),
         )
 
 
@@ -119,11 +124,12 @@ def list_source():
         unregister_source(n)
 
 
-def dump(db: Path, *, ignore=("last_seen",)) -> dict[str, list[tuple]]:
+def dump(db: Path, *, ignore=("last_seen", "fetched_at")) -> dict[str, list[tuple]]:
     """Every row of every catalog table (minus bookkeeping columns), for before/after compares."""
     conn = sqlite3.connect(db)
     out = {}
-    for table in ("models", "model_datasets", "metrics", "papers", "model_papers", "datasets"):
+    for table in ("models", "model_datasets", "metrics", "papers", "model_papers", "datasets", "repos",
+                  "model_repos", "paper_repos", "model_relations", "model_aliases"):
         cols = [r[1] for r in conn.execute(f"PRAGMA table_info([{table}])") if r[1] not in ignore]
         out[table] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM [{table}]").fetchall(), key=repr)
     conn.close()

@@ -7,54 +7,78 @@ import json
 import pytest
 
 from conftest import dump
-from indexer.records import ModelRecord
+from indexer.records import ModelRecord, PaperRecord, RepoRecord
 from indexer.refresh import refresh
 from indexer.sources import BUILTIN, get_source
 from indexer.sources.base import Checkpoint, FetchContext, Seen
+from replay.arxiv import ArxivReplay
+from replay.github import GitHubReplay
 from replay.hub import HubReplay
 from replay.synth import synthetic_models
+from replay.world import build_arxiv, build_github
 
 
 @contextlib.contextmanager
 def replay_hub(monkeypatch):
     with HubReplay(synthetic_models(300, seed=3), page_size=100) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        yield
+        yield {}
 
 
-# what a network source needs to run here: a local replay of its service
-LOCAL_SERVICE = {"hf": replay_hub}
+@contextlib.contextmanager
+def replay_github(monkeypatch):
+    with GitHubReplay() as gh:
+        build_github(gh)
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+        monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+        yield {"max_rate_limit_wait": 5, "seconds_between_requests": 0}
 
 
-@pytest.mark.parametrize("name", sorted(BUILTIN))
+@contextlib.contextmanager
+def replay_arxiv(monkeypatch):
+    with ArxivReplay() as ax:
+        build_arxiv(ax)
+        monkeypatch.setenv("ARXIV_API_URL", ax.url)
+        # with no catalog to name papers, a search finds them
+        yield {"searches": ["cat:cs.CV OR cat:cs.LG"], "search_since_days": 20000, "delay_seconds": 0}
+
+
+# what a network source needs to run here: a local replay of its service, and its settings there
+LOCAL_SERVICE = {"hf": replay_hub, "github": replay_github, "torchhub": replay_github, "arxiv": replay_arxiv}
+PREFIX = {ModelRecord: "{name}:", RepoRecord: "github:", PaperRecord: "arxiv:"}
+
+
+@pytest.mark.parametrize("name", list(BUILTIN))
 def test_source_protocol(name, tmp_path, session_cache, monkeypatch):
     source = get_source(name)
     assert source.name == name
     assert not source.needs_network or name in LOCAL_SERVICE, f"{name} needs a replay in LOCAL_SERVICE"
-    with LOCAL_SERVICE.get(name, contextlib.nullcontext)(monkeypatch) if name in LOCAL_SERVICE \
-            else contextlib.nullcontext():
-        check_protocol(name, source, tmp_path, session_cache)
+    with LOCAL_SERVICE[name](monkeypatch) if name in LOCAL_SERVICE else contextlib.nullcontext({}) as config:
+        check_protocol(name, source, tmp_path, session_cache, config)
 
 
-def check_protocol(name, source, tmp_path, session_cache):
-    ctx = FetchContext(cache_dir=session_cache)
+def check_protocol(name, source, tmp_path, session_cache, config):
+    ctx = FetchContext(cache_dir=session_cache, config=dict(config))
     ids = set()
     for raw in source.fetch(ctx):
         if isinstance(raw, (Checkpoint, Seen)):
             json.dumps(getattr(raw, "state", None))  # state is stored as JSON
             continue
         json.dumps(raw)  # raw records are plain JSON data (they are cached and logged)
-        rec = source.normalize(raw)
-        assert isinstance(rec, ModelRecord)
-        assert rec.source == name and rec.id.startswith(f"{name}:") and rec.id not in ids
-        ids.add(rec.id)
+        out = source.normalize(raw)
+        for rec in out if isinstance(out, list) else [out]:
+            assert isinstance(rec, (ModelRecord, PaperRecord, RepoRecord))
+            assert rec.source == name and rec.id.startswith(PREFIX[type(rec)].format(name=name)), rec.id
+            assert rec.id not in ids
+            ids.add(rec.id)
     assert ids
+    json.dumps(ctx.state)
 
     db = tmp_path / "c.db"
-    [first] = refresh(db, [name], cache=session_cache)
+    [first] = refresh(db, [name], cache=session_cache, config={name: config})
     assert (first.status, first.counts.new, first.counts.skipped) == ("ok", len(ids), 0), first.error
     before = dump(db)
-    [second] = refresh(db, [name], cache=session_cache)
+    [second] = refresh(db, [name], cache=session_cache, config={name: config})
     assert (second.counts.new, second.counts.updated) == (0, 0)
     # a full-listing source reads everything again; an incremental one only what may have changed
     assert second.counts.unchanged == len(ids) if source.full_listing else second.counts.unchanged <= len(ids)

@@ -15,6 +15,9 @@ BUILTIN: dict[str, str] = {
     "timm": "indexer.sources.timm:TimmSource",
     "torchvision": "indexer.sources.torchvision:TorchvisionSource",
     "hf": "indexer.sources.hf:HubSource",
+    "github": "indexer.sources.github:GitHubSource",  # before torchhub: it finds hubconf.py repositories
+    "torchhub": "indexer.sources.torchhub:TorchHubSource",
+    "arxiv": "indexer.sources.arxiv:ArxivSource",  # last: it reads the papers the others name
 }
 
 _registered: dict[str, Callable[[], Source]] = {}
@@ -30,7 +33,9 @@ def unregister_source(name: str) -> None:
 
 
 def source_names() -> list[str]:
-    return sorted(set(BUILTIN) | set(_registered))
+    """Every source, in the order a refresh runs them: the built-in ones (each may read what the
+    ones before it wrote), then registered ones."""
+    return list(BUILTIN) + sorted(set(_registered) - set(BUILTIN))
 
 
 def get_source(name: str) -> Source:

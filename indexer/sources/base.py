@@ -5,7 +5,8 @@
                          Checkpoint(state)  commit what was written so far together with this
                                             state (a cursor); a crash resumes from there
                          Seen(ids)          these catalog ids still exist, unchanged
-    normalize(raw)  -> ModelRecord, or raise SkipRecord(reason)
+    normalize(raw)  -> a record (ModelRecord, PaperRecord, RepoRecord) or a list of them,
+                       or raise SkipRecord(reason)
 
 Sources know their client library and nothing about SQL; refresh.py does the writing.
 """
@@ -43,6 +44,8 @@ class FetchContext:
     run_started: str = ""  # this run's catalog timestamp (rows seen now get it as last_seen)
     # what the catalog holds for some of this source's ids: {id: {"sha", "updated_at", "removed_at"}}
     lookup: Callable[[list[str]], dict[str, dict]] = _no_lookup
+    # read-only questions about the catalog (papers to fetch, repositories with a hubconf, ...)
+    catalog: Any = None
     # set by a source that has just listed everything it has: rows not seen since this catalog
     # timestamp are then marked removed (full_listing sources get it set for them)
     listed_all_since: str | None = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import importlib.util
 import os
 import socket
@@ -42,14 +43,15 @@ from ..normalize import (
 )
 from ..normalize.size import DTYPE_BYTES
 from ..paths import schema_dir
-from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation
+from ..normalize.links import github_repo_ids
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink
 from .base import Checkpoint, FetchContext, Seen, Source
 
 FIELDS = ("author", "cardData", "createdAt", "disabled", "downloads", "gated", "lastModified",
           "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "tags", "usedStorage")
 ID_FIELDS = ("lastModified", "sha")
 DEFAULT_ENDPOINT = "https://huggingface.co"
-NORMALIZE_VERSION = 1  # bump when normalize_hub changes what it makes of the same record
+NORMALIZE_VERSION = 2  # bump when normalize_hub changes what it makes of the same record
 _TABLES = ("licenses.yml", "tasks.yml", "datasets.yml")
 
 
@@ -462,6 +464,17 @@ def _relations(tags: list[str], card: dict) -> list[Relation]:
     return out[:50]
 
 
+# card fields whose GitHub URLs are not the model's code (example images, eval results)
+_NOT_CODE = ("widget", "model-index", "inference", "thumbnail")
+
+
+def _repos(card: dict) -> list[RepoLink]:
+    """GitHub repositories the model card's metadata points at (repo:, github:, license_link, ...)."""
+    values = [v for k, v in card.items() if k not in _NOT_CODE]
+    return [RepoLink(ident, f"https://github.com/{written}") for ident, written in github_repo_ids(
+        [v if isinstance(v, str) else json.dumps(v, default=str)[:20_000] for v in values])][:20]
+
+
 def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
     repo_id = raw.get("id") if isinstance(raw, dict) else None
     if not isinstance(repo_id, str) or not repo_id.strip() or len(repo_id) > 300:
@@ -507,6 +520,7 @@ def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
         papers=[PaperLink(f"arxiv:{i}", f"arxiv:{i}") for i in arxiv_ids([t for t in tags if t.startswith("arxiv:")],
                                                                           bare=False)],
         relations=_relations(tags, card),
+        repos=_repos(card),
     )
     license_raw = card.get("license") if card.get("license") not in (None, "", []) else None
     if license_raw is None:

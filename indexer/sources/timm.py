@@ -27,7 +27,8 @@ from typing import Iterator
 from ..errors import SkipRecord, SourceUnavailable
 from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normalize_license
 from ..normalize.dataset import dataset_kind, label_space_sizes
-from ..records import DatasetLink, ModelRecord, PaperLink
+from ..normalize.links import github_repo_ids
+from ..records import DatasetLink, ModelRecord, PaperLink, RepoLink
 from .base import FetchContext, Source, family_words, jsonable
 
 CACHE_FORMAT = 1  # bump when the raw record shape or the counting method changes
@@ -301,6 +302,8 @@ def normalize_timm(raw: dict) -> ModelRecord:
                if cfg.get(k) not in (None, False, "")},
         datasets=links,
         papers=papers,
+        repos=[RepoLink(ident, url) for url in (cfg.get("origin_url"), cfg.get("url")) if isinstance(url, str)
+               for ident, _ in github_repo_ids(url)],
     )
     if raw.get("module"):
         rec.extra["module"] = raw["module"]

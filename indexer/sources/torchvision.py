@@ -23,7 +23,8 @@ from ..normalize import (
     normalize_task,
 )
 from ..normalize.dataset import dataset_kind
-from ..records import DatasetLink, Metric, ModelRecord, PaperLink
+from ..normalize.links import github_repo_ids
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink
 from .base import FetchContext, Source, family_words, jsonable
 
 DEFAULT_LICENSE = "bsd-3-clause"  # torchvision's own license, for weights whose meta names none
@@ -204,6 +205,8 @@ def normalize_torchvision(raw: dict) -> ModelRecord:
         datasets=datasets,
         metrics=metrics,
         papers=papers,
+        # the training recipe's code: github.com/pytorch/vision/tree/main/references/...
+        repos=[RepoLink(ident, meta["recipe"]) for ident, _ in github_repo_ids(meta.get("recipe"))][:1],
     )
     lic = meta.get("license")
     if lic:

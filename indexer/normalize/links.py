@@ -1,0 +1,44 @@
+"""GitHub repositories named in text: URLs in model cards, timm's origin_url, paper abstracts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# github.com/<owner>/<repo>, also as git@github.com:owner/repo.git and raw.githubusercontent.com
+_GITHUB = re.compile(
+    r"(?<![\w.-])(?:https?://)?(?:www\.)?(?:github\.com[/:]|raw\.githubusercontent\.com/)"
+    r"(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<repo>[A-Za-z0-9_.-]{1,100})",
+)
+# first path segments that are GitHub pages, not owners
+_NOT_OWNERS = frozenset({
+    "about", "apps", "blog", "collections", "contact", "customer-stories", "enterprise", "events",
+    "explore", "features", "github", "issues", "login", "marketplace", "new", "notifications",
+    "orgs", "organizations", "pricing", "pulls", "readme", "search", "security", "settings",
+    "site", "sponsors", "team", "topics", "trending", "users", "join", "codespaces", "resources",
+})
+
+
+def github_repo_ids(text: Any) -> list[tuple[str, str]]:
+    """Every GitHub repository named in `text`, as (catalog id "github:<owner>/<name>" in lower
+    case, the full name as written), in order, each once."""
+    if text is None:
+        return []
+    if isinstance(text, (list, tuple)):
+        out: list[tuple[str, str]] = []
+        for item in text:
+            out.extend(x for x in github_repo_ids(item) if x[0] not in {o[0] for o in out})
+        return out
+    out, seen = [], set()
+    for m in _GITHUB.finditer(str(text)[:200_000]):
+        owner, repo = m.group("owner"), m.group("repo")
+        repo = repo.rstrip(".")
+        if repo.endswith(".git"):
+            repo = repo[:-4]
+        if not repo or owner.lower() in _NOT_OWNERS or repo in (".", ".."):
+            continue
+        ident = f"github:{owner}/{repo}".lower()
+        if ident not in seen:
+            seen.add(ident)
+            out.append((ident, f"{owner}/{repo}"))
+    return out

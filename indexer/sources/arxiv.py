@@ -1,0 +1,258 @@
+"""arXiv: the metadata of every paper the catalog references, and optional searches.
+
+Each run asks the catalog which arXiv ids its rows name (HF arxiv: tags, timm paper_ids, PyTorch Hub
+pages, torchvision docs) that have never been read, or were read more than `stale_days` ago, and
+reads them in batched `id_list` queries through the `arxiv` package. An id arXiv does not have is
+kept, marked missing, so it is not asked again until it is stale. Then the configured searches
+(e.g. new cs.CV papers on pretrained models), each from where the previous run left it.
+
+arXiv's terms: at least 3 s between requests, which the client enforces (`delay_seconds`; never
+below 3 against arxiv.org). ARXIV_API_URL (or the `endpoint` setting) replaces the query endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import os
+import re
+import socket
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+from ..errors import SkipRecord, SourceError, SourceUnavailable
+from ..normalize import arxiv_ids
+from ..normalize.links import github_repo_ids
+from ..records import PaperRecord, RepoLink
+from .base import Checkpoint, FetchContext, Source
+
+DEFAULT_ENDPOINT = "https://export.arxiv.org/api/query"
+MIN_DELAY = 3.0  # seconds between requests to arxiv.org (its terms of use)
+_ID = re.compile(r"^(?:(?:0[7-9]|[1-9]\d)(?:0[1-9]|1[0-2])\.\d{4,5}|[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7})$")
+_VERSION = re.compile(r"v(\d+)$")
+
+
+class ArxivSource(Source):
+    name = "arxiv"
+    needs_network = True
+    full_listing = False
+    settings = {
+        "batch_size": (int, 100, "ids per id_list request"),
+        "stale_days": (float, 90.0, "re-read a paper after this many days (new versions, a DOI once published)"),
+        "max_papers": (int, 20000, "papers read per run (the rest wait for the next run)"),
+        "searches": (list, [], "arXiv searches to add papers from, e.g. 'cat:cs.CV AND abs:pretrained'"),
+        "search_max_results": (int, 500, "results read per search and run"),
+        "search_since_days": (float, 30.0, "a search's first run looks back this many days"),
+        "delay_seconds": (float, MIN_DELAY, "seconds between requests (at least 3 for arxiv.org)"),
+        "retries": (int, 3, "retries of a failed or empty page"),
+        "endpoint": (str, "", "the query endpoint (default: $ARXIV_API_URL, else https://export.arxiv.org/api/query)"),
+    }
+
+    def version(self) -> str | None:
+        try:
+            from importlib.metadata import version
+
+            return version("arxiv")
+        except Exception:
+            return None
+
+    def fetch(self, ctx: FetchContext) -> Iterator[Any]:
+        if importlib.util.find_spec("arxiv") is None:
+            raise SourceUnavailable("the arxiv package is not installed: run the README's set-up")
+        import arxiv
+
+        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
+        endpoint = (cfg["endpoint"] or os.environ.get("ARXIV_API_URL") or DEFAULT_ENDPOINT).strip()
+        _preflight(endpoint)
+        delay = effective_delay(endpoint, cfg["delay_seconds"])
+        self._client = _client(endpoint, cfg["batch_size"], delay, cfg["retries"])
+        self._endpoint, self._delay = endpoint, delay
+        ctx.details.update(endpoint=endpoint, delay_seconds=delay)
+
+        todo = ctx.catalog.papers_to_fetch(cfg["stale_days"], limit=cfg["max_papers"]) if ctx.catalog else []
+        valid = [i for i in todo if _ID.match(i)]
+        for bad in sorted(set(todo) - set(valid)):
+            yield {"missing": bad, "reason": "not an arXiv id"}
+        ctx.details["ids"] = len(valid)
+        found = missing = 0
+        size = max(1, min(int(cfg["batch_size"]), 2000))
+        for start in range(0, len(valid), size):
+            batch = valid[start:start + size]
+            try:
+                results = self._lookup(batch)
+            except (arxiv.HTTPError, arxiv.UnexpectedEmptyPageError, OSError) as e:
+                raise SourceError(f"arXiv failed for ids {batch[0]}..{batch[-1]} after {cfg['retries']} "
+                                  f"retries: {_describe(e)}; {start} of {len(valid)} ids were read, "
+                                  "the rest are read next run") from None
+            for ident in batch:
+                if ident in results:
+                    found += 1
+                    yield results[ident]
+                else:
+                    missing += 1
+                    yield {"missing": ident, "reason": results.get(("reason", ident), "arXiv has no such id")}
+            ctx.progress(min(start + size, len(valid)), len(valid), "papers")
+            yield Checkpoint(ctx.state)
+        ctx.details.update(found=found, missing=missing)
+        yield from self._searches(ctx, cfg)
+
+    def _lookup(self, batch: list[str]) -> dict:
+        """{id: raw} for the ids of one batch arXiv has. A 400 (a malformed id in the batch) is
+        split in halves until the id it rejects is alone, and that id is marked."""
+        import arxiv
+
+        try:
+            search = arxiv.Search(id_list=batch, max_results=len(batch))
+            out: dict = {}
+            for r in self._client.results(search):
+                raw = result_raw(r)
+                if raw and raw["arxiv_id"] in batch:
+                    out[raw["arxiv_id"]] = raw
+            return out
+        except arxiv.HTTPError as e:
+            if e.status != 400:
+                raise
+            if len(batch) == 1:
+                return {("reason", batch[0]): "arXiv rejects the id (HTTP 400)"}
+            half = len(batch) // 2
+            return {**self._lookup(batch[:half]), **self._lookup(batch[half:])}
+
+    def _searches(self, ctx: FetchContext, cfg: dict) -> Iterator[Any]:
+        import arxiv
+
+        if not cfg["searches"]:
+            return
+        marks = ctx.state.setdefault("searches", {})
+        now = datetime.datetime.now(datetime.timezone.utc)
+        for query in cfg["searches"]:
+            q = str(query).strip()
+            since = marks.get(q) or (now - datetime.timedelta(days=cfg["search_since_days"])).strftime("%Y%m%d%H%M")
+            until = now.strftime("%Y%m%d%H%M")
+            search = arxiv.Search(query=f"({q}) AND submittedDate:[{since} TO {until}]",
+                                  max_results=cfg["search_max_results"],
+                                  sort_by=arxiv.SortCriterion.SubmittedDate)
+            n = 0
+            try:
+                for r in self._client.results(search):
+                    raw = result_raw(r)
+                    if raw:
+                        n += 1
+                        yield raw
+            except (arxiv.HTTPError, arxiv.UnexpectedEmptyPageError, OSError) as e:
+                ctx.details.setdefault("failed_searches", []).append(f"{q!r}: {_describe(e)}")
+                ctx.log.warning("arxiv: search %r failed: %s", q, _describe(e))
+                continue
+            ctx.details.setdefault("searches", {})[q] = n
+            marks[q] = until
+            yield Checkpoint(ctx.state)
+
+    def normalize(self, raw: dict) -> PaperRecord:
+        return normalize_arxiv(raw)
+
+
+def effective_delay(endpoint: str, configured: float) -> float:
+    """Seconds between requests: as configured, but never under 3 against arxiv.org."""
+    host = (urlsplit(endpoint).hostname or "").lower()
+    if host == "arxiv.org" or host.endswith(".arxiv.org"):
+        return max(float(configured), MIN_DELAY)
+    return float(configured)
+
+
+def _client(endpoint: str, page_size: int, delay: float, retries: int):
+    import arxiv
+
+    client = arxiv.Client(page_size=max(1, min(int(page_size), 2000)), delay_seconds=delay, num_retries=retries)
+    client.query_url_format = endpoint + ("&{}" if "?" in endpoint else "?{}")
+    return client
+
+
+def _preflight(endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceError(f"the arXiv endpoint {endpoint!r} is not an http(s) URL: fix ARXIV_API_URL")
+    try:
+        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as e:
+        raise SourceUnavailable(f"cannot reach arXiv at {endpoint} ({getattr(e, 'strerror', e)}): "
+                                "check the network, or set ARXIV_API_URL") from None
+
+
+def _describe(e: Exception) -> str:
+    status = getattr(e, "status", None)
+    return f"HTTP {status}" if status else f"{type(e).__name__}: {e}"[:300]
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        if value.year <= 1:
+            return None  # the client's placeholder for a missing date
+        return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None
+
+
+def result_raw(r) -> dict | None:
+    """An arxiv.Result as plain JSON; None for arXiv's error entries."""
+    entry_id = getattr(r, "entry_id", "") or ""
+    if "/api/errors" in entry_id:
+        return None
+    short = r.get_short_id()
+    m = _VERSION.search(short)
+    base = short[: m.start()] if m else short
+    return {
+        "arxiv_id": base,
+        "version": int(m.group(1)) if m else None,
+        "entry_id": entry_id,
+        "title": r.title,
+        "authors": [a.name for a in r.authors],
+        "abstract": r.summary,
+        "published": _iso(r.published),
+        "updated": _iso(r.updated),
+        "categories": list(r.categories or []),
+        "primary_category": r.primary_category or None,
+        "doi": r.doi or None,
+        "pdf_url": r.pdf_url,
+        "comment": r.comment or None,
+        "journal_ref": r.journal_ref or None,
+    }
+
+
+def _text(v: Any, limit: int) -> str | None:
+    if not isinstance(v, str):
+        return None
+    v = " ".join(v.split())
+    return v[:limit] or None
+
+
+def normalize_arxiv(raw: dict) -> PaperRecord:
+    if raw.get("missing"):
+        ident = str(raw["missing"])
+        return PaperRecord(id=f"arxiv:{ident}", source="arxiv", arxiv_id=ident, missing=True,
+                           comment=_text(raw.get("reason"), 200), url=f"https://arxiv.org/abs/{ident}")
+    ident = raw.get("arxiv_id")
+    if not isinstance(ident, str) or not arxiv_ids(f"arXiv:{ident}", bare=False):
+        raise SkipRecord(f"not an arXiv id: {str(ident)[:80]!r}")
+    abstract = _text(raw.get("abstract"), 10_000)
+    comment = _text(raw.get("comment"), 1000)
+    # code the authors point to: "Code: https://github.com/google-research/vision_transformer"
+    repos = [RepoLink(repo_id, f"https://github.com/{written}") for repo_id, written in github_repo_ids([comment, abstract])]
+    return PaperRecord(
+        id=f"arxiv:{ident}",
+        source="arxiv",
+        arxiv_id=ident,
+        title=_text(raw.get("title"), 1000),
+        authors=[a for a in (_text(x, 300) for x in raw.get("authors") or []) if a][:500],
+        abstract=abstract,
+        published=raw.get("published"),
+        updated=raw.get("updated"),
+        categories=[str(c) for c in raw.get("categories") or []][:20],
+        primary_category=raw.get("primary_category"),
+        doi=raw.get("doi"),
+        pdf_url=raw.get("pdf_url"),
+        url=f"https://arxiv.org/abs/{ident}",
+        version=raw.get("version"),
+        comment=comment,
+        journal_ref=_text(raw.get("journal_ref"), 500),
+        repos=repos,
+    )

@@ -1,0 +1,254 @@
+"""GitHub: code repositories behind the models, found by search and by the links other sources make.
+
+Each run:
+  1. the configured repository searches (GitHub's search syntax, sorted by stars; GitHub returns at
+     most 1000 results per query, so a broad question is better asked as several narrow ones);
+  2. with GITHUB_TOKEN, a code search for `filename:hubconf.py` (GitHub allows code search only
+     to signed-in users): those repositories get has_hubconf = 1, and the torchhub source lists
+     their entrypoints;
+  3. the repositories that models and papers link to (timm's origin_url, Hub model cards, PyTorch
+     Hub pages, code named in arXiv abstracts) and no source has read yet, or read more than
+     `stale_days` ago. A repository GitHub no longer has is kept, marked missing.
+
+Rate limits (GitHub's): search 30 requests/min signed in, 10 anonymous; the core API 5000/hour
+signed in, 60 anonymous. PyGithub's GithubRetry waits out short limits; a wait longer than
+`max_rate_limit_wait` ends the run early with what it has read, and the next run goes on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Iterator
+
+from ..errors import SkipRecord, SourceError, SourceUnavailable
+from ..normalize import normalize_license
+from ..records import RepoRecord
+from . import ghclient
+from .base import Checkpoint, FetchContext, Source
+
+DEFAULT_QUERIES = [
+    "pretrained pytorch image classification",
+    "topic:pretrained-models",
+    "topic:pytorch topic:image-classification",
+]
+
+
+class GitHubSource(Source):
+    name = "github"
+    needs_network = True
+    full_listing = False  # searches see a slice of GitHub; nothing is removed for not being found
+    settings = {
+        "queries": (list, DEFAULT_QUERIES, "repository searches (GitHub search syntax), each sorted by stars"),
+        "max_results": (int, 1000, "results read per query (GitHub stops at 1000)"),
+        "min_stars": (int, 0, "add stars:>=N to every query"),
+        "hubconf_search": (bool, True, "with GITHUB_TOKEN: find repositories with a hubconf.py (code search)"),
+        "hubconf_query": (str, "filename:hubconf.py language:Python", "the code search that finds hubconf.py files"),
+        "linked": (bool, True, "read the repositories that models and papers link to"),
+        "max_linked": (int, 2000, "linked repositories read per run (the rest wait for the next run)"),
+        "stale_days": (float, 30.0, "re-read a linked repository after this many days"),
+        "seconds_between_requests": (float, 0.25, "pause between GitHub requests"),
+        "max_rate_limit_wait": (float, 120.0, "longest wait for a rate-limit reset before stopping early"),
+        "endpoint": (str, "", "the API's base URL (default: $GITHUB_API_URL, else https://api.github.com)"),
+    }
+
+    def version(self) -> str | None:
+        try:
+            from importlib.metadata import version
+
+            return version("PyGithub")
+        except Exception:
+            return None
+
+    def fetch(self, ctx: FetchContext) -> Iterator[Any]:
+        if importlib.util.find_spec("github") is None:
+            raise SourceUnavailable("PyGithub is not installed: run the README's set-up")
+        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
+        url = ghclient.api_url(cfg["endpoint"])
+        ghclient.preflight(url)
+        gh = ghclient.client(url, max_rate_limit_wait=cfg["max_rate_limit_wait"],
+                             seconds_between_requests=cfg["seconds_between_requests"])
+        ctx.details.update(api=url, authenticated=ghclient.token() is not None)
+        seen: set[str] = set()
+        try:
+            yield from self._searches(ctx, gh, cfg, seen)
+            yield from self._hubconf_search(ctx, gh, cfg, seen)
+            if cfg["linked"] and ctx.catalog is not None:
+                yield from self._linked(ctx, gh, cfg, seen)
+        except ghclient.RateLimited as e:
+            ctx.details["stopped_early"] = str(e)
+            ctx.log.warning("github: %s; the rest waits for the next run", e)
+        ctx.details["repos"] = len(seen)
+
+    def _searches(self, ctx, gh, cfg, seen) -> Iterator[Any]:
+        import github
+
+        failed = []
+        for i, query in enumerate(cfg["queries"] or []):
+            q = str(query).strip()
+            if cfg["min_stars"] and "stars:" not in q:
+                q += f" stars:>={int(cfg['min_stars'])}"
+            n = 0
+            try:
+                results = gh.search_repositories(q, sort="stars", order="desc")
+                for repo in results:
+                    if n >= min(cfg["max_results"], 1000):
+                        break
+                    n += 1
+                    raw = ghclient.repo_raw(repo)
+                    key = (raw.get("full_name") or "").lower()
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    yield {"repo": raw, "found_by": f"search:{q}"}
+                    ctx.progress(len(seen), None, f"search {i + 1}/{len(cfg['queries'])}")
+            except github.RateLimitExceededException as e:
+                raise ghclient.translate(e, f"the search {q!r}") from None
+            except github.GithubException as e:
+                if e.status == 422 and n:  # "Only the first 1000 search results are available"
+                    pass
+                else:
+                    failed.append(f"{q!r}: {ghclient.translate(e, 'a search')}")
+                    ctx.log.warning("github: search %r failed: %s", q, ghclient.translate(e, "the search"))
+            ctx.details.setdefault("searches", {})[q] = n
+            yield Checkpoint(ctx.state)
+        if failed:
+            ctx.details["failed_searches"] = failed
+            if len(failed) == len(cfg["queries"]):
+                raise SourceError("every GitHub search failed: " + "; ".join(failed)[:500])
+
+    def _hubconf_search(self, ctx, gh, cfg, seen) -> Iterator[Any]:
+        import github
+
+        if not cfg["hubconf_search"]:
+            return
+        if not ghclient.token():
+            ctx.details["hubconf_search"] = "skipped: GitHub's code search needs GITHUB_TOKEN"
+            ctx.log.info("github: code search for hubconf.py skipped: set GITHUB_TOKEN to enable it")
+            return
+        found: dict[str, Any] = {}
+        try:
+            for hit in gh.search_code(cfg["hubconf_query"]):
+                if hit.path != "hubconf.py":  # only a top-level hubconf.py is a PyTorch Hub repo
+                    continue
+                # the hit's own repository object (raw_data would fetch the file again)
+                name = hit.repository.full_name if hit.repository is not None else None
+                if name and name.lower() not in found:
+                    found[name.lower()] = name
+                if len(found) >= 1000:
+                    break
+        except github.RateLimitExceededException as e:
+            raise ghclient.translate(e, "the hubconf.py code search") from None
+        except github.GithubException as e:
+            if not (e.status == 422 and found):
+                ctx.details["hubconf_search"] = str(ghclient.translate(e, "the hubconf.py code search"))
+                ctx.log.warning("github: %s", ctx.details["hubconf_search"])
+                return
+        ctx.details["hubconf_search"] = len(found)
+        # code search hits carry a short repository object (no stars, license): read each one
+        for key, name in found.items():
+            raw = self._get(ctx, gh, name)
+            if raw is None:
+                continue
+            raw["repo"]["has_hubconf"] = True
+            seen.add(key)
+            yield raw
+        yield Checkpoint(ctx.state)
+
+    def _linked(self, ctx, gh, cfg, seen) -> Iterator[Any]:
+        todo = [n for n in ctx.catalog.repos_to_fetch(cfg["stale_days"], limit=cfg["max_linked"])
+                if n.lower() not in seen]
+        ctx.details["linked"] = len(todo)
+        for i, name in enumerate(todo):
+            raw = self._get(ctx, gh, name, requested=name)
+            seen.add(name.lower())
+            if raw is not None:
+                yield raw
+            ctx.progress(i + 1, len(todo), "linked repositories")
+            if (i + 1) % 100 == 0:
+                yield Checkpoint(ctx.state)
+
+    def _get(self, ctx, gh, name: str, requested: str | None = None) -> dict | None:
+        """One repository; {"missing": ...} when GitHub has none of that name; None (reported)
+        when GitHub fails for it. A rate limit stops the run (RateLimited)."""
+        try:
+            repo = gh.get_repo(name)
+            return {"repo": ghclient.repo_raw(repo), "requested": requested}
+        except Exception as e:  # noqa: BLE001 - sorted out below
+            if ghclient.is_not_found(e):
+                return {"missing": name}
+            err = ghclient.translate(e, name)
+            if isinstance(err, ghclient.RateLimited):
+                raise err from None
+            ctx.details.setdefault("failed", []).append(str(err)[:300])
+            ctx.log.warning("github: %s", err)
+            return None
+
+    def normalize(self, raw: dict) -> RepoRecord:
+        return normalize_repo(raw, source=self.name)
+
+
+def normalize_repo(raw: dict, source: str = "github") -> RepoRecord:
+    """A repository record from repo_raw() output ({"repo": {...}}) or {"missing": "owner/name"}."""
+    if raw.get("missing"):
+        full_name = str(raw["missing"])
+        if full_name.count("/") != 1:
+            raise SkipRecord(f"not a repository name: {full_name[:100]!r}")
+        owner, name = full_name.split("/")
+        return RepoRecord(id=f"github:{full_name}".lower(), source=source, full_name=full_name, owner=owner,
+                          name=name, url=f"https://github.com/{full_name}", missing=True)
+    data = raw.get("repo")
+    if not isinstance(data, dict):
+        raise SkipRecord("no repository")
+    full_name = data.get("full_name")
+    if not full_name and isinstance(data.get("owner"), str) and isinstance(data.get("name"), str):
+        full_name = f"{data['owner']}/{data['name']}"  # old API answers had no full_name
+    if not isinstance(full_name, str) or full_name.count("/") != 1:
+        raise SkipRecord("no repository full_name")
+    # a linked name GitHub answers under another name (a renamed repository): keep the linked id,
+    # so the links that name it resolve, and record where it lives now
+    requested = raw.get("requested")
+    ident = f"github:{requested if requested and requested.lower() != full_name.lower() else full_name}".lower()
+    owner, name = full_name.split("/")
+    lic = data.get("license") if isinstance(data.get("license"), dict) else None
+    spdx = lic.get("spdx_id") if lic else None
+    topics = data.get("topics") if isinstance(data.get("topics"), list) else []
+    rec = RepoRecord(
+        id=ident,
+        source=source,
+        full_name=full_name,
+        owner=data.get("owner") if isinstance(data.get("owner"), str) else owner,
+        name=data.get("name") or name,
+        description=(data.get("description") or None) and str(data["description"])[:2000],
+        url=data.get("html_url") or f"https://github.com/{full_name}",
+        homepage=data.get("homepage") or None,
+        stars=_first_int(data, "stargazers_count", "watchers"),  # "watchers" meant stars in the old API
+        forks=_first_int(data, "forks_count", "forks"),
+        open_issues=_first_int(data, "open_issues_count", "open_issues"),
+        topics=[str(t) for t in topics][:50],
+        language=data.get("language"),
+        created_at=data.get("created_at"),
+        pushed_at=data.get("pushed_at"),
+        archived=_bool(data.get("archived")),
+        fork=_bool(data.get("fork")),
+        default_branch=data.get("default_branch"),
+        has_hubconf=_bool(data.get("has_hubconf")),
+    )
+    # GitHub's spdx_id; NOASSERTION: a license file GitHub could not identify -> unknown
+    if spdx and spdx != "NOASSERTION":
+        rec.set_license(normalize_license(spdx))
+    else:
+        rec.set_license(normalize_license(None))
+        rec.license_raw = spdx
+    return rec
+
+
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _first_int(data: dict, *keys: str) -> int | None:
+    return next((v for v in (_int(data.get(k)) for k in keys) if v is not None), None)
+
+
+def _bool(v: Any) -> bool | None:
+    return v if isinstance(v, bool) else None

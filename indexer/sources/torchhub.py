@@ -1,0 +1,343 @@
+"""PyTorch Hub: one catalog row per entrypoint of every Hub repository, `torchhub:<owner>/<repo>:<name>`.
+
+The Hub's catalogue is the pytorch/hub GitHub repository: one markdown page per model, YAML front
+matter naming the code repository (github-id). Each run, through the GitHub API (PyGithub):
+  1. list pytorch/hub's top-level .md files; read the pages whose blob sha changed since the last
+     run (the parsed pages are kept in the source's state, keyed by sha);
+  2. for every repository a page names, and every repository the github source found with a
+     hubconf.py: the repository (license, default branch), then its hubconf.py, parsed as text
+     (indexer/parse/hubconf.py): never imported, never run. torch.hub.list would execute it.
+  3. one row per public entrypoint, with the page's metadata. Names a page loads that the parsed
+     hubconf does not show (a `from x import *`) are kept as documented entrypoints.
+
+pytorch/vision's hubconf re-exports torchvision's builders: those rows join the entity of the
+`torchvision:` row of the weights `pretrained=True` loads (the builder's first weights), which
+carries the size and accuracy.
+
+A page that cannot be parsed, a repository GitHub no longer has, a hubconf with a syntax error:
+reported in the run's details and skipped. Rows are removed only after a run that read everything.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from typing import Any, Iterator
+
+from ..errors import SkipRecord, SourceUnavailable
+from ..normalize import normalize_license, normalize_task
+from ..normalize.links import github_repo_ids
+from ..normalize.task import task_from_text
+from ..parse.hubconf import HubconfError, parse_hubconf
+from ..parse.hubpage import PageError, parse_page
+from ..records import ModelRecord, PaperLink, RepoLink
+from . import ghclient
+from .base import Checkpoint, FetchContext, Source
+from .github import normalize_repo
+
+NOT_PAGES = frozenset({"readme.md", "contributing.md", "code_of_conduct.md", "pull_request_template.md",
+                       "license.md", "security.md", "changelog.md"})
+# public callables that are helpers, not models (torchvision's hubconf imports get_weight)
+_HELPER = re.compile(r"^(get|list|set|download|load|save|show|print)_|_(utils|transforms?|processing|tokenizer)$"
+                     r"|^(utils|help|transforms?|tokenizer|config|processor)$", re.I)
+MAX_DOC = 2000
+
+
+class TorchHubSource(Source):
+    name = "torchhub"
+    needs_network = True
+    full_listing = False  # rows vanish only after a complete run (see fetch)
+    settings = {
+        "hub_repo": (str, "pytorch/hub", "the repository holding the Hub's model pages"),
+        "hub_ref": (str, "", "its branch or tag (default: its default branch)"),
+        "catalog_repos": (bool, True, "also list the entrypoints of repositories the github source found with a hubconf.py"),
+        "seconds_between_requests": (float, 0.25, "pause between GitHub requests"),
+        "max_rate_limit_wait": (float, 120.0, "longest wait for a GitHub rate-limit reset before stopping early"),
+        "endpoint": (str, "", "the GitHub API's base URL (default: $GITHUB_API_URL, else https://api.github.com)"),
+    }
+
+    def version(self) -> str | None:
+        try:
+            from importlib.metadata import version
+
+            return version("PyGithub")
+        except Exception:
+            return None
+
+    # ----------------------------------------------------------------- fetch
+    def fetch(self, ctx: FetchContext) -> Iterator[Any]:
+        if importlib.util.find_spec("github") is None:
+            raise SourceUnavailable("PyGithub is not installed: run the README's set-up")
+        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
+        url = ghclient.api_url(cfg["endpoint"])
+        ghclient.preflight(url)
+        gh = ghclient.client(url, max_rate_limit_wait=cfg["max_rate_limit_wait"],
+                             seconds_between_requests=cfg["seconds_between_requests"])
+        ctx.details.update(api=url, authenticated=ghclient.token() is not None)
+        problems: list[str] = []
+        complete = True
+        try:
+            pages = self._pages(ctx, gh, cfg, problems)
+            by_repo: dict[str, dict] = {}
+            for page in pages:
+                repo = page["meta"].get("github-id")
+                if not repo:
+                    problems.append(f"{page['path']}: no github-id or github-link: skipped")
+                    continue
+                by_repo.setdefault(repo.lower(), {"name": repo, "pages": []})["pages"].append(page)
+            if cfg["catalog_repos"] and ctx.catalog is not None:
+                for name in ctx.catalog.hubconf_repos():
+                    by_repo.setdefault(name.lower(), {"name": name, "pages": []})
+            ctx.details["pages"] = len(pages)
+            ctx.details["repos"] = len(by_repo)
+            yield Checkpoint(ctx.state)
+            for i, (key, item) in enumerate(sorted(by_repo.items())):
+                raw = self._repo(ctx, gh, item["name"], item["pages"], problems)
+                if raw is None:
+                    complete = False
+                    continue
+                yield raw
+                ctx.progress(i + 1, len(by_repo), "repositories")
+        except ghclient.RateLimited as e:
+            complete = False
+            ctx.details["stopped_early"] = str(e)
+            ctx.log.warning("torchhub: %s; the rest waits for the next run", e)
+        if problems:
+            ctx.details["problems"] = problems[:200]
+            for p in problems[:20]:
+                ctx.log.warning("torchhub: %s", p)
+        if complete:
+            ctx.listed_all_since = ctx.run_started or None
+
+    def _pages(self, ctx, gh, cfg, problems) -> list[dict]:
+        """Every model page of the Hub repository, parsed; unchanged ones from the state."""
+        hub = cfg["hub_repo"]
+        try:
+            repo = gh.get_repo(hub)
+            ref = cfg["hub_ref"] or repo.default_branch
+            listing = repo.get_contents("", ref=ref)
+        except Exception as e:  # noqa: BLE001
+            raise ghclient.translate(e, f"the Hub's pages ({hub})") from None
+        cache: dict = ctx.state.get("pages") or {}
+        fresh: dict = {}
+        out = []
+        files = [f for f in (listing if isinstance(listing, list) else [listing])
+                 if f.type == "file" and f.path.lower().endswith(".md") and f.path.lower() not in NOT_PAGES]
+        for f in sorted(files, key=lambda f: f.path):
+            hit = cache.get(f.path)
+            if hit and hit.get("sha") == f.sha:
+                fresh[f.path] = hit
+            else:
+                try:
+                    content = repo.get_contents(f.path, ref=ref).decoded_content
+                except Exception as e:  # noqa: BLE001
+                    err = ghclient.translate(e, f"{hub}/{f.path}")
+                    if isinstance(err, ghclient.RateLimited):
+                        ctx.state["pages"] = {**cache, **fresh}
+                        raise err from None
+                    problems.append(f"{f.path}: {err}")
+                    continue
+                try:
+                    parsed = parse_page(content, f.path)
+                    fresh[f.path] = {"sha": f.sha, "page": parsed}
+                except PageError as e:
+                    fresh[f.path] = {"sha": f.sha, "error": str(e)}
+            entry = fresh[f.path]
+            if "error" in entry:
+                problems.append(f"{entry['error']}: skipped")
+                continue
+            out.append({"path": f.path, "url": _page_url(f.path), **entry["page"]})
+        ctx.state["pages"] = fresh  # pages gone from the repository leave the cache too
+        return out
+
+    def _repo(self, ctx, gh, name: str, pages: list[dict], problems: list[str]) -> dict | None:
+        """One repository with its parsed hubconf.py; None when GitHub failed for it (reported)."""
+        try:
+            repo = gh.get_repo(name)
+        except Exception as e:  # noqa: BLE001
+            if ghclient.is_not_found(e):
+                problems.append(f"{name}: GitHub has no such repository (named by "
+                                f"{', '.join(p['path'] for p in pages) or 'the catalog'})")
+                return {"missing": name, "pages": pages}
+            err = ghclient.translate(e, name)
+            if isinstance(err, ghclient.RateLimited):
+                raise err from None
+            problems.append(str(err))
+            return None
+        raw: dict[str, Any] = {"repo": ghclient.repo_raw(repo), "requested": name, "pages": pages}
+        refs = [repo.default_branch] + [r for r in _page_refs(pages) if r != repo.default_branch]
+        for ref in refs:
+            try:
+                content = repo.get_contents("hubconf.py", ref=ref).decoded_content
+            except Exception as e:  # noqa: BLE001
+                if ghclient.is_not_found(e):
+                    continue
+                err = ghclient.translate(e, f"{name}/hubconf.py")
+                if isinstance(err, ghclient.RateLimited):
+                    raise err from None
+                problems.append(str(err))
+                return None
+            raw["ref"] = ref
+            try:
+                raw["hubconf"] = parse_hubconf(content, f"{repo.full_name}/hubconf.py")
+            except HubconfError as e:
+                raw["hubconf_error"] = str(e)
+                problems.append(str(e))
+            break
+        else:
+            raw["hubconf"] = None  # no hubconf.py on any ref a page names
+            if pages:
+                problems.append(f"{repo.full_name}: no hubconf.py (refs {', '.join(refs)})")
+        if raw.get("hubconf") and repo.full_name.lower() == "pytorch/vision":
+            raw["torchvision_weights"] = _legacy_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
+        return raw
+
+    # ----------------------------------------------------------------- normalize
+    def normalize(self, raw: dict) -> list:
+        return normalize_torchhub(raw)
+
+
+def _page_url(path: str) -> str:
+    return f"https://pytorch.org/hub/{path.rsplit('/', 1)[-1].removesuffix('.md')}/"
+
+
+def _page_refs(pages: list[dict]) -> list[str]:
+    refs: list[str] = []
+    for page in pages:
+        for load in page.get("loads") or []:
+            if load.get("ref") and load["ref"] not in refs:
+                refs.append(load["ref"])
+    return refs
+
+
+def _legacy_weights(names: list[str]) -> dict[str, str]:
+    """builder -> the weights `pretrained=True` loads: torchvision's first weights of the builder."""
+    try:
+        from ..torchcompat import ensure_torchvision_importable
+
+        ensure_torchvision_importable()
+        import torchvision.models
+    except Exception:  # noqa: BLE001 - no torchvision here: no entity link
+        return {}
+    out = {}
+    for name in names:
+        try:
+            enum = torchvision.models.get_model_weights(name)
+            first = next(iter(enum))
+            out[name] = first.name
+        except Exception:  # noqa: BLE001 - not a registered builder (get_weight, ...)
+            continue
+    return out
+
+
+def _doc(text: str | None) -> str | None:
+    """A docstring's first paragraph, on one line."""
+    if not text:
+        return None
+    para = text.strip().split("\n\n", 1)[0]
+    return " ".join(para.split())[:MAX_DOC] or None
+
+
+def _page_task(page: dict) -> tuple[str, str] | None:
+    meta = page["meta"]
+    return task_from_text(" ".join(x for x in (meta.get("title"), meta.get("summary")) if x))
+
+
+def normalize_torchhub(raw: dict) -> list:
+    """[RepoRecord, ModelRecord per entrypoint] for one Hub repository."""
+    pages = raw.get("pages") or []
+    repo_rec = normalize_repo(raw, source="torchhub")
+    if raw.get("missing"):
+        return [repo_rec]
+    hubconf = raw.get("hubconf")
+    repo_rec.has_hubconf = hubconf is not None or bool(raw.get("hubconf_error"))
+    full_name = repo_rec.full_name
+    entrypoints = list((hubconf or {}).get("entrypoints") or [])
+    listed = {e["name"] for e in entrypoints}
+    # names the pages load that the parsed file does not show
+    for page in pages:
+        for load in page.get("loads") or []:
+            name = load["name"]
+            if name not in listed and (hubconf is not None or raw.get("hubconf_error")) and not name.startswith("_"):
+                listed.add(name)
+                entrypoints.append({"name": name, "kind": "documented", "docstring": None, "module": None,
+                                    "params": [], "line": None})
+    weights = raw.get("torchvision_weights") or {}
+    deps = (hubconf or {}).get("dependencies") or []
+    out: list = [repo_rec]
+    for e in entrypoints:
+        out.append(_entrypoint(e, full_name, repo_rec, pages, weights, deps, raw.get("ref")))
+    if not entrypoints and not pages:
+        raise SkipRecord(f"{full_name}: no hubconf.py and no Hub page")
+    return out
+
+
+def _entrypoint(e: dict, full_name: str, repo_rec, pages: list[dict], weights: dict, deps: list, ref) -> ModelRecord:
+    name = e["name"]
+    # the page that loads this entrypoint; else the repository's only page
+    loading = next((p for p in pages if any(ld["name"] == name for ld in p.get("loads") or [])), None)
+    page = loading or (pages[0] if len(pages) == 1 else None)
+    meta = page["meta"] if page else {}
+    helper = bool(_HELPER.search(name))
+    task, task_raw = None, None
+    if not helper:
+        if e.get("kind") == "import" and e.get("module"):
+            task, task_raw = normalize_task(e["module"]), e["module"]
+        # the page that loads it, its own docstring, then the repository's only page
+        if task is None and loading:
+            hit = _page_task(loading)
+            if hit:
+                task, task_raw = hit
+        if task is None:
+            hit = task_from_text(e.get("docstring"), earliest=True)
+            if hit:
+                task, task_raw = hit
+        if task is None and page and page is not loading:
+            hit = _page_task(page)
+            if hit:
+                task, task_raw = hit
+        if task is None and page:
+            hit = task_from_text(page.get("text"), earliest=True)
+            if hit:
+                task, task_raw = hit
+    links = [RepoLink(repo_rec.id, f"https://github.com/{full_name}")]
+    for ident, written in github_repo_ids(meta.get("github-link")):
+        if ident not in {x.repo_id for x in links}:
+            links.append(RepoLink(ident, meta["github-link"]))
+    builder_weights = weights.get(name)
+    extra = {k: v for k, v in {
+        "kind": e.get("kind"),
+        "module": e.get("module"),
+        "params": e.get("params") or None,
+        "line": e.get("line"),
+        "dependencies": deps or None,
+        "ref": ref,
+        "page": page["url"] if page else None,
+        "page_title": meta.get("title"),
+        "category": meta.get("category"),
+        "accelerator": meta.get("accelerator"),
+        "demo": meta.get("demo-model-link"),
+        "github_link": meta.get("github-link"),
+        "helper": helper or None,
+        "torchvision_weights": builder_weights,
+    }.items() if v not in (None, [], "")}
+    rec = ModelRecord(
+        id=f"torchhub:{full_name}:{name}",
+        source="torchhub",
+        name=f"{full_name}:{name}",
+        author=repo_rec.owner,
+        task=task,
+        task_raw=task_raw,
+        library="torch.hub",
+        url=page["url"] if page else f"https://github.com/{full_name}/blob/{ref or 'HEAD'}/hubconf.py",
+        description=_doc(e.get("docstring")) or meta.get("summary"),
+        tags=list(dict.fromkeys([*(meta.get("tags") or []), *([meta["category"]] if meta.get("category") else [])])),
+        architecture=name,
+        entity_id=f"torchvision:{name}.{builder_weights}" if builder_weights else None,
+        extra=extra,
+        papers=[PaperLink(f"arxiv:{i}", f"{page['path']}") for i in (page.get("arxiv") or [])] if page else [],
+        repos=links,
+    )
+    rec.license, rec.license_raw = repo_rec.license, repo_rec.license_raw
+    rec.license_family, rec.is_open = repo_rec.license_family, repo_rec.is_open
+    return rec

@@ -1,0 +1,204 @@
+"""Conformance tier: the PyTorch Hub, GitHub and arXiv code against real recorded data in ../shared.
+
+Skipped where ../shared is absent; under CI=true it must run (the `shared_fixtures` fixture fails).
+"""
+
+import ast
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from indexer.parse.hubconf import parse_hubconf
+from indexer.parse.hubpage import PageError, parse_page
+from indexer.sources.arxiv import _client, normalize_arxiv, result_raw
+from indexer.sources.github import normalize_repo
+from indexer.sources.torchhub import normalize_torchhub
+
+pytestmark = pytest.mark.conformance
+
+NOT_PAGES = {"README.md", "CONTRIBUTING.md"}
+
+
+def pages(shared):
+    return sorted((shared / "pytorch_hub" / "md").glob("*.md"))
+
+
+def test_every_real_hub_page_parses(shared_fixtures):
+    files = pages(shared_fixtures)
+    assert len(files) == 55  # 52 model pages, the docs template, README.md, CONTRIBUTING.md
+    parsed = {}
+    for path in files:
+        if path.name in NOT_PAGES:
+            with pytest.raises(PageError, match="no front matter"):
+                parse_page(path.read_bytes(), path.name)
+            continue
+        parsed[path.name] = parse_page(path.read_bytes(), path.name)
+    models = {k: v for k, v in parsed.items() if k != "docs_template.md"}
+    assert len(models) == 52
+    for name, page in models.items():
+        meta = page["meta"]
+        assert meta["title"] and meta.get("github-id", "").count("/") == 1, name
+        assert all(isinstance(t, str) and t == t.lower() for t in meta.get("tags", [])), name
+    with_loads = [k for k, v in models.items() if v["loads"]]
+    assert len(with_loads) >= 48
+    assert {x["name"] for x in models["pytorch_vision_resnet.md"]["loads"]} == {
+        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}
+    assert models["nvidia_deeplearningexamples_efficientnet.md"]["loads"][0]["ref"] == "torchhub"
+    # curly quotes and odd YAML in real pages still give the author
+    assert models["pytorch_vision_ghostnet.md"]["meta"]["author"] == "Huawei Noah's Ark Lab"
+    papers = {i for v in models.values() for i in v["arxiv"]}
+    assert "1512.03385" in papers and len(papers) >= 20
+
+
+@pytest.mark.parametrize("page, names, task", [
+    ("pytorch_vision_resnet.md", {"resnet18", "resnet152"}, "image-classification"),
+    ("ultralytics_yolov5.md", {"yolov5s"}, "object-detection"),
+    ("pytorch_vision_deeplabv3_resnet101.md", {"deeplabv3_resnet101"}, "image-segmentation"),
+    ("snakers4_silero-models_stt.md", {"silero_stt"}, "automatic-speech-recognition"),
+    ("nvidia_deeplearningexamples_tacotron2.md", {"nvidia_tacotron2"}, "text-to-speech"),
+    ("pytorch_fairseq_translation.md", {"transformer.wmt14.en-fr"}, "translation"),
+    ("facebookresearch_pytorchvideo_slowfast.md", {"slowfast_r50"}, "video-classification"),
+])
+def test_real_pages_give_entrypoint_tasks(shared_fixtures, page, names, task):
+    parsed = parse_page((shared_fixtures / "pytorch_hub" / "md" / page).read_bytes(), page)
+    raw = {"repo": {"full_name": parsed["meta"]["github-id"], "license": {"spdx_id": "MIT"}},
+           "pages": [{"path": page, "url": f"https://pytorch.org/hub/{page[:-3]}/", **parsed}],
+           "hubconf": {"entrypoints": [], "dependencies": []}, "ref": "main"}
+    repo, *rows = normalize_torchhub(raw)
+    assert repo.has_hubconf is True and repo.license == "mit"
+    by = {r.architecture: r for r in rows}
+    assert names <= set(by)
+    for n in names:
+        assert by[n].task == task and by[n].extra["kind"] == "documented"
+        assert by[n].id == f"torchhub:{parsed['meta']['github-id']}:{n}"
+
+
+def test_real_pytorch_vision_hubconf(shared_fixtures):
+    source = (shared_fixtures / "pytorch_hub" / "pytorch_vision_hubconf.py.txt").read_text()
+    h = parse_hubconf(source, "pytorch/vision/hubconf.py")
+    names = [e["name"] for e in h["entrypoints"]]
+    assert h["dependencies"] == ["torch"] and h["warnings"] == []
+    # what torch.hub.list would print: every public name the imports bind
+    expected = [a.asname or a.name for node in ast.parse(source).body if isinstance(node, ast.ImportFrom)
+                for a in node.names if not (a.asname or a.name).startswith("_")]
+    assert sorted(names) == sorted(set(expected)) and len(names) >= 80
+    assert all(e["kind"] == "import" and e["module"].startswith("torchvision.models") for e in h["entrypoints"])
+    raw = {"repo": {"full_name": "pytorch/vision", "license": {"spdx_id": "BSD-3-Clause"}}, "pages": [],
+           "hubconf": h, "ref": "main", "torchvision_weights": {"resnet18": "IMAGENET1K_V1"}}
+    repo, *rows = normalize_torchhub(raw)
+    by = {r.architecture: r for r in rows}
+    assert by["resnet18"].entity_id == "torchvision:resnet18.IMAGENET1K_V1"
+    assert by["resnet18"].task == "image-classification" and by["resnet18"].license_family == "permissive"
+    assert by["deeplabv3_resnet50"].task == "image-segmentation"
+    assert by["get_weight"].task is None and by["get_weight"].extra["helper"] is True
+
+
+# ---------------------------------------------------------------------- GitHub recordings
+def replay_exchanges(path):
+    """(verb, path, status, headers, body) of a PyGithub ReplayData file (11-line records)."""
+    lines = path.read_text().split("\n")
+    out = []
+    for i in range(0, len(lines) - 10, 11):
+        if lines[i] not in ("http", "https"):
+            break
+        headers = dict((k.lower(), v) for k, v in ast.literal_eval(lines[i + 8]))
+        out.append((lines[i + 1], lines[i + 4], int(lines[i + 7]), headers, lines[i + 9]))
+    return out
+
+
+@pytest.mark.parametrize("name", ["Pickle.testPickleRepository.txt", "Github.testGetRepoFromFullName.txt"])
+def test_recorded_repositories_normalize(shared_fixtures, name):
+    [(verb, path, status, _, body)] = [x for x in replay_exchanges(shared_fixtures / "github" / name)
+                                       if x[1].startswith("/repos/")][:1]
+    data = json.loads(body)
+    from types import SimpleNamespace
+
+    from indexer.sources.ghclient import repo_raw
+
+    rec = normalize_repo({"repo": repo_raw(SimpleNamespace(raw_data=data))})
+    full_name = data.get("full_name") or f"{data['owner']['login']}/{data['name']}"  # 2012: no full_name
+    assert rec.id == f"github:{full_name}".lower() and rec.full_name == full_name
+    assert rec.stars == data.get("stargazers_count", data.get("watchers")) or rec.stars == data.get("watchers")
+    assert rec.url == data["html_url"] and rec.description == data["description"]
+    lic = data.get("license")
+    if lic:
+        assert rec.license_raw == lic["spdx_id"] and rec.license != "unknown" and rec.is_open
+    else:
+        assert rec.license == "unknown" and rec.license_raw is None
+
+
+def test_recorded_search_items_normalize(shared_fixtures):
+    ex = replay_exchanges(shared_fixtures / "github" / "Search.testSearchRepos.txt")
+    items = [it for _, p, _, _, body in ex if p.startswith("/search/repositories") for it in json.loads(body)["items"]]
+    assert len(items) > 30
+    from types import SimpleNamespace
+
+    from indexer.sources.ghclient import repo_raw
+
+    recs = [normalize_repo({"repo": repo_raw(SimpleNamespace(raw_data=it))}) for it in items]
+    assert all(r.id.startswith("github:") and r.stars is not None and r.language for r in recs)
+    assert len({r.id for r in recs}) == len(recs)
+
+
+# ---------------------------------------------------------------------- arXiv recordings
+class _Bodies(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+def serve_bodies(routes):
+    """A server answering GET /api/query by the id_list / search_query it is asked for."""
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            from urllib.parse import parse_qs, urlsplit
+
+            q = parse_qs(urlsplit(self.path).query)
+            key = q.get("id_list", q.get("search_query", [""]))[0]
+            start = q.get("start", ["0"])[0]
+            status, body = routes.get((key, start), routes.get(key, (404, b"")))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = _Bodies(("127.0.0.1", 0), H)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_recorded_arxiv_feeds_through_the_real_client(shared_fixtures):
+    import arxiv
+
+    d = shared_fixtures / "arxiv"
+    routes = {
+        "1707.08567": (200, (d / "query_id_list_1707.08567.xml").read_bytes()),
+        "0000.0000": (200, (d / "query_id_list_0000.0000_empty.xml").read_bytes()),
+        "abc": (400, (d / "query_id_list_abc_error_400.xml").read_bytes()),
+        ("testing", "0"): (200, (d / "query_search_testing_start0_max10.xml").read_bytes()),
+    }
+    server = serve_bodies(routes)
+    try:
+        client = _client(f"http://127.0.0.1:{server.server_address[1]}/api/query", 10, 0, 0)
+        [r] = list(client.results(arxiv.Search(id_list=["1707.08567"])))
+        p = normalize_arxiv(result_raw(r))
+        assert p.id == "arxiv:1707.08567" and p.version and p.title and p.authors and p.abstract
+        assert p.published and p.published.endswith("Z") and p.primary_category in p.categories
+        assert p.pdf_url.startswith("http") and p.url == "https://arxiv.org/abs/1707.08567"
+        assert list(client.results(arxiv.Search(id_list=["0000.0000"]))) == []
+        with pytest.raises(arxiv.HTTPError) as e:
+            list(client.results(arxiv.Search(id_list=["abc"])))
+        assert e.value.status == 400
+        found = list(client.results(arxiv.Search(query="testing", max_results=10)))
+        papers = [normalize_arxiv(result_raw(r)) for r in found]
+        assert len(papers) == 10 and len({p.id for p in papers}) == 10
+        assert any(p.doi for p in papers) and any(p.journal_ref for p in papers) and any(p.comment for p in papers)
+        # non-ASCII author names survive (the feed is UTF-8)
+        assert all(isinstance(a, str) for p in papers for a in p.authors)
+    finally:
+        server.shutdown()

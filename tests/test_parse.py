@@ -1,0 +1,215 @@
+"""PyTorch Hub page and hubconf.py parsers, and GitHub link extraction, on hand-written and hostile input.
+
+(The 52 real pages and pytorch/vision's real hubconf are in the conformance tier.)
+"""
+
+import os
+
+import pytest
+
+from indexer.normalize.links import github_repo_ids
+from indexer.parse.hubconf import HubconfError, parse_hubconf
+from indexer.parse.hubpage import PageError, parse_page
+
+PAGE = """---
+layout: hub_detail
+title: ResNet
+summary: Deep residual networks pre-trained on ImageNet
+category: researchers
+author: Pytorch Team
+tags: [vision, scriptable]
+github-link: https://github.com/pytorch/vision/blob/main/torchvision/models/resnet.py
+github-id: pytorch/vision
+accelerator: cuda-optional
+order: 10
+demo-model-link: https://huggingface.co/spaces/pytorch/ResNet
+---
+
+```python
+import torch
+model = torch.hub.load('pytorch/vision:v0.10.0', 'resnet18', pretrained=True)
+# model = torch.hub.load('pytorch/vision:v0.10.0', 'resnet34', pretrained=True)
+```
+
+<!-- a comment that names torch.hub.load('x/y', 'hidden') is still code people copy -->
+Read [Deep Residual Learning](https://arxiv.org/abs/1512.03385) for details.
+"""
+
+
+def test_page_front_matter_loads_and_papers():
+    p = parse_page(PAGE, "pytorch_vision_resnet.md")
+    m = p["meta"]
+    assert m["title"] == "ResNet" and m["github-id"] == "pytorch/vision"
+    assert m["tags"] == ["vision", "scriptable"] and m["order"] == 10
+    assert m["demo-model-link"] == "https://huggingface.co/spaces/pytorch/ResNet"
+    assert [(x["repo"], x["ref"], x["name"]) for x in p["loads"]] == [
+        ("pytorch/vision", "v0.10.0", "resnet18"), ("pytorch/vision", "v0.10.0", "resnet34"), ("x/y", None, "hidden")]
+    assert p["arxiv"] == ["1512.03385"]
+    assert "Deep Residual Learning" in p["text"] and "import torch" not in p["text"]
+
+
+@pytest.mark.parametrize("front, key, expected", [
+    # curly quotes and a colon inside a value: YAML fails, the cleaned retry succeeds
+    ("title: \u201cMiDaS\u201d\nsummary: depth: from one image\ngithub-id: intel-isl/MiDaS", "title", "MiDaS"),
+    # HTML comment inside the front matter
+    ("title: X\n<!-- github-id: wrong/repo -->\ngithub-id: a/b", "github-id", "a/b"),
+    # tabs (YAML forbids them for indentation)
+    ("title:\tTabbed\ngithub-id:\ta/b", "title", "Tabbed"),
+    # tags as a comma string, upper case
+    ("title: X\ntags: Vision, NLP\ngithub-id: a/b", "tags", ["vision", "nlp"]),
+    # github-id is not owner/name: taken from github-link
+    ("title: X\ngithub-id: TBD\ngithub-link: https://github.com/NVIDIA/DeepLearningExamples.git", "github-id",
+     "NVIDIA/DeepLearningExamples"),
+    # a value that YAML reads as a number or a date stays text
+    ("title: 2020-01-01\ngithub-id: a/b", "title", "2020-01-01"),
+    # broken flow list: the line reader still gets the rest
+    ("title: Broken\ntags: [vision,\ngithub-id: a/b", "github-id", "a/b"),
+])
+def test_page_odd_yaml_is_read(front, key, expected):
+    p = parse_page(f"---\n{front}\n---\nbody\n")
+    assert p["meta"][key] == expected
+
+
+def test_page_bom_crlf_and_leading_comment():
+    text = "\ufeff<!-- generated -->\r\n---\r\ntitle: X\r\ngithub-id: a/b\r\n---\r\nbody"
+    assert parse_page(text)["meta"]["github-id"] == "a/b"
+    assert parse_page(text.encode("utf-8"))["meta"]["title"] == "X"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("# README\nno front matter", "no front matter"),
+    ("---\nlayout: hub_detail\nimage: x.png\n---\n", "neither a title nor a repository"),
+    ("---\n- a list\n- not a mapping\n---\n", "neither a title nor a repository"),
+    ("", "no front matter"),
+    ("---\ntitle: never closed\n", "no front matter"),
+])
+def test_page_without_usable_front_matter_raises_page_error(text, message):
+    with pytest.raises(PageError, match=message):
+        parse_page(text, "bad.md")
+
+
+def test_page_hostile_sizes_and_values():
+    with pytest.raises(PageError, match="more than a page"):
+        parse_page("---\ntitle: x\n---\n" + "a" * 1_100_000)
+    # a YAML bomb: aliases expanding exponentially must not hang (safe_load limits it or it is small)
+    bomb = "---\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n" \
+           "title: Bomb\ngithub-id: a/b\n---\n"
+    assert parse_page(bomb)["meta"]["title"] == "Bomb"
+    # python-specific YAML tags are not constructed (safe_load)
+    p = parse_page("---\ntitle: !!python/object/apply:os.system ['echo pwned']\ngithub-id: a/b\n---\n")
+    assert "title" not in p["meta"] or "pwned" not in str(p["meta"]) or p["meta"]["title"] != 0
+    # mappings and lists where strings belong are dropped, not crashed on
+    p = parse_page("---\ntitle: {a: 1}\nsummary: [1, 2]\ngithub-id: a/b\n---\n")
+    assert "title" not in p["meta"] and "summary" not in p["meta"] and p["meta"]["github-id"] == "a/b"
+
+
+# ---------------------------------------------------------------------- hubconf.py
+HUBCONF = '''
+"""Module docstring."""
+dependencies = ["torch", "torchvision"]
+import os
+from torchvision.models.resnet import resnet18, resnet50 as r50
+from .models import CONSTANT, builder
+from torch.hub import load_state_dict_from_url as _load
+
+
+def tiny(pretrained=False, *, num_classes=10, **kwargs):
+    """A tiny classifier.
+
+    More text."""
+    return None
+
+
+class Wrapper:
+    """A class entrypoint."""
+
+
+def _private():
+    pass
+
+
+alias = tiny
+partial_one = functools.partial(tiny, num_classes=5)
+not_callable = 3
+if True:
+    def inside_if():
+        pass
+try:
+    from fancy import extra_model
+except ImportError:
+    pass
+removed = tiny
+del removed
+'''
+
+
+def test_hubconf_entrypoints_kinds_docstrings_dependencies():
+    h = parse_hubconf(HUBCONF)
+    assert h["dependencies"] == ["torch", "torchvision"]
+    by = {e["name"]: e for e in h["entrypoints"]}
+    assert set(by) == {"resnet18", "r50", "builder", "tiny", "Wrapper", "alias", "partial_one", "inside_if",
+                       "extra_model"}
+    assert by["resnet18"]["kind"] == "import" and by["resnet18"]["module"] == "torchvision.models.resnet"
+    assert by["r50"]["imported"] == "resnet50"
+    assert by["builder"]["module"] == ".models"
+    assert by["tiny"]["kind"] == "function" and by["tiny"]["docstring"].startswith("A tiny classifier.")
+    assert by["tiny"]["params"] == ["pretrained", "num_classes", "**kwargs"]
+    assert by["Wrapper"]["kind"] == "class" and by["Wrapper"]["docstring"] == "A class entrypoint."
+    assert by["alias"]["kind"] == "alias" and by["alias"]["module"] == "tiny"
+    assert h["warnings"] == []
+
+
+def test_hubconf_star_import_and_bad_dependencies_are_warnings():
+    h = parse_hubconf("from models import *\ndependencies = get_deps()\ndef m(): pass\n")
+    assert [e["name"] for e in h["entrypoints"]] == ["m"] and h["dependencies"] == []
+    assert any("import *" in w for w in h["warnings"]) and any("dependencies" in w for w in h["warnings"])
+
+
+def test_hubconf_is_never_executed(tmp_path):
+    """A hubconf that runs commands at import: parsing it runs nothing."""
+    marker = tmp_path / "pwned"
+    source = (f"import os\nos.system('touch {marker}')\nopen({str(marker)!r}, 'w').write('x')\n"
+              f"__import__('os').system('touch {marker}')\n"
+              "def model(pretrained=False):\n    '''Looks innocent.'''\n    return None\n"
+              f"exec(\"open({str(marker)!r}, 'w')\")\n")
+    h = parse_hubconf(source)
+    assert [e["name"] for e in h["entrypoints"]] == ["model"]
+    assert not marker.exists() and not os.path.exists(marker)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("def broken(:\n    pass\n", "syntax error at line 1"),
+    ("x = (\n", "syntax error"),
+    ("\x00\x00 binary", "cannot be parsed|syntax error"),
+    ("(" * 1000 + ")" * 1000, "cannot be parsed|syntax error"),
+])
+def test_hubconf_that_is_not_python_is_reported(source, message):
+    with pytest.raises(HubconfError, match=message):
+        parse_hubconf(source, "owner/repo/hubconf.py")
+
+
+def test_hubconf_size_limit_and_bytes():
+    with pytest.raises(HubconfError, match="too large"):
+        parse_hubconf(b"#" * 2_000_001)
+    assert [e["name"] for e in parse_hubconf("def caf\u00e9(): pass\n".encode())["entrypoints"]] == ["caf\u00e9"]
+
+
+# ---------------------------------------------------------------------- GitHub links
+@pytest.mark.parametrize("text, expected", [
+    ("https://github.com/facebookresearch/deit", [("github:facebookresearch/deit", "facebookresearch/deit")]),
+    ("Code: https://github.com/google-research/vision_transformer.", [
+        ("github:google-research/vision_transformer", "google-research/vision_transformer")]),
+    ("git@github.com:NVIDIA/DeepLearningExamples.git", [
+        ("github:nvidia/deeplearningexamples", "NVIDIA/DeepLearningExamples")]),
+    ("https://github.com/pytorch/vision/tree/main/references/classification#resnet", [
+        ("github:pytorch/vision", "pytorch/vision")]),
+    ("https://raw.githubusercontent.com/owner/repo/main/img.png", [("github:owner/repo", "owner/repo")]),
+    ("see github.com/a-b/c.d and https://www.github.com/A-B/C.D twice", [("github:a-b/c.d", "a-b/c.d")]),
+    ("https://github.com/topics/pytorch https://github.com/orgs/x https://github.com/sponsors/y", []),
+    ("https://gitlab.com/a/b https://notgithub.com/a/b", []),
+    (None, []),
+    (["https://github.com/a/b", "https://github.com/c/d", "https://github.com/a/b"],
+     [("github:a/b", "a/b"), ("github:c/d", "c/d")]),
+])
+def test_github_repo_ids(text, expected):
+    assert github_repo_ids(text) == expected
