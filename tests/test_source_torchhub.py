@@ -46,6 +46,7 @@ def test_entrypoints_become_rows_with_page_metadata(gh, tmp_path):
         "torchhub:pytorch/vision:get_weight", "torchhub:pytorch/vision:mobilenet_v3_large",
         "torchhub:pytorch/vision:mobilenet_v3_small", "torchhub:pytorch/vision:resnet18",
         "torchhub:pytorch/vision:resnet50", "torchhub:pytorch/vision:fasterrcnn_resnet50_fpn",
+        "torchhub:pytorch/vision:raft_large", "torchhub:pytorch/vision:vit_h_14",
         "torchhub:acme/tinynets:tinynet_a", "torchhub:acme/tinynets:tinynet_b",
         "torchhub:acme/tinynets:tinynet_documented_only",
         "torchhub:snakers4/silero-models:silero_stt", "torchhub:snakers4/silero-models:silero_tts",
@@ -58,6 +59,10 @@ def test_entrypoints_become_rows_with_page_metadata(gh, tmp_path):
     assert r18["entity_id"] == "torchvision:resnet18.IMAGENET1K_V1"
     assert models["torchhub:pytorch/vision:mobilenet_v3_small"]["entity_id"] == \
         "torchvision:mobilenet_v3_small.IMAGENET1K_V1"
+    # pretrained=True loads what torchvision maps it to, not the builder's first weights (C_T_V1);
+    # vit_h_14 has no pretrained=True weights, so it is an entity of its own
+    assert models["torchhub:pytorch/vision:raft_large"]["entity_id"] == "torchvision:raft_large.C_T_SKHT_V2"
+    assert models["torchhub:pytorch/vision:vit_h_14"]["entity_id"] == "torchhub:pytorch/vision:vit_h_14"
     assert r18["url"] == "https://pytorch.org/hub/pytorch_vision_resnet/"
     extra = json.loads(r18["extra"])
     assert extra["dependencies"] == ["torch"] and extra["kind"] == "import" and extra["ref"] == "main"

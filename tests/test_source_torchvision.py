@@ -126,3 +126,28 @@ def test_odd_meta_values_do_not_break_normalization():
     })
     assert rec.metrics == [] and rec.size_bytes is None and rec.license == "mit"
     assert rec.input_size == [3, 224, 224] and rec.crop_pct == 0.875
+
+
+def test_pretrained_true_weights_are_torchvisions_own_mapping(cat):
+    """torch.hub.load("pytorch/vision", name, pretrained=True) loads what torchvision's legacy
+    interface maps pretrained=True to: not always the builder's first weights."""
+    from indexer.sources.torchvision import pretrained_weights
+    from torchvision.models._api import WeightsEnum
+
+    verify = WeightsEnum.__dict__["verify"]
+    got = pretrained_weights(["resnet18", "raft_large", "raft_small", "keypointrcnn_resnet50_fpn",
+                              "quantized_resnet18", "vit_h_14", "regnet_y_128gf", "get_weight", "no_such"])
+    assert got == {
+        "resnet18": "torchvision:resnet18.IMAGENET1K_V1",
+        "raft_large": "torchvision:raft_large.C_T_SKHT_V2",  # its first weights are C_T_V1
+        "raft_small": "torchvision:raft_small.C_T_V2",
+        "keypointrcnn_resnet50_fpn": "torchvision:keypointrcnn_resnet50_fpn.COCO_V1",  # first: COCO_LEGACY
+        "quantized_resnet18": "torchvision:resnet18.IMAGENET1K_V1",  # float weights unless quantize=True
+    }  # vit_h_14 and regnet_y_128gf: "No weights available" for pretrained=True
+    # every id is a row of the torchvision source
+    for ident in got.values():
+        assert cat.get_model(ident) is not None, ident
+    # torchvision is left as it was: the builders work and load nothing on their own
+    assert WeightsEnum.__dict__["verify"] is verify
+    models = _import_torchvision()
+    assert models.get_model_weights("resnet18").verify("IMAGENET1K_V1").name == "IMAGENET1K_V1"

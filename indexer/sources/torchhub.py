@@ -11,8 +11,8 @@ matter naming the code repository (github-id). Each run, through the GitHub API 
      hubconf does not show (a `from x import *`) are kept as documented entrypoints.
 
 pytorch/vision's hubconf re-exports torchvision's builders: those rows join the entity of the
-`torchvision:` row of the weights `pretrained=True` loads (the builder's first weights), which
-carries the size and accuracy.
+`torchvision:` row of the weights `pretrained=True` loads (torchvision's own mapping, see
+torchvision.pretrained_weights), which carries the size and accuracy.
 
 A page that cannot be parsed, a repository GitHub no longer has, a hubconf with a syntax error:
 reported in the run's details and skipped. Rows are removed only after a run that read everything.
@@ -34,6 +34,7 @@ from ..records import ModelRecord, PaperLink, RepoLink
 from . import ghclient
 from .base import Checkpoint, FetchContext, Source
 from .github import normalize_repo
+from .torchvision import pretrained_weights
 
 NOT_PAGES = frozenset({"readme.md", "contributing.md", "code_of_conduct.md", "pull_request_template.md",
                        "license.md", "security.md", "changelog.md"})
@@ -189,7 +190,7 @@ class TorchHubSource(Source):
             if pages:
                 problems.append(f"{repo.full_name}: no hubconf.py (refs {', '.join(refs)})")
         if raw.get("hubconf") and repo.full_name.lower() == "pytorch/vision":
-            raw["torchvision_weights"] = _legacy_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
+            raw["torchvision_weights"] = pretrained_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
         return raw
 
     # ----------------------------------------------------------------- normalize
@@ -208,26 +209,6 @@ def _page_refs(pages: list[dict]) -> list[str]:
             if load.get("ref") and load["ref"] not in refs:
                 refs.append(load["ref"])
     return refs
-
-
-def _legacy_weights(names: list[str]) -> dict[str, str]:
-    """builder -> the weights `pretrained=True` loads: torchvision's first weights of the builder."""
-    try:
-        from ..torchcompat import ensure_torchvision_importable
-
-        ensure_torchvision_importable()
-        import torchvision.models
-    except Exception:  # noqa: BLE001 - no torchvision here: no entity link
-        return {}
-    out = {}
-    for name in names:
-        try:
-            enum = torchvision.models.get_model_weights(name)
-            first = next(iter(enum))
-            out[name] = first.name
-        except Exception:  # noqa: BLE001 - not a registered builder (get_weight, ...)
-            continue
-    return out
 
 
 def _doc(text: str | None) -> str | None:
@@ -333,7 +314,7 @@ def _entrypoint(e: dict, full_name: str, repo_rec, pages: list[dict], weights: d
         description=_doc(e.get("docstring")) or meta.get("summary"),
         tags=list(dict.fromkeys([*(meta.get("tags") or []), *([meta["category"]] if meta.get("category") else [])])),
         architecture=name,
-        entity_id=f"torchvision:{name}.{builder_weights}" if builder_weights else None,
+        entity_id=builder_weights,
         extra=extra,
         papers=[PaperLink(f"arxiv:{i}", f"{page['path']}") for i in (page.get("arxiv") or [])] if page else [],
         repos=links,

@@ -51,6 +51,59 @@ def _transforms(weights) -> dict | None:
     return out
 
 
+class _Resolved(Exception):
+    def __init__(self, weights):
+        self.weights = weights
+
+
+def pretrained_weights(builders: list[str]) -> dict[str, str]:
+    """builder -> the catalog id of the weights `builder(pretrained=True)` loads (what
+    `torch.hub.load("pytorch/vision", builder, pretrained=True)` gives), for the builders that
+    have one. torchvision decides: its legacy interface maps `pretrained=True` to a weights entry
+    per builder, not always the first one (raft_large: C_T_SKHT_V2; keypointrcnn: COCO_V1, not
+    COCO_LEGACY; quantized_resnet18 without quantize=True: resnet18's float weights), and to none
+    for some (vit_h_14). The builder is called with `pretrained=True` and stopped in
+    `WeightsEnum.verify`, the first thing every builder does: nothing is built or downloaded.
+    Names that are not builders of the installed torchvision are left out."""
+    try:
+        models = _import_torchvision()
+        import warnings
+
+        import torch
+        from torchvision.models._api import WeightsEnum
+    except Exception:  # noqa: BLE001 - no torchvision here: no links
+        return {}
+    owner = {}  # weights enum -> the builder whose rows carry it
+    for b in models.list_models():
+        owner.setdefault(models.get_model_weights(b), b)
+    original = WeightsEnum.__dict__["verify"]
+
+    def verify(cls, obj):
+        raise _Resolved(original.__func__(cls, obj))
+
+    out: dict[str, str] = {}
+    WeightsEnum.verify = classmethod(verify)
+    try:
+        for name in builders:
+            try:
+                fn = models.get_model_builder(name)
+            except ValueError:
+                continue
+            try:
+                with warnings.catch_warnings(), torch.device("meta"):
+                    warnings.simplefilter("ignore")
+                    fn(pretrained=True)
+            except _Resolved as r:
+                w = r.weights
+                if isinstance(w, WeightsEnum) and type(w) in owner:
+                    out[name] = f"torchvision:{owner[type(w)]}.{w.name}"
+            except Exception:  # noqa: BLE001 - "No weights available", or not a legacy builder
+                continue
+    finally:
+        WeightsEnum.verify = original
+    return out
+
+
 class TorchvisionSource(Source):
     name = "torchvision"
 

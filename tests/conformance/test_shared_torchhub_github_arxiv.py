@@ -86,7 +86,7 @@ def test_real_pytorch_vision_hubconf(shared_fixtures):
     assert sorted(names) == sorted(set(expected)) and len(names) >= 80
     assert all(e["kind"] == "import" and e["module"].startswith("torchvision.models") for e in h["entrypoints"])
     raw = {"repo": {"full_name": "pytorch/vision", "license": {"spdx_id": "BSD-3-Clause"}}, "pages": [],
-           "hubconf": h, "ref": "main", "torchvision_weights": {"resnet18": "IMAGENET1K_V1"}}
+           "hubconf": h, "ref": "main", "torchvision_weights": {"resnet18": "torchvision:resnet18.IMAGENET1K_V1"}}
     repo, *rows = normalize_torchhub(raw)
     by = {r.architecture: r for r in rows}
     assert by["resnet18"].entity_id == "torchvision:resnet18.IMAGENET1K_V1"

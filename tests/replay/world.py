@@ -104,6 +104,8 @@ from torchvision.models import get_weight
 from torchvision.models.mobilenetv3 import mobilenet_v3_large, mobilenet_v3_small
 from torchvision.models.resnet import resnet18, resnet50
 from torchvision.models.detection import fasterrcnn_resnet50_fpn
+from torchvision.models.optical_flow import raft_large
+from torchvision.models.vision_transformer import vit_h_14
 '''
 
 # a hubconf that would run a command if anything executed it
