@@ -240,35 +240,43 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 @click.option("--json", "as_json", is_flag=True, help="Print the row as JSON.")
 @_handle_errors
 def show(model_id, db, as_json) -> None:
-    """Show one model by its catalog id (e.g. timm:resnet18.a1_in1k)."""
+    """Show one row by its catalog id: a model (timm:resnet18.a1_in1k, hf:..., torchhub:...),
+    a paper (arxiv:2010.11929) or a code repository (github:pytorch/vision), with its links."""
     from .errors import NotFound
     from .store import Catalog
 
+    kind = model_id.split(":", 1)[0].lower()
+    what, table = {"arxiv": ("paper", "papers"), "github": ("repository", "repos")}.get(kind, ("model", "models"))
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
-        row = cat.get_model(model_id)
+        get = {"papers": cat.get_paper, "repos": cat.get_repo, "models": cat.get_model}[table]
+        row = get(model_id)
         if row is None:
             close = [r[0] for r in cat.conn.execute(
-                "SELECT id FROM models WHERE id LIKE ? ORDER BY id LIMIT 5",
+                f"SELECT id FROM {table} WHERE id LIKE ? ORDER BY id LIMIT 5",
                 (f"%{model_id.split(':', 1)[-1]}%",))]
-            hint = f" (similar: {', '.join(close)})" if close else " (`modelcat search` finds ids)"
-            raise NotFound(f"no model {model_id!r} in the catalog{hint}")
+            hint = f" (similar: {', '.join(close)})" if close else (
+                " (`modelcat search` finds ids)" if table == "models" else "")
+            raise NotFound(f"no {what} {model_id!r} in the catalog{hint}")
     if as_json:
         click.echo(json.dumps(row, indent=2, default=str))
         return
+    linked = ("datasets", "metrics", "papers", "repos", "code", "models", "relations")
     for key, value in row.items():
-        if key in ("datasets", "metrics", "papers", "repos", "relations", "record_hash") or value in (None, [], {}):
+        if key in linked or key == "record_hash" or value in (None, [], {}):
             continue
         click.echo(f"{key:17} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
-    for d in row["datasets"]:
+    for d in row.get("datasets", []):
         click.echo(f"{'dataset':17} {d['dataset_id']} ({d['role']}, from {d['raw']!r})")
-    for m in row["metrics"]:
+    for m in row.get("metrics", []):
         click.echo(f"{'metric':17} {m['dataset_raw']} {m['metric_raw']} = {m['value']}")
-    for p in row["papers"]:
+    for m in row.get("models", []):
+        click.echo(f"{'model':17} {m['id']}" + (f" ({m['task']})" if m["task"] else ""))
+    for p in row.get("papers", []):
         click.echo(f"{'paper':17} {p['id']} {p['title'] or ''}".rstrip())
-    for r in row["repos"]:
+    for r in row.get("repos", []) + row.get("code", []):
         stars = f" ({r['stars']} stars)" if r["stars"] is not None else ""
         click.echo(f"{'code':17} {r['url'] or r['id']}{stars}")
-    for x in row["relations"]:
+    for x in row.get("relations", []):
         click.echo(f"{'lineage':17} {x['relation']} of {x['related_id']}")
 
 

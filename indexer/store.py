@@ -388,12 +388,9 @@ class Catalog:
         if resolved is None:
             return None
         row = self.conn.execute("SELECT * FROM models WHERE id = ?", (resolved,)).fetchone()
-        out = dict(row)
+        out = _decoded(row)
         if resolved != model_id:
             out["requested_id"] = model_id
-        for col in _JSON_COLUMNS:
-            if out.get(col) is not None:
-                out[col] = json.loads(out[col])
         model_id = resolved
         out["datasets"] = [dict(r) for r in self.conn.execute(
             "SELECT dataset_id, role, raw FROM model_datasets WHERE model_id = ? ORDER BY dataset_id",
@@ -417,6 +414,40 @@ class Catalog:
             "SELECT alias FROM model_aliases WHERE model_id = ? ORDER BY alias", (model_id,))]
         return out
 
+    def get_paper(self, paper_id: str) -> dict | None:
+        """A paper ("arxiv:<id>", a version suffix ignored) with the live models that name it and
+        the code it names."""
+        from .normalize import arxiv_ids
+
+        found = arxiv_ids(paper_id, bare=False)
+        row = self.conn.execute("SELECT * FROM papers WHERE id = ?",
+                                (f"arxiv:{found[0]}" if found else paper_id,)).fetchone()
+        if row is None:
+            return None
+        out = _decoded(row)
+        out["models"] = [dict(r) for r in self.conn.execute(
+            "SELECT m.id, m.task, m.entity_id FROM model_papers mp JOIN models m ON m.id = mp.model_id "
+            "WHERE mp.paper_id = ? AND m.removed_at IS NULL ORDER BY m.id", (out["id"],))]
+        out["code"] = [dict(r) for r in self.conn.execute(
+            "SELECT r.id, r.full_name, r.stars, r.url FROM paper_repos pr JOIN repos r ON r.id = pr.repo_id "
+            "WHERE pr.paper_id = ? ORDER BY r.id", (out["id"],))]
+        return out
+
+    def get_repo(self, repo_id: str) -> dict | None:
+        """A repository ("github:<owner>/<name>", any case) with the live models and the papers
+        that link to it."""
+        row = self.conn.execute("SELECT * FROM repos WHERE id = ?", (repo_id.lower(),)).fetchone()
+        if row is None:
+            return None
+        out = _decoded(row)
+        out["models"] = [dict(r) for r in self.conn.execute(
+            "SELECT m.id, m.task, m.entity_id FROM model_repos mr JOIN models m ON m.id = mr.model_id "
+            "WHERE mr.repo_id = ? AND m.removed_at IS NULL ORDER BY m.id", (out["id"],))]
+        out["papers"] = [dict(r) for r in self.conn.execute(
+            "SELECT p.id, p.title, p.url FROM paper_repos pr JOIN papers p ON p.id = pr.paper_id "
+            "WHERE pr.repo_id = ? ORDER BY p.id", (out["id"],))]
+        return out
+
     def counts(self) -> dict[str, int]:
         """Row counts of the catalog's tables (models: rows still listed by their source)."""
         out = {}
@@ -436,6 +467,15 @@ def _connect(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Con
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def _decoded(row: sqlite3.Row) -> dict:
+    """A row as a dict, its JSON columns decoded."""
+    out = dict(row)
+    for col in _JSON_COLUMNS:
+        if out.get(col) is not None:
+            out[col] = json.loads(out[col])
+    return out
 
 
 def on_read_only_storage(path: Path) -> bool:

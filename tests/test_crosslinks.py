@@ -143,3 +143,29 @@ def test_paper_page_lists_models_and_code(query):
     related = query("/catalog/papers/arxiv:2010.11929.json?_extras=foreign_key_tables")
     tables = {t["other_table"]: t["count"] for t in related["foreign_key_tables"]}
     assert tables["model_papers"] == len(models) and tables["paper_repos"] == 1
+
+
+def test_show_a_paper_and_a_repository_with_their_links(linked_catalog):
+    db, _ = linked_catalog
+    run = lambda *args: CliRunner().invoke(cli, ["show", "--db", str(db), *args])  # noqa: E731
+    # a versioned id names the paper; its models and its code are listed
+    out = run("arxiv:2010.11929v2")
+    assert out.exit_code == 0, out.output
+    assert "title             An Image is Worth 16x16 Words" in out.output
+    assert "model             torchvision:vit_b_16.IMAGENET1K_V1 (image-classification)" in out.output
+    assert "code              https://github.com/google-research/vision_transformer" in out.output
+    paper = json.loads(run("arxiv:2010.11929", "--json").output)
+    assert paper["authors"][0] == "Alexey Dosovitskiy" and paper["code"][0]["id"] == "github:google-research/vision_transformer"
+    assert {m["id"] for m in paper["models"]} >= {"torchhub:acme/tinynets:tinynet_a", "torchvision:vit_b_16.IMAGENET1K_V1"}
+    # GitHub names ignore case; a repository lists the models that link to it
+    repo = json.loads(run("github:PyTorch/Vision", "--json").output)
+    assert repo["id"] == "github:pytorch/vision" and repo["has_hubconf"] == 1 and repo["topics"]
+    assert "torchhub:pytorch/vision:resnet18" in {m["id"] for m in repo["models"]}
+    code = json.loads(run("github:google-research/vision_transformer", "--json").output)
+    assert [p["id"] for p in code["papers"]] == ["arxiv:2010.11929"]
+    # not there: one line, the kind of row named, exit code 1
+    missing = run("arxiv:9999.99999")
+    assert missing.exit_code == 1 and "no paper 'arxiv:9999.99999' in the catalog" in missing.output
+    missing = run("github:acme/tinynet")
+    assert missing.exit_code == 1 and "no repository 'github:acme/tinynet'" in missing.output
+    assert "similar: github:acme/tinynets" in missing.output
