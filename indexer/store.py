@@ -307,26 +307,18 @@ class Catalog:
 
     def papers_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
         """arXiv ids of papers never read, or read more than stale_days ago; never-read first."""
-        cutoff = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=stale_days)).strftime("%Y-%m-%dT%H:%M:%S")
-        sql = ("SELECT arxiv_id FROM papers WHERE arxiv_id IS NOT NULL AND (fetched_at IS NULL OR fetched_at < ?) "
-               "ORDER BY fetched_at IS NOT NULL, fetched_at, id")
-        params: list = [cutoff]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [r[0] for r in self.conn.execute(sql, params)]
+        return self._to_fetch("papers", "arxiv_id", stale_days, limit)
 
     def repos_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
         """Full names of repositories a link names and no source has read yet, or read more than
         stale_days ago; never-read first."""
+        return self._to_fetch("repos", "full_name", stale_days, limit)
+
+    def _to_fetch(self, table: str, column: str, stale_days: float, limit: int | None) -> list[str]:
         cutoff = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=stale_days)).strftime("%Y-%m-%dT%H:%M:%S")
-        sql = ("SELECT full_name FROM repos WHERE fetched_at IS NULL OR fetched_at < ? "
-               "ORDER BY fetched_at IS NOT NULL, fetched_at, id")
-        params: list = [cutoff]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [r[0] for r in self.conn.execute(sql, params)]
+        return [r[0] for r in self.conn.execute(
+            f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND (fetched_at IS NULL OR fetched_at < ?) "
+            "ORDER BY fetched_at IS NOT NULL, fetched_at, id LIMIT ?", (cutoff, -1 if limit is None else limit))]
 
     def hubconf_repos(self) -> list[str]:
         return [r[0] for r in self.conn.execute(

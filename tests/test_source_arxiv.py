@@ -5,6 +5,7 @@ import sqlite3
 
 import pytest
 
+from dbrows import rows
 from indexer.refresh import refresh
 from indexer.sources.arxiv import effective_delay, normalize_arxiv
 from replay.arxiv import ArxivReplay, paper
@@ -19,15 +20,6 @@ def ax(monkeypatch):
         build_arxiv(replay)
         monkeypatch.setenv("ARXIV_API_URL", replay.url)
         yield replay
-
-
-def rows(db, sql, *args):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 @pytest.fixture

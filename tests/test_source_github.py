@@ -1,9 +1,9 @@
 """The GitHub source against a local GitHub replay, through the real PyGithub client."""
 
-import sqlite3
 
 import pytest
 
+from dbrows import rows
 from indexer.refresh import refresh
 from indexer.sources.github import normalize_repo
 from replay.github import GitHubReplay
@@ -21,15 +21,6 @@ def gh(monkeypatch):
         monkeypatch.setenv("GITHUB_API_URL", replay.url)
         monkeypatch.delenv("GITHUB_TOKEN", raising=False)
         yield replay
-
-
-def rows(db, sql, *args):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def run(db, cfg=CFG):

@@ -1,10 +1,10 @@
 """The PyTorch Hub source against a local GitHub replay, through the real PyGithub client."""
 
 import json
-import sqlite3
 
 import pytest
 
+from dbrows import rows
 from indexer.refresh import refresh
 from indexer.sources.torchhub import normalize_torchhub
 from replay.github import GitHubReplay
@@ -21,15 +21,6 @@ def gh(monkeypatch, tmp_path):
 
 
 CFG = {"torchhub": {"max_rate_limit_wait": 5, "seconds_between_requests": 0}}
-
-
-def rows(db, sql, *args):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def run(db, **kw):

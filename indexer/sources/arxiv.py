@@ -16,7 +16,6 @@ import datetime
 import importlib.util
 import os
 import re
-import socket
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -24,7 +23,7 @@ from ..errors import SkipRecord, SourceError, SourceUnavailable
 from ..normalize import arxiv_ids
 from ..normalize.links import github_repo_ids
 from ..records import PaperRecord, RepoLink
-from .base import Checkpoint, FetchContext, Source
+from .base import Checkpoint, FetchContext, Source, preflight
 
 DEFAULT_ENDPOINT = "https://export.arxiv.org/api/query"
 MIN_DELAY = 3.0  # seconds between requests to arxiv.org (its terms of use)
@@ -36,6 +35,7 @@ class ArxivSource(Source):
     name = "arxiv"
     needs_network = True
     full_listing = False
+    package = "arxiv"
     settings = {
         "batch_size": (int, 100, "ids per id_list request"),
         "stale_days": (float, 90.0, "re-read a paper after this many days (new versions, a DOI once published)"),
@@ -48,22 +48,14 @@ class ArxivSource(Source):
         "endpoint": (str, "", "the query endpoint (default: $ARXIV_API_URL, else https://export.arxiv.org/api/query)"),
     }
 
-    def version(self) -> str | None:
-        try:
-            from importlib.metadata import version
-
-            return version("arxiv")
-        except Exception:
-            return None
-
     def fetch(self, ctx: FetchContext) -> Iterator[Any]:
         if importlib.util.find_spec("arxiv") is None:
             raise SourceUnavailable("the arxiv package is not installed: run the README's set-up")
         import arxiv
 
-        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
+        cfg = self.resolved_settings(ctx)
         endpoint = (cfg["endpoint"] or os.environ.get("ARXIV_API_URL") or DEFAULT_ENDPOINT).strip()
-        _preflight(endpoint)
+        preflight(endpoint, "arXiv", "ARXIV_API_URL")
         delay = effective_delay(endpoint, cfg["delay_seconds"])
         self._client = _client(endpoint, cfg["batch_size"], delay, cfg["retries"])
         self._endpoint, self._delay = endpoint, delay
@@ -164,17 +156,6 @@ def _client(endpoint: str, page_size: int, delay: float, retries: int):
     client = arxiv.Client(page_size=max(1, min(int(page_size), 2000)), delay_seconds=delay, num_retries=retries)
     client.query_url_format = endpoint + ("&{}" if "?" in endpoint else "?{}")
     return client
-
-
-def _preflight(endpoint: str) -> None:
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourceError(f"the arXiv endpoint {endpoint!r} is not an http(s) URL: fix ARXIV_API_URL")
-    try:
-        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError) as e:
-        raise SourceUnavailable(f"cannot reach arXiv at {endpoint} ({getattr(e, 'strerror', e)}): "
-                                "check the network, or set ARXIV_API_URL") from None
 
 
 def _describe(e: Exception) -> str:

@@ -14,12 +14,15 @@ Sources know their client library and nothing about SQL; refresh.py does the wri
 from __future__ import annotations
 
 import enum
+import importlib.metadata
 import logging
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
+from ..errors import SourceError, SourceUnavailable
 from ..records import ModelRecord
 
 Progress = Callable[[int, "int | None", str], None]
@@ -72,10 +75,21 @@ class Source:
     full_listing: ClassVar[bool] = True
     # the settings a [name] section of modelcat.toml may hold: {key: (type, default, help)}
     settings: ClassVar[dict[str, tuple[type, Any, str]]] = {}
+    # the installed distribution whose version is the source's version (its client library)
+    package: ClassVar[str | None] = None
 
     def version(self) -> str | None:
         """Version of what is read (a library version); stored on runs and rows."""
-        return None
+        if self.package is None:
+            return None
+        try:
+            return importlib.metadata.version(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def resolved_settings(self, ctx: FetchContext) -> dict[str, Any]:
+        """The source's settings: what ctx.config gives, else the declared defaults."""
+        return {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
 
     def fetch(self, ctx: FetchContext) -> Iterator[dict]:
         raise NotImplementedError
@@ -85,6 +99,23 @@ class Source:
 
 
 # ---------------------------------------------------------------------- helpers for sources
+def preflight(url: str, service: str, env_var: str) -> None:
+    """Fail at once and clearly, before any retries, when `url` is not an http(s) URL
+    (SourceError) or its host does not resolve, as when there is no network (SourceUnavailable)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceError(f"the address of {service} {url!r} is not an http(s) URL: fix {env_var}")
+    try:
+        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as e:
+        raise SourceUnavailable(
+            f"cannot reach {service} at {url} ({getattr(e, 'strerror', e)}): check the network, "
+            f"or set {env_var} to a reachable address"
+        ) from None
+
+
 def jsonable(value: Any) -> Any:
     """Library objects -> plain JSON data for raw records (tuples become lists; enums their value
     when it is plain, else Class.MEMBER; anything else its str)."""

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import os
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..errors import SourceError, SourceUnavailable
+from .base import FetchContext, preflight
 
 DEFAULT_API = "https://api.github.com"
 # the repository fields the catalog keeps (GitHub's names)
@@ -39,17 +39,24 @@ def token() -> str | None:
     return os.environ.get("GITHUB_TOKEN") or None
 
 
-def preflight(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourceError(f"the GitHub API address {url!r} is not an http(s) URL: fix GITHUB_API_URL")
-    try:
-        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError) as e:
-        raise SourceUnavailable(
-            f"cannot reach the GitHub API at {url} ({getattr(e, 'strerror', e)}): check the network, "
-            "or set GITHUB_API_URL to a reachable API"
-        ) from None
+# the settings every source that reads GitHub has (modelcat.toml [github], [torchhub])
+SETTINGS = {
+    "seconds_between_requests": (float, 0.25, "pause between GitHub requests"),
+    "max_rate_limit_wait": (float, 120.0, "longest wait for a GitHub rate-limit reset before stopping early"),
+    "endpoint": (str, "", "the GitHub API's base URL (default: $GITHUB_API_URL, else https://api.github.com)"),
+}
+
+
+def connect(ctx: FetchContext, cfg: dict):
+    """A client for a source's run (cfg holds SETTINGS): fails at once when PyGithub is missing
+    or the API's host does not resolve; notes the API and whether a token is used."""
+    if importlib.util.find_spec("github") is None:
+        raise SourceUnavailable("PyGithub is not installed: run the README's set-up")
+    url = api_url(cfg["endpoint"])
+    preflight(url, "the GitHub API", "GITHUB_API_URL")
+    ctx.details.update(api=url, authenticated=token() is not None)
+    return client(url, max_rate_limit_wait=cfg["max_rate_limit_wait"],
+                  seconds_between_requests=cfg["seconds_between_requests"])
 
 
 def client(url: str, *, max_rate_limit_wait: float = 120, retries: int = 5, timeout: float = 30, per_page: int = 100,

@@ -17,10 +17,9 @@ signed in, 60 anonymous. PyGithub's GithubRetry waits out short limits; a wait l
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any, Iterator
 
-from ..errors import SkipRecord, SourceError, SourceUnavailable
+from ..errors import SkipRecord, SourceError
 from ..normalize import normalize_license
 from ..records import RepoRecord
 from . import ghclient
@@ -46,28 +45,13 @@ class GitHubSource(Source):
         "linked": (bool, True, "read the repositories that models and papers link to"),
         "max_linked": (int, 2000, "linked repositories read per run (the rest wait for the next run)"),
         "stale_days": (float, 30.0, "re-read a linked repository after this many days"),
-        "seconds_between_requests": (float, 0.25, "pause between GitHub requests"),
-        "max_rate_limit_wait": (float, 120.0, "longest wait for a rate-limit reset before stopping early"),
-        "endpoint": (str, "", "the API's base URL (default: $GITHUB_API_URL, else https://api.github.com)"),
+        **ghclient.SETTINGS,
     }
-
-    def version(self) -> str | None:
-        try:
-            from importlib.metadata import version
-
-            return version("PyGithub")
-        except Exception:
-            return None
+    package = "PyGithub"
 
     def fetch(self, ctx: FetchContext) -> Iterator[Any]:
-        if importlib.util.find_spec("github") is None:
-            raise SourceUnavailable("PyGithub is not installed: run the README's set-up")
-        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
-        url = ghclient.api_url(cfg["endpoint"])
-        ghclient.preflight(url)
-        gh = ghclient.client(url, max_rate_limit_wait=cfg["max_rate_limit_wait"],
-                             seconds_between_requests=cfg["seconds_between_requests"])
-        ctx.details.update(api=url, authenticated=ghclient.token() is not None)
+        cfg = self.resolved_settings(ctx)
+        gh = ghclient.connect(ctx, cfg)
         seen: set[str] = set()
         try:
             yield from self._searches(ctx, gh, cfg, seen)

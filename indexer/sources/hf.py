@@ -29,7 +29,6 @@ import hashlib
 import json
 import importlib.util
 import os
-import socket
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -45,7 +44,7 @@ from ..normalize.size import DTYPE_BYTES
 from ..paths import schema_dir
 from ..normalize.links import github_repo_ids
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink
-from .base import Checkpoint, FetchContext, Seen, Source
+from .base import Checkpoint, FetchContext, Seen, Source, preflight
 
 FIELDS = ("author", "cardData", "createdAt", "disabled", "downloads", "gated", "lastModified",
           "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "tags", "usedStorage")
@@ -79,14 +78,7 @@ class HubClient:
 
     def preflight(self) -> None:
         """Fail at once, clearly, when the Hub's host does not resolve (no network)."""
-        parts = urlsplit(self.endpoint)
-        try:
-            socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-        except (socket.gaierror, UnicodeError) as e:
-            raise SourceUnavailable(
-                f"cannot reach the Hugging Face Hub at {self.endpoint} ({getattr(e, 'strerror', e)}): "
-                "check the network, or set HF_ENDPOINT to a reachable mirror"
-            ) from None
+        preflight(self.endpoint, "the Hugging Face Hub", "HF_ENDPOINT")
 
     def _get(self, url: str, params=None):
         from huggingface_hub.utils import hf_raise_for_status, http_backoff
@@ -174,6 +166,7 @@ class HubSource(Source):
     name = "hf"
     needs_network = True
     full_listing = False  # the nightly run lists only what changed; sweeps say when they listed all
+    package = "huggingface_hub"
     settings = {
         "authors": (list, [], "only models of these owners (default: everyone)"),
         "libraries": (list, [], "only models with one of these library tags (timm, transformers, ...)"),
@@ -186,19 +179,11 @@ class HubSource(Source):
         "full": (bool, False, "this run: a full sweep, even when an incremental one would do"),
     }
 
-    def version(self) -> str | None:
-        try:
-            import huggingface_hub
-
-            return huggingface_hub.__version__
-        except ImportError:
-            return None
-
     # ----------------------------------------------------------------- fetch
     def fetch(self, ctx: FetchContext) -> Iterator[Any]:
         if importlib.util.find_spec("huggingface_hub") is None:
             raise SourceUnavailable("huggingface_hub is not installed: run the README's set-up")
-        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
+        cfg = self.resolved_settings(ctx)
         endpoint = cfg["endpoint"] or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
         self.endpoint = endpoint.rstrip("/")
         client = HubClient(self.endpoint)

@@ -20,11 +20,10 @@ reported in the run's details and skipped. Rows are removed only after a run tha
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from typing import Any, Iterator
 
-from ..errors import SkipRecord, SourceUnavailable
+from ..errors import SkipRecord
 from ..normalize import normalize_license, normalize_task
 from ..normalize.links import github_repo_ids
 from ..normalize.task import task_from_text
@@ -52,29 +51,14 @@ class TorchHubSource(Source):
         "hub_repo": (str, "pytorch/hub", "the repository holding the Hub's model pages"),
         "hub_ref": (str, "", "its branch or tag (default: its default branch)"),
         "catalog_repos": (bool, True, "also list the entrypoints of repositories the github source found with a hubconf.py"),
-        "seconds_between_requests": (float, 0.25, "pause between GitHub requests"),
-        "max_rate_limit_wait": (float, 120.0, "longest wait for a GitHub rate-limit reset before stopping early"),
-        "endpoint": (str, "", "the GitHub API's base URL (default: $GITHUB_API_URL, else https://api.github.com)"),
+        **ghclient.SETTINGS,
     }
-
-    def version(self) -> str | None:
-        try:
-            from importlib.metadata import version
-
-            return version("PyGithub")
-        except Exception:
-            return None
+    package = "PyGithub"
 
     # ----------------------------------------------------------------- fetch
     def fetch(self, ctx: FetchContext) -> Iterator[Any]:
-        if importlib.util.find_spec("github") is None:
-            raise SourceUnavailable("PyGithub is not installed: run the README's set-up")
-        cfg = {k: ctx.config.get(k, default) for k, (_, default, _) in self.settings.items()}
-        url = ghclient.api_url(cfg["endpoint"])
-        ghclient.preflight(url)
-        gh = ghclient.client(url, max_rate_limit_wait=cfg["max_rate_limit_wait"],
-                             seconds_between_requests=cfg["seconds_between_requests"])
-        ctx.details.update(api=url, authenticated=ghclient.token() is not None)
+        cfg = self.resolved_settings(ctx)
+        gh = ghclient.connect(ctx, cfg)
         problems: list[str] = []
         complete = True
         try:

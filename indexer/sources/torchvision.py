@@ -7,7 +7,6 @@ categories. Torchvision's own weights are BSD-3-Clause unless the meta says othe
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
 import re
 from typing import Iterator
@@ -106,12 +105,7 @@ def pretrained_weights(builders: list[str]) -> dict[str, str]:
 
 class TorchvisionSource(Source):
     name = "torchvision"
-
-    def version(self) -> str | None:
-        try:
-            return importlib.metadata.version("torchvision")
-        except importlib.metadata.PackageNotFoundError:
-            return None
+    package = "torchvision"
 
     def fetch(self, ctx: FetchContext) -> Iterator[dict]:
         try:

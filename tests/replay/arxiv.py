@@ -18,9 +18,11 @@ import copy
 import datetime
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
+
+from .server import LocalServer
 
 __all__ = ["ArxivReplay", "paper"]
 
@@ -47,18 +49,12 @@ class _Bad(Exception):
         self.ident, self.message = ident, message
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 _TOKEN = re.compile(r'\(|\)|"[^"]*"|\w+:"[^"]*"|\w+:\[[^\]]*\]|[^\s()]+')
 
 
-class ArxivReplay:
+class ArxivReplay(LocalServer):
+    url_path = "/api/query"
+
     def __init__(self, papers=(), *, max_results_cap: int = 2000):
         self.max_results_cap = max_results_cap
         self._papers: dict[str, dict] = {}
@@ -66,12 +62,10 @@ class ArxivReplay:
         self._fail: list[list] = []
         self._lock = threading.Lock()
         self.requests: list[dict] = []
-        self._server = None
-        self.url = ""
         for p in papers:
             self.add(p)
 
-    def start(self) -> "ArxivReplay":
+    def handler(self):
         replay = self
 
         class H(BaseHTTPRequestHandler):
@@ -87,22 +81,7 @@ class ArxivReplay:
                 n = int(self.headers.get("Content-Length") or 0)
                 replay._serve(self, self.rfile.read(n).decode())
 
-        self._server = _Server(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/query"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return H
 
     # ----------------------------------------------------------------- data
     def add(self, p: dict) -> None:

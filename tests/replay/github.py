@@ -23,8 +23,10 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from .server import LocalServer
 
 __all__ = ["GitHubReplay", "repo_json"]
 
@@ -93,14 +95,6 @@ class _HTTPError(Exception):
         self.status, self.body, self.headers = status, body, headers or {}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 _QUALIFIER = re.compile(r'(-?)(\w+):("[^"]*"|\S+)')
 
 
@@ -122,7 +116,7 @@ def _range(expr: str, value) -> bool:
     return cmp == conv(expr)
 
 
-class GitHubReplay:
+class GitHubReplay(LocalServer):
     def __init__(self, repos=(), *, max_per_page: int = 100, search_cap: int = 1000):
         self.max_per_page, self.search_cap = max_per_page, search_cap
         self._repos: dict[str, dict] = {}
@@ -131,13 +125,11 @@ class GitHubReplay:
         self._fail: list[dict] = []
         self._lock = threading.Lock()
         self.requests: list[dict] = []
-        self._server = None
-        self.url = ""
         for r in repos:
             self.add_repo(r)
 
     # ----------------------------------------------------------------- lifecycle
-    def start(self) -> "GitHubReplay":
+    def handler(self):
         replay = self
 
         class H(BaseHTTPRequestHandler):
@@ -149,22 +141,7 @@ class GitHubReplay:
             def do_GET(self):
                 replay._serve(self)
 
-        self._server = _Server(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return H
 
     # ----------------------------------------------------------------- data
     def add_repo(self, repo, files: dict | None = None, **overrides) -> dict:

@@ -33,8 +33,10 @@ import json
 import socket
 import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlencode, urlsplit
+
+from .server import LocalServer
 
 __all__ = ["HubReplay", "EXPAND_KEYS", "SORT_KEYS", "DEFAULT_LIST_FIELDS", "FULL_LIST_FIELDS"]
 
@@ -186,14 +188,6 @@ def _oid(rec: dict) -> str:
     return rec["_id"]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):  # never print tracebacks to stderr
-        pass
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "HubReplay/1.0"
@@ -270,7 +264,7 @@ def _first(q: dict, name: str) -> str | None:
     return vals[-1] if vals else None
 
 
-class HubReplay:
+class HubReplay(LocalServer):
     """The in-memory Hub. Thread-safe; data changes apply to the next request."""
 
     def __init__(self, models=(), *, page_size: int = 1000, max_page_size: int = 1000,
@@ -282,7 +276,6 @@ class HubReplay:
         # The real Hub answers 401 (X-Error-Code RepoNotFound) to anonymous requests for missing or
         # private repos and 404 to authenticated ones; 404 for everyone is the default here.
         self.anonymous_not_found_status = int(anonymous_not_found_status)
-        self.url: str = ""
         self.requests: list[tuple[str, str, dict]] = []
         self._lock = threading.RLock()
         self._models: dict[str, dict] = {}
@@ -293,31 +286,19 @@ class HubReplay:
         self._max_oid = f"{_OID_BASE - 1:024x}"
         self._max_lm = ""
         self._counter = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._conns: set = set()
         if models:
             self.put_many(models)
 
     # ----------------------------------------------------------------- life cycle
-    def start(self) -> "HubReplay":
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.replay = self
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"HubReplay{server.server_address[1]}", daemon=True)
-        self._thread.start()
-        return self
+    def handler(self):
+        return _Handler
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        running = self._server is not None
+        super().stop()
+        if not running:
             return
-        server.shutdown()
-        server.server_close()
         with self._lock:
             conns = list(self._conns)
             self._conns.clear()
@@ -326,15 +307,6 @@ class HubReplay:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "HubReplay":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _track(self, conn, add: bool) -> None:
         with self._lock:
