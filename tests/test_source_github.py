@@ -46,6 +46,9 @@ def test_searches_fill_the_repos_table(gh, tmp_path):
     assert "github:pytorch/hub" not in repos  # no search matches it
     assert res.details["searches"]["topic:pretrained-models"] == 5
     assert res.details["hubconf_search"].startswith("skipped: GitHub's code search needs GITHUB_TOKEN")
+    # a search hit already holds every field kept: no GET /repos/... per hit (anonymous GitHub
+    # allows 60 requests an hour)
+    assert gh.count("/repos/") == 0 and gh.count("/search/repositories") == len(QUERIES)
     # full-text search over repositories
     hits = rows(db, "SELECT r.id FROM repos_fts JOIN repos r ON r.rowid = repos_fts.rowid "
                     "WHERE repos_fts MATCH 'efficientnet'")

@@ -107,9 +107,13 @@ def _iso(value: Any) -> str | None:
 
 
 def repo_raw(repo) -> dict:
-    """The fields of a PyGithub Repository the catalog keeps, as plain JSON (no extra request:
-    raw_data of a search hit or get_repo already holds them)."""
-    data = repo.raw_data if hasattr(repo, "raw_data") else dict(repo)
+    """The fields of a PyGithub Repository the catalog keeps, as plain JSON, from the answer it
+    came in: a search hit or get_repo already holds them all. Not `repo.raw_data`: on a search
+    hit PyGithub "completes" the object first, one more GET /repos/... per hit (a 1000-result
+    search would cost 1000 requests more, beyond the anonymous 60 an hour)."""
+    data = getattr(repo, "_rawData", None)
+    if not isinstance(data, dict):
+        data = repo.raw_data if hasattr(repo, "raw_data") else dict(repo)
     out = {k: data.get(k) for k in REPO_FIELDS if k in data}
     owner = data.get("owner")
     out["owner"] = owner.get("login") if isinstance(owner, dict) else owner

@@ -9,6 +9,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from dbrows import rows
+from replay.server import LocalServer
 
 from indexer.parse.hubconf import parse_hubconf
 from indexer.parse.hubpage import PageError, parse_page
@@ -140,6 +142,109 @@ def test_recorded_search_items_normalize(shared_fixtures):
     recs = [normalize_repo({"repo": repo_raw(SimpleNamespace(raw_data=it))}) for it in items]
     assert all(r.id.startswith("github:") and r.stars is not None and r.language for r in recs)
     assert len({r.id for r in recs}) == len(recs)
+
+
+class ReplayData(LocalServer):
+    """PyGithub's recorded exchanges, served as GitHub would: a request is answered by the
+    recording of the same verb, path (in any case, as GitHub's names) and query (per_page aside:
+    the client asks for its own page size), with api.github.com rewritten to this server;
+    anything else is a 404 and is noted in `unmatched`."""
+
+    def __init__(self, *files):
+        self.routes, self.asked, self.unmatched = {}, [], []
+        for f in files:
+            for verb, path, status, headers, body in replay_exchanges(f):
+                self.routes[self._key(verb, path)] = (status, headers, body)
+
+    @staticmethod
+    def _key(verb, path):
+        from urllib.parse import parse_qsl, urlsplit
+
+        parts = urlsplit(path)  # GitHub's owner and repository names ignore case
+        return verb, parts.path.lower(), tuple(sorted((k, v) for k, v in parse_qsl(parts.query) if k != "per_page"))
+
+    def handler(self):
+        replay = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                replay.asked.append(self.path)
+                hit = replay.routes.get(replay._key("GET", self.path))
+                if hit is None:
+                    replay.unmatched.append(self.path)
+                    hit = (404, {"content-type": "application/json"}, '{"message": "Not Found"}')
+                status, headers, body = hit
+                data = body.replace("https://api.github.com", replay.url).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    if k not in ("content-length", "transfer-encoding", "content-encoding", "connection", "status"):
+                        self.send_header(k, v.replace("https://api.github.com", replay.url))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return H
+
+
+def test_recorded_search_pages_through_the_github_source(shared_fixtures, tmp_path, monkeypatch):
+    """Two real result pages, followed by their real Link headers, through PyGithub and the source."""
+    from indexer.refresh import refresh
+
+    recorded = shared_fixtures / "github" / "Search.testSearchRepos.txt"
+    items = [it for _, p, _, _, body in replay_exchanges(recorded) for it in json.loads(body)["items"]]
+    with ReplayData(recorded) as server:
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+        [res] = refresh(tmp_path / "c.db", ["github"], config={"github": {
+            "queries": ["github language:Python"], "max_results": 45, "linked": False,
+            "seconds_between_requests": 0, "max_rate_limit_wait": 5}})
+        assert res.status == "ok", res.error
+        assert server.unmatched == [] and len(server.asked) == 2  # page 2 read for results 31-45, no page 3
+    assert res.details["searches"] == {"github language:Python": 45}
+    got = {r["id"]: r for r in rows(tmp_path / "c.db", "SELECT * FROM repos")}
+    assert set(got) == {f"github:{it['full_name']}".lower() for it in items[:45]}
+    for it in items[:45]:
+        row = got[f"github:{it['full_name']}".lower()]
+        assert (row["stars"], row["forks"], row["language"]) == (it["stargazers_count"], it["forks_count"], it["language"])
+        assert row["url"] == it["html_url"] and row["source"] == "github" and row["fetched_at"]
+
+
+def test_recorded_repositories_and_a_404_through_the_github_source(shared_fixtures, tmp_path, monkeypatch,
+                                                                   list_source):
+    """Linked repositories read with the real answers of 2023 and 2012; a real 404 is kept, missing."""
+    from indexer.refresh import refresh
+
+    d = shared_fixtures / "github"
+    modern = json.loads(next(b for _, p, _, _, b in replay_exchanges(d / "Pickle.testPickleRepository.txt")
+                             if p == "/repos/PyGithub/PyGithub"))
+    db = tmp_path / "c.db"
+    list_source("links", [{"name": "m", "repos": ["https://github.com/PyGithub/PyGithub",
+                                                   "https://github.com/jacquev6/PyGithub",
+                                                   "https://github.com/jacquev6/Xxx"]}])
+    refresh(db, ["links"])
+    with ReplayData(d / "Pickle.testPickleRepository.txt", d / "Github.testGetRepoFromFullName.txt",
+                    d / "Exceptions.testUnknownObject.txt") as server:
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+        [res] = refresh(db, ["github"], config={"github": {"queries": [], "seconds_between_requests": 0,
+                                                            "max_rate_limit_wait": 5}})
+        assert res.status == "ok", res.error
+        assert server.unmatched == []
+    repos = {r["id"]: r for r in rows(db, "SELECT * FROM repos")}
+    new = repos["github:pygithub/pygithub"]
+    assert (new["full_name"], new["stars"], new["license"], new["license_family"]) == (
+        "PyGithub/PyGithub", modern["stargazers_count"], "lgpl-3.0", "copyleft")
+    assert json.loads(new["topics"]) == modern["topics"] and new["pushed_at"].endswith("Z")
+    old = repos["github:jacquev6/pygithub"]  # 2012: no full_name, stars under "watchers", no license
+    assert old["full_name"] == "jacquev6/PyGithub" and old["stars"] is not None and old["license"] == "unknown"
+    gone = repos["github:jacquev6/xxx"]
+    assert gone["missing"] == 1 and gone["fetched_at"] and gone["stars"] is None
+    assert len(rows(db, "SELECT * FROM model_repos")) == 3  # the links stay
 
 
 # ---------------------------------------------------------------------- arXiv recordings
