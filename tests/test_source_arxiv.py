@@ -137,6 +137,17 @@ def test_the_three_second_rule():
     assert effective_delay("http://127.0.0.1:8000/api/query", 0) == 0
 
 
+def test_requests_are_spaced_by_the_delay_across_batches(ax, linked_db):
+    """The client's delay holds between every two requests of a run, batches and searches alike
+    (one client for the whole run), not only between the pages of one query."""
+    res = refresh(linked_db, ["arxiv"], config={"arxiv": {"delay_seconds": 0.3, "retries": 0, "batch_size": 2,
+                                                            "searches": ["cat:cs.CV"]}})[0]
+    assert res.status == "ok", res.error
+    assert len(ax.times) >= 4
+    gaps = [b - a for a, b in zip(ax.times, ax.times[1:])]
+    assert min(gaps) >= 0.29, gaps
+
+
 def test_unreachable_arxiv_is_unavailable(monkeypatch, tmp_path):
     monkeypatch.setenv("ARXIV_API_URL", "https://export.arxiv.invalid/api/query")
     [res] = refresh(tmp_path / "c.db", ["arxiv"])

@@ -252,8 +252,9 @@ class _Bodies(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def serve_bodies(routes):
-    """A server answering GET /api/query by the id_list / search_query it is asked for."""
+def serve_bodies(routes, log=None):
+    """A server answering GET /api/query by the id_list / search_query it is asked for (noted in
+    `log` when given)."""
 
     class H(BaseHTTPRequestHandler):
         def log_message(self, *a):
@@ -264,6 +265,8 @@ def serve_bodies(routes):
 
             q = parse_qs(urlsplit(self.path).query)
             key = q.get("id_list", q.get("search_query", [""]))[0]
+            if log is not None:
+                log.append(key)
             start = q.get("start", ["0"])[0]
             status, body = routes.get((key, start), routes.get(key, (404, b"")))
             self.send_response(status)
@@ -303,7 +306,68 @@ def test_recorded_arxiv_feeds_through_the_real_client(shared_fixtures):
         papers = [normalize_arxiv(result_raw(r)) for r in found]
         assert len(papers) == 10 and len({p.id for p in papers}) == 10
         assert any(p.doi for p in papers) and any(p.journal_ref for p in papers) and any(p.comment for p in papers)
-        # non-ASCII author names survive (the feed is UTF-8)
-        assert all(isinstance(a, str) for p in papers for a in p.authors)
+        # non-ASCII author names survive exactly (the feed is UTF-8)
+        authors = {a for p in papers for a in p.authors}
+        assert {"Aurora Ram\u00edrez", "Jos\u00e9 Ra\u00fal Romero"} <= authors
     finally:
         server.shutdown()
+
+
+def recorded_id_lookups(shared):
+    """{id_list: (status, body)} of arxiv.py's recorded id_list queries (bodies stored as latin-1)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    out = {}
+    for f in sorted((shared / "arxiv" / "arxiv.py-tests-fixtures").glob("id_*.json")):
+        rec = json.loads(f.read_text())
+        q = parse_qs(urlsplit(rec["url"]).query)
+        if q.get("start", ["0"])[0] == "0":
+            out[q["id_list"][0]] = (rec["status_code"], rec["body"].encode("latin-1"))
+    return out
+
+
+def run_arxiv_on_recordings(shared, tmp_path, monkeypatch, list_source, papers, batch_size):
+    """A catalog whose model names `papers`, refreshed by the arxiv source against the recorded
+    answers; (result, the id_lists asked, {paper id: row})."""
+    from indexer.refresh import refresh
+
+    server = serve_bodies(recorded_id_lookups(shared), log=(log := []))
+    db = tmp_path / "c.db"
+    list_source("m", [{"name": "a", "papers": papers}])
+    refresh(db, ["m"])
+    monkeypatch.setenv("ARXIV_API_URL", f"http://127.0.0.1:{server.server_address[1]}/api/query")
+    try:
+        [res] = refresh(db, ["arxiv"], config={"arxiv": {"delay_seconds": 0, "retries": 0,
+                                                          "batch_size": batch_size}})
+    finally:
+        server.shutdown()
+    assert res.status == "ok", res.error
+    return res, log, {r["id"]: r for r in rows(db, "SELECT * FROM papers")}
+
+
+def test_recorded_lookups_through_the_arxiv_source(shared_fixtures, tmp_path, monkeypatch, list_source):
+    """Real answers, one id a request: new- and old-style ids, an id arXiv returns nothing for,
+    a non-ASCII author."""
+    res, asked, papers = run_arxiv_on_recordings(
+        shared_fixtures, tmp_path, monkeypatch, list_source,
+        ["1707.08567", "0808.05394", "astro-ph/0601001", "1605.08386"], batch_size=1)
+    assert sorted(asked) == ["0808.05394", "1605.08386", "1707.08567", "astro-ph/0601001"]
+    assert (res.details["found"], res.details["missing"]) == (3, 1)
+    p = papers["arxiv:1707.08567"]
+    assert "Dirk W\u00fcbben" in json.loads(p["authors"]) and p["version"] == 1 and p["title"]
+    old = papers["arxiv:astro-ph/0601001"]
+    assert old["arxiv_id"] == "astro-ph/0601001" and old["primary_category"].startswith("astro-ph") and old["title"]
+    assert old["url"] == "https://arxiv.org/abs/astro-ph/0601001" and old["version"] == 1
+    assert papers["arxiv:1605.08386"]["title"] and not papers["arxiv:1605.08386"]["missing"]
+    gone = papers["arxiv:0808.05394"]
+    assert gone["missing"] == 1 and gone["title"] is None and gone["fetched_at"]
+
+
+def test_recorded_batch_with_an_id_arxiv_does_not_have(shared_fixtures, tmp_path, monkeypatch, list_source):
+    """One real id_list request for two ids; arXiv answers one entry: the other is marked missing."""
+    res, asked, papers = run_arxiv_on_recordings(shared_fixtures, tmp_path, monkeypatch, list_source,
+                                                 ["1707.08567", "0808.05394"], batch_size=100)
+    assert asked == ["0808.05394,1707.08567"]
+    assert (res.details["found"], res.details["missing"]) == (1, 1)
+    assert papers["arxiv:1707.08567"]["title"] and papers["arxiv:1707.08567"]["fetched_at"]
+    assert papers["arxiv:0808.05394"]["missing"] == 1

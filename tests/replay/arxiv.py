@@ -18,6 +18,7 @@ import copy
 import datetime
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -62,6 +63,7 @@ class ArxivReplay(LocalServer):
         self._fail: list[list] = []
         self._lock = threading.Lock()
         self.requests: list[dict] = []
+        self.times: list[float] = []  # when each request arrived (time.monotonic)
         for p in papers:
             self.add(p)
 
@@ -118,6 +120,7 @@ class ArxivReplay(LocalServer):
     def _serve(self, h, qs: str) -> None:
         q = {k: v[0] for k, v in parse_qs(qs, keep_blank_values=True).items()}
         self.requests.append(q)
+        self.times.append(time.monotonic())
         failure = None
         with self._lock:
             for f in self._fail:
