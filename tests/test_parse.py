@@ -213,3 +213,76 @@ def test_hubconf_size_limit_and_bytes():
 ])
 def test_github_repo_ids(text, expected):
     assert github_repo_ids(text) == expected
+
+
+DECIDABLE_HUBCONF = '''"""Every kind of entrypoint a reader of the text can know."""
+dependencies = ["torch"]
+import functools
+import math as m
+import os
+from collections import OrderedDict
+from functools import partial
+from math import floor as round_down, sqrt
+from os.path import join as _join
+
+
+def tiny(pretrained=False, **kwargs):
+    """Tiny."""
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def cached():
+    return None
+
+
+async def coro():
+    return None
+
+
+class Wrapper:
+    pass
+
+
+class _Hidden:
+    pass
+
+
+alias = tiny
+partial_one = partial(tiny, num_classes=5)
+lam = lambda: None  # noqa: E731
+attr = os.path.basename
+not_callable = 3
+rebound = tiny
+rebound = "no longer callable"
+deleted = tiny
+del deleted
+if True:
+    def inside_if():
+        return None
+try:
+    def inside_try():
+        return None
+except Exception:
+    pass
+'''
+
+
+def test_hubconf_entrypoints_are_what_torch_hub_list_shows(tmp_path):
+    """The same names torch.hub.list gives (it imports and runs the file; this one is ours),
+    for every construct the text decides."""
+    import torch.hub
+
+    repo = tmp_path / "hub" / "acme_tinynets_main"
+    repo.mkdir(parents=True)
+    (repo / "hubconf.py").write_text(DECIDABLE_HUBCONF)
+    before = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    try:  # an explicit ref and a cached copy: no network
+        listed = torch.hub.list("acme/tinynets:main", trust_repo=True, verbose=False)
+    finally:
+        torch.hub.set_dir(before)
+    parsed = [e["name"] for e in parse_hubconf(DECIDABLE_HUBCONF)["entrypoints"]]
+    assert sorted(parsed) == sorted(listed)
+    assert {"tiny", "cached", "coro", "Wrapper", "alias", "partial_one", "lam", "attr", "OrderedDict",
+            "partial", "round_down", "sqrt", "inside_if", "inside_try"} == set(parsed)
