@@ -81,3 +81,20 @@ def test_command_line_filters_override_the_file(tmp_path, monkeypatch, list_sour
 
         unregister_source("hf")
     assert seen == {"authors": ["timm", "facebook"], "libraries": ["timm"], "min_downloads": 5, "full": True}
+
+
+def test_the_readme_settings_file_is_valid_and_names_every_setting(tmp_path):
+    """The README's example modelcat.toml loads as written, and documents every setting a source
+    declares (per-run switches such as hf's `full` are command-line options)."""
+    import re
+    from pathlib import Path
+
+    from indexer.sources import get_source, source_names
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = re.search(r"#### Settings file.*?```toml\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "modelcat.toml").write_text(block)
+    loaded = load_config(tmp_path / "modelcat.toml")
+    for name in source_names():
+        declared = {k for k, (_, _, help_) in get_source(name).settings.items() if not help_.startswith("this run")}
+        assert declared <= set(loaded.get(name, {})), (name, sorted(declared - set(loaded.get(name, {}))))
