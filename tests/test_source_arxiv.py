@@ -116,6 +116,55 @@ def test_outage_is_reported_and_nothing_is_lost(ax, linked_db):
         {"title": "Deep Residual Learning for Image Recognition"}]
 
 
+# bodies a proxy or a dropped connection can give with 200 OK; the arxiv client reads each as an
+# empty feed, which would mark every id asked as missing
+NOT_ARXIV = {
+    "an HTML error page": b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+    "a feed cut short": b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+                        b"<entry><id>http://arxiv.org/abs/2010.11929v2</id><title>An Ima",
+    "an empty body": b"",
+}
+
+
+@pytest.mark.parametrize("body", NOT_ARXIV.values(), ids=NOT_ARXIV.keys())
+def test_an_answer_that_is_not_arxivs_is_retried_and_never_read_as_missing(ax, linked_db, body):
+    ax.fail_next(1, status=200, body=body)
+    res = run(linked_db, {"arxiv": {"delay_seconds": 0, "retries": 1}})
+    assert res.status == "ok", res.error
+    assert ax.count() == 2 and (res.details["found"], res.details["missing"]) == (4, 1)
+    # still there after every retry: the run fails, and no paper is marked
+    with sqlite3.connect(linked_db) as conn:
+        conn.execute("UPDATE papers SET fetched_at = NULL, missing = NULL, title = NULL")
+    ax.fail_next(3, status=200, body=body)  # the request and its two retries
+    res = run(linked_db, {"arxiv": {"delay_seconds": 0, "retries": 2}})
+    assert res.status == "failed" and "read next run" in res.error
+    assert "not arXiv's" in res.error or "not an Atom feed" in res.error
+    assert rows(linked_db, "SELECT count(*) AS n FROM papers WHERE missing = 1 OR fetched_at IS NOT NULL") == [
+        {"n": 0}]
+    assert run(linked_db, {"arxiv": {"delay_seconds": 0, "retries": 0}}).details["found"] == 4
+
+
+def test_entries_arxiv_lists_but_sends_broken_are_asked_again_not_marked(ax, linked_db):
+    """arXiv says it found two papers, one entry lacks the fields the client needs: the batch's
+    ids are not marked missing (which of them was broken is unknown), and the next run reads them."""
+    good = ax.feed_entry("2010.11929")
+    body = (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+            b'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom">'
+            b"<opensearch:totalResults>2</opensearch:totalResults><opensearch:startIndex>0</opensearch:startIndex>"
+            b"<opensearch:itemsPerPage>5</opensearch:itemsPerPage>" + good +
+            b"<entry><id>http://arxiv.org/abs/1512.03385v1</id><title>No dates</title></entry></feed>")
+    ax.fail_next(1, status=200, body=body)
+    res = run(linked_db, {"arxiv": {"delay_seconds": 0, "retries": 0}})
+    assert res.status == "ok", res.error
+    assert (res.details["found"], res.details["missing"]) == (1, 0)
+    assert sorted(res.details["unreadable"]) == ["1512.03385", "2012.12877", "2101.99999", "cs/0112017"]
+    papers = {r["id"]: r for r in rows(linked_db, "SELECT * FROM papers")}
+    assert papers["arxiv:2010.11929"]["fetched_at"] and papers["arxiv:1512.03385"]["fetched_at"] is None
+    assert not any(p["missing"] for p in papers.values())
+    again = run(linked_db, {"arxiv": {"delay_seconds": 0, "retries": 0}})
+    assert again.details["ids"] == 4 and (again.details["found"], again.details["missing"]) == (3, 1)
+
+
 def test_configured_search_adds_papers_from_its_watermark(ax, tmp_path):
     db = tmp_path / "c.db"
     cfg = {"arxiv": {**CFG["arxiv"], "searches": ["cat:cs.CV AND abs:networks"], "search_since_days": 20000}}

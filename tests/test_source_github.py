@@ -6,7 +6,7 @@ import pytest
 from dbrows import rows
 from indexer.refresh import refresh
 from indexer.sources.github import normalize_repo
-from replay.github import GitHubReplay
+from replay.github import GitHubReplay, repo_json
 from replay.world import build_github
 
 QUERIES = ["pretrained image classification", "topic:pretrained-models", "topic:image-classification language:Python"]
@@ -149,3 +149,27 @@ def test_normalize_repo_shapes():
         normalize_repo({"repo": {"full_name": "no-slash"}})
     with pytest.raises(SkipRecord):
         normalize_repo({"missing": "a/b/c"})
+
+
+def test_hostile_repository_fields_are_stored_as_unknown_not_fatal(gh, tmp_path):
+    """A search hit with every field of the wrong type (as a broken proxy or a changed API might
+    send) is stored with what can be kept; the other hits of the search are not lost."""
+    data = repo_json("evil/pretrained-everything", description="pretrained image classification")
+    data.update(language={"x": 1}, homepage=[1, 2], html_url=5, default_branch=["main"], topics="not-a-list",
+                license="MIT", stargazers_count="12", watchers="12", forks_count=None, forks=None, archived="yes", fork=0,
+                created_at={"when": "now"}, pushed_at=12345, name=None, owner=None, open_issues_count=2.5, open_issues="2")
+    gh.add_repo(data)
+    db = tmp_path / "c.db"
+    res = run(db, {"github": {"queries": ["pretrained image classification"], "linked": False,
+                              "max_rate_limit_wait": 5, "seconds_between_requests": 0}})
+    assert res.status == "ok", res.error
+    repos = {r["id"]: r for r in rows(db, "SELECT * FROM repos")}
+    assert "github:lukemelas/efficientnet-pytorch" in repos  # the rest of the page
+    evil = repos["github:evil/pretrained-everything"]
+    assert (evil["full_name"], evil["owner"], evil["name"]) == ("evil/pretrained-everything", "evil",
+                                                                "pretrained-everything")
+    assert evil["url"] == "https://github.com/evil/pretrained-everything"
+    assert evil["language"] is None and evil["homepage"] is None and evil["default_branch"] is None
+    assert evil["topics"] is None and evil["stars"] is None and evil["open_issues"] is None
+    assert evil["archived"] is None and evil["fork"] is None and evil["created_at"] is None
+    assert evil["pushed_at"] is None and evil["license"] == "unknown"

@@ -13,6 +13,7 @@ below 3 against arxiv.org). ARXIV_API_URL (or the `endpoint` setting) replaces t
 from __future__ import annotations
 
 import datetime
+import functools
 import importlib.util
 import os
 import re
@@ -67,47 +68,61 @@ class ArxivSource(Source):
             yield {"missing": bad, "reason": "not an arXiv id"}
         ctx.details["ids"] = len(valid)
         found = missing = 0
+        unreadable: list[str] = []
         size = max(1, min(int(cfg["batch_size"]), 2000))
         for start in range(0, len(valid), size):
             batch = valid[start:start + size]
             try:
                 results = self._lookup(batch)
-            except (arxiv.HTTPError, arxiv.UnexpectedEmptyPageError, OSError) as e:
+            except (arxiv.ArxivError, BadFeed, OSError) as e:
                 raise SourceError(f"arXiv failed for ids {batch[0]}..{batch[-1]} after {cfg['retries']} "
                                   f"retries: {_describe(e)}; {start} of {len(valid)} ids were read, "
                                   "the rest are read next run") from None
             for ident in batch:
-                if ident in results:
-                    found += 1
-                    yield results[ident]
-                else:
+                item = results.get(ident) or {"missing": ident, "reason": "arXiv has no such id"}
+                if "unreadable" in item:
+                    unreadable.append(ident)  # not marked: the next run asks again
+                    continue
+                if "missing" in item:
                     missing += 1
-                    yield {"missing": ident, "reason": results.get(("reason", ident), "arXiv has no such id")}
+                else:
+                    found += 1
+                yield item
             ctx.progress(min(start + size, len(valid)), len(valid), "papers")
             yield Checkpoint(ctx.state)
         ctx.details.update(found=found, missing=missing)
+        if unreadable:
+            ctx.details["unreadable"] = unreadable[:100]
+            ctx.log.warning("arxiv: %d paper(s) arXiv listed but sent unreadable (%s); asked again next run",
+                            len(unreadable), ", ".join(unreadable[:5]))
         yield from self._searches(ctx, cfg)
 
-    def _lookup(self, batch: list[str]) -> dict:
-        """{id: raw} for the ids of one batch arXiv has. A 400 (a malformed id in the batch) is
-        split in halves until the id it rejects is alone, and that id is marked."""
+    def _lookup(self, batch: list[str]) -> dict[str, dict]:
+        """{id: raw} for the ids of one batch that arXiv answers. An id it rejects (HTTP 400: a
+        malformed id; the batch is split in halves until that id is alone) is {"missing", "reason"};
+        ids arXiv listed but sent entries the client could not read are {"unreadable"}; ids
+        arXiv does not list are left out."""
         import arxiv
 
-        try:
-            search = arxiv.Search(id_list=batch, max_results=len(batch))
-            out: dict = {}
-            for r in self._client.results(search):
-                raw = result_raw(r)
-                if raw and raw["arxiv_id"] in batch:
-                    out[raw["arxiv_id"]] = raw
-            return out
+        try:  # every id arXiv has fits one page: paging on would mean entries were dropped
+            feed = self._client.first_page(arxiv.Search(id_list=batch, max_results=len(batch)))
         except arxiv.HTTPError as e:
             if e.status != 400:
                 raise
             if len(batch) == 1:
-                return {("reason", batch[0]): "arXiv rejects the id (HTTP 400)"}
+                return {batch[0]: {"missing": batch[0], "reason": "arXiv rejects the id (HTTP 400)"}}
             half = len(batch) // 2
             return {**self._lookup(batch[:half]), **self._lookup(batch[half:])}
+        out: dict[str, dict] = {}
+        for r in feed.results:
+            raw = result_raw(r)
+            if raw and raw["arxiv_id"] in batch:
+                out[raw["arxiv_id"]] = raw
+        # arXiv's totalResults counts the entries it found: more than were read means entries the
+        # client skipped as broken, and which ids they were is unknown
+        if feed.header.total_results > len(feed.results):
+            out.update({i: {"unreadable": i} for i in batch if i not in out})
+        return out
 
     def _searches(self, ctx: FetchContext, cfg: dict) -> Iterator[Any]:
         import arxiv
@@ -130,7 +145,7 @@ class ArxivSource(Source):
                     if raw:
                         n += 1
                         yield raw
-            except (arxiv.HTTPError, arxiv.UnexpectedEmptyPageError, OSError) as e:
+            except (arxiv.ArxivError, BadFeed, OSError) as e:
                 ctx.details.setdefault("failed_searches", []).append(f"{q!r}: {_describe(e)}")
                 ctx.log.warning("arxiv: search %r failed: %s", q, _describe(e))
                 continue
@@ -150,15 +165,61 @@ def effective_delay(endpoint: str, configured: float) -> float:
     return float(configured)
 
 
-def _client(endpoint: str, page_size: int, delay: float, retries: int):
+class BadFeed(Exception):
+    """An answer that is not arXiv's: retried like a failed request, then raised."""
+
+    def __init__(self, url: str, problem: str):
+        super().__init__(f"{problem} ({url})")
+        self.problem = problem
+
+
+def feed_problem(feed) -> str | None:
+    """Why a parsed answer is not one of arXiv's, or None. The client reads any body it can
+    recover as a feed: a proxy's HTML error page or a body cut short parse as an empty feed,
+    which would mark every id asked as missing. Every real answer, an empty one included, has
+    the opensearch header (itemsPerPage is the page size asked for, at least 1)."""
+    if feed.malformed:
+        return f"the answer is not an Atom feed: {feed.error}"
+    if feed.header.items_per_page <= 0:
+        return "the answer has no opensearch header: not arXiv's (an error page, or a body cut short)"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _checked_client_class():
     import arxiv
 
-    client = arxiv.Client(page_size=max(1, min(int(page_size), 2000)), delay_seconds=delay, num_retries=retries)
+    class CheckedClient(arxiv.Client):
+        """arxiv.Client that does not take a body that is not arXiv's for "no results": it is
+        retried like a failed request (num_retries, with the client's delay), then BadFeed."""
+
+        def first_page(self, search):
+            """The first page of `search` (max_results entries), parsed and checked, with its
+            header: one request, no paging."""
+            return self._parse_feed(self._format_url(search, 0, search.max_results or self.page_size))
+
+        def _parse_feed(self, url, first_page=True, _try_index=0):
+            feed = super()._parse_feed(url, first_page=first_page, _try_index=_try_index)
+            problem = feed_problem(feed)
+            if problem is None:
+                return feed
+            if _try_index < self.num_retries:
+                return self._parse_feed(url, first_page=first_page, _try_index=_try_index + 1)
+            raise BadFeed(url, problem)
+
+    return CheckedClient
+
+
+def _client(endpoint: str, page_size: int, delay: float, retries: int):
+    client = _checked_client_class()(page_size=max(1, min(int(page_size), 2000)), delay_seconds=delay,
+                                     num_retries=retries)
     client.query_url_format = endpoint + ("&{}" if "?" in endpoint else "?{}")
     return client
 
 
 def _describe(e: Exception) -> str:
+    if isinstance(e, BadFeed):
+        return e.problem
     status = getattr(e, "status", None)
     return f"HTTP {status}" if status else f"{type(e).__name__}: {e}"[:300]
 

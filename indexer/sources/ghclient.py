@@ -103,7 +103,7 @@ def _iso(value: Any) -> str | None:
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.timezone.utc)
         return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
+    return value if isinstance(value, str) else None  # GitHub's own ISO text, or nothing
 
 
 def repo_raw(repo) -> dict:

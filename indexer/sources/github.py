@@ -190,31 +190,31 @@ def normalize_repo(raw: dict, source: str = "github") -> RepoRecord:
         raise SkipRecord("no repository full_name")
     # a linked name GitHub answers under another name (a renamed repository): keep the linked id,
     # so the links that name it resolve, and record where it lives now
-    requested = raw.get("requested")
+    requested = _str(raw.get("requested"))
     ident = f"github:{requested if requested and requested.lower() != full_name.lower() else full_name}".lower()
     owner, name = full_name.split("/")
     lic = data.get("license") if isinstance(data.get("license"), dict) else None
-    spdx = lic.get("spdx_id") if lic else None
+    spdx = _str(lic.get("spdx_id"), 100) if lic else None
     topics = data.get("topics") if isinstance(data.get("topics"), list) else []
     rec = RepoRecord(
         id=ident,
         source=source,
         full_name=full_name,
-        owner=data.get("owner") if isinstance(data.get("owner"), str) else owner,
-        name=data.get("name") or name,
-        description=(data.get("description") or None) and str(data["description"])[:2000],
-        url=data.get("html_url") or f"https://github.com/{full_name}",
-        homepage=data.get("homepage") or None,
+        owner=_str(data.get("owner")) or owner,
+        name=_str(data.get("name")) or name,
+        description=_str(data.get("description"), 2000),
+        url=_str(data.get("html_url")) or f"https://github.com/{full_name}",
+        homepage=_str(data.get("homepage")),
         stars=_first_int(data, "stargazers_count", "watchers"),  # "watchers" meant stars in the old API
         forks=_first_int(data, "forks_count", "forks"),
         open_issues=_first_int(data, "open_issues_count", "open_issues"),
-        topics=[str(t) for t in topics][:50],
-        language=data.get("language"),
-        created_at=data.get("created_at"),
-        pushed_at=data.get("pushed_at"),
+        topics=[t for t in (_str(t, 100) for t in topics) if t][:50],
+        language=_str(data.get("language"), 100),
+        created_at=_str(data.get("created_at"), 40),
+        pushed_at=_str(data.get("pushed_at"), 40),
         archived=_bool(data.get("archived")),
         fork=_bool(data.get("fork")),
-        default_branch=data.get("default_branch"),
+        default_branch=_str(data.get("default_branch"), 300),
         has_hubconf=_bool(data.get("has_hubconf")),
     )
     # GitHub's spdx_id; NOASSERTION: a license file GitHub could not identify -> unknown
@@ -232,6 +232,11 @@ def _int(v: Any) -> int | None:
 
 def _first_int(data: dict, *keys: str) -> int | None:
     return next((v for v in (_int(data.get(k)) for k in keys) if v is not None), None)
+
+
+def _str(v: Any, limit: int = 1000) -> str | None:
+    """A text field: a non-empty string (cut to `limit`), else None (a wrong type is unknown)."""
+    return v.strip()[:limit] or None if isinstance(v, str) else None
 
 
 def _bool(v: Any) -> bool | None:

@@ -129,7 +129,8 @@ class ArxivReplay(LocalServer):
                     failure = f
                     break
         if failure:
-            status, body, ctype = failure[1], failure[2] or b"<html><body>Service Unavailable</body></html>", "text/html"
+            body = failure[2] if failure[2] is not None else b"<html><body>Service Unavailable</body></html>"
+            status, ctype = failure[1], "text/html"
         else:
             try:
                 status, body = 200, self._query(q, qs)
@@ -261,34 +262,43 @@ class ArxivReplay(LocalServer):
     def _feed(self, qs: str, papers: list[dict], total: int, start: int, per_page: int) -> bytes:
         out = self._head(qs, total, start, per_page)
         for p in papers:
-            vid = f"{p['id']}v{p['version']}"
-            out += ["  <entry>", f"    <id>http://arxiv.org/abs/{vid}</id>",
-                    f"    <title>{escape(p['title'])}</title>", f"    <updated>{p['updated']}</updated>",
-                    f'    <link href="https://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>',
-                    f'    <link href="https://arxiv.org/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>']
-            if p.get("doi"):
-                out.append(f'    <link href="https://doi.org/{escape(p["doi"])}" rel="related" title="doi"/>')
-            out += [f"    <summary>{escape(p['abstract'])}</summary>"]
-            for c in p["categories"]:
-                out.append(f'    <category term="{escape(c)}" scheme="http://arxiv.org/schemas/atom"/>')
-            out += [f"    <published>{p['published']}</published>"]
-            if p.get("comment"):
-                out.append(f"    <arxiv:comment>{escape(p['comment'])}</arxiv:comment>")
-            if p.get("journal_ref"):
-                out.append(f"    <arxiv:journal_ref>{escape(p['journal_ref'])}</arxiv:journal_ref>")
-            if p.get("doi"):
-                out.append(f"    <arxiv:doi>{escape(p['doi'])}</arxiv:doi>")
-            out.append(f'    <arxiv:primary_category term="{escape(p["primary_category"])}"/>')
-            for a in p["authors"]:
-                name, aff = (a, None) if isinstance(a, str) else (a["name"], a.get("affiliation"))
-                out.append("    <author>")
-                out.append(f"      <name>{escape(name)}</name>")
-                if aff:
-                    out.append(f"      <arxiv:affiliation>{escape(aff)}</arxiv:affiliation>")
-                out.append("    </author>")
-            out.append("  </entry>")
+            out += self._entry(p)
         out.append("</feed>\n")
         return "\n".join(out).encode("utf-8")
+
+    def feed_entry(self, arxiv_id: str) -> bytes:
+        """The <entry> of a stored paper, as the feed carries it."""
+        return "\n".join(self._entry(self.get(arxiv_id))).encode("utf-8")
+
+    @staticmethod
+    def _entry(p: dict) -> list[str]:
+        vid = f"{p['id']}v{p['version']}"
+        out = ["  <entry>", f"    <id>http://arxiv.org/abs/{vid}</id>",
+                f"    <title>{escape(p['title'])}</title>", f"    <updated>{p['updated']}</updated>",
+                f'    <link href="https://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>',
+                f'    <link href="https://arxiv.org/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>']
+        if p.get("doi"):
+            out.append(f'    <link href="https://doi.org/{escape(p["doi"])}" rel="related" title="doi"/>')
+        out += [f"    <summary>{escape(p['abstract'])}</summary>"]
+        for c in p["categories"]:
+            out.append(f'    <category term="{escape(c)}" scheme="http://arxiv.org/schemas/atom"/>')
+        out += [f"    <published>{p['published']}</published>"]
+        if p.get("comment"):
+            out.append(f"    <arxiv:comment>{escape(p['comment'])}</arxiv:comment>")
+        if p.get("journal_ref"):
+            out.append(f"    <arxiv:journal_ref>{escape(p['journal_ref'])}</arxiv:journal_ref>")
+        if p.get("doi"):
+            out.append(f"    <arxiv:doi>{escape(p['doi'])}</arxiv:doi>")
+        out.append(f'    <arxiv:primary_category term="{escape(p["primary_category"])}"/>')
+        for a in p["authors"]:
+            name, aff = (a, None) if isinstance(a, str) else (a["name"], a.get("affiliation"))
+            out.append("    <author>")
+            out.append(f"      <name>{escape(name)}</name>")
+            if aff:
+                out.append(f"      <arxiv:affiliation>{escape(aff)}</arxiv:affiliation>")
+            out.append("    </author>")
+        out.append("  </entry>")
+        return out
 
     def _error_feed(self, qs: str, e: _Bad) -> bytes:
         out = self._head(qs, 1, 0, 1)

@@ -98,6 +98,13 @@ class _HTTPError(Exception):
 _QUALIFIER = re.compile(r'(-?)(\w+):("[^"]*"|\S+)')
 
 
+def _num(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _range(expr: str, value) -> bool:
     if value is None:
         return False
@@ -420,7 +427,12 @@ class GitHubReplay(LocalServer):
         sort, order = (query.get("sort") or [None])[0], (query.get("order") or ["desc"])[0]
         if sort in ("stars", "forks", "updated"):
             field = {"stars": "stargazers_count", "forks": "forks_count", "updated": "updated_at"}[sort]
-            hits.sort(key=lambda h: (h[1].get(field) or 0, h[1].get("full_name", "")), reverse=(order != "asc"))
+            def value(h):  # a hostile record's count may not be a number
+                v = h[1].get(field)
+                return v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else 0
+
+            hits.sort(key=lambda h: (str(value(h)) if sort == "updated" else _num(value(h)),
+                                     h[1].get("full_name", "")), reverse=(order != "asc"))
         else:
             hits.sort(key=lambda h: (-h[0], -(h[1].get("stargazers_count") or 0), h[1].get("full_name") or h[1]["path"]))
         per_page = max(1, min(int((query.get("per_page") or [30])[0]), self.max_per_page))
