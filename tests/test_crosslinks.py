@@ -169,3 +169,17 @@ def test_show_a_paper_and_a_repository_with_their_links(linked_catalog):
     missing = run("github:acme/tinynet")
     assert missing.exit_code == 1 and "no repository 'github:acme/tinynet'" in missing.output
     assert "similar: github:acme/tinynets" in missing.output
+
+
+def test_model_page_lists_its_paper_and_code(query):
+    from urllib.parse import quote
+
+    from datasette.utils import tilde_encode
+
+    model = "torchhub:pytorch/vision:resnet18"
+    page = query(f"/catalog/models/{tilde_encode(model)}.json?_extras=foreign_key_tables")
+    tables = {t["other_table"]: t["count"] for t in page["foreign_key_tables"]}
+    assert tables["model_papers"] == 1 and tables["model_repos"] == 1
+    [paper] = query(f"/catalog/model_papers.json?_shape=array&model_id={quote(model)}")
+    [repo] = query(f"/catalog/model_repos.json?_shape=array&model_id={quote(model)}")
+    assert (paper["paper_id"], repo["repo_id"]) == ("arxiv:1512.03385", "github:pytorch/vision")
