@@ -112,6 +112,12 @@ def test_bad_pages_and_repositories_are_reported_and_skipped(gh, tmp_path):
     assert res.details["pages"] == 5
 
 
+TINY_PUSHED = (
+    "def tinynet_a(pretrained=False):\n    'Image classifier A.'\n\n\n"
+    "def tinynet_c(pretrained=False):\n    'Image classifier C.'\n"
+)
+
+
 def test_second_run_reads_no_unchanged_page_and_changes_nothing(gh, tmp_path):
     db = tmp_path / "c.db"
     run(db)
@@ -121,6 +127,18 @@ def test_second_run_reads_no_unchanged_page_and_changes_nothing(gh, tmp_path):
     page_reads = [r for r in gh.requests if r["path"].startswith("/repos/pytorch/hub/contents/") and
                   r["path"].endswith(".md")]
     assert page_reads == []  # cached by blob sha
+    # nor an unchanged repository's hubconf.py: nothing was pushed since (pushed_at)
+    assert gh.count("/repos/") == 2 + res.details["repos"] and res.details["hubconf_unchanged"] == 4
+    assert not [r for r in gh.requests if r["path"].endswith("/hubconf.py")]
+    # the problems the cached reads had are still reported (a syntax error, a deleted repository)
+    assert any("oops/badconf/hubconf.py: syntax error" in p for p in res.details["problems"])
+    # a push to a repository: its hubconf.py is read again, and its new entrypoint listed
+    gh.set_file("acme/tinynets", "hubconf.py", TINY_PUSHED)
+    gh.reset_log()
+    res = run(db)
+    assert [r["path"] for r in gh.requests if r["path"].endswith("/hubconf.py")] == [
+        "/repos/acme/tinynets/contents/hubconf.py"]
+    assert "torchhub:acme/tinynets:tinynet_c" in {r["id"] for r in rows(db, "SELECT id FROM models")}
 
 
 def test_changed_page_and_removed_model(gh, tmp_path):
@@ -145,6 +163,7 @@ def test_changed_page_and_removed_model(gh, tmp_path):
 def test_a_failing_repository_removes_nothing(gh, tmp_path):
     db = tmp_path / "c.db"
     run(db)
+    gh.set_file("pytorch/vision", "README.md", "# torchvision, pushed since")  # so hubconf.py is read again
     gh.fail_next(5, status=403, path_prefix="/repos/pytorch/vision/contents",
                  body={"message": "Repository access blocked"})
     res = run(db)

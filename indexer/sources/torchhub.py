@@ -61,6 +61,8 @@ class TorchHubSource(Source):
         gh = ghclient.connect(ctx, cfg)
         problems: list[str] = []
         complete = True
+        # parsed hubconf.py files by repository, with the pushed_at they were read at
+        self._read_before, self._read_now = ctx.state.get("hubconfs") or {}, {}
         try:
             pages = self._pages(ctx, gh, cfg, problems)
             by_repo: dict[str, dict] = {}
@@ -87,6 +89,8 @@ class TorchHubSource(Source):
             complete = False
             ctx.details["stopped_early"] = str(e)
             ctx.log.warning("torchhub: %s; the rest waits for the next run", e)
+        # a run that stopped early keeps what it did not reach for the next one
+        ctx.state["hubconfs"] = self._read_now if complete else {**self._read_before, **self._read_now}
         if problems:
             ctx.details["problems"] = problems[:200]
             for p in problems[:20]:
@@ -151,31 +155,46 @@ class TorchHubSource(Source):
             return None
         raw: dict[str, Any] = {"repo": ghclient.repo_raw(repo), "requested": name, "pages": pages}
         refs = [repo.default_branch] + [r for r in _page_refs(pages) if r != repo.default_branch]
+        # pushed_at moves with every push to any branch: unchanged, hubconf.py is as it was read
+        key, pushed = repo.full_name.lower(), raw["repo"].get("pushed_at")
+        hit = self._read_before.get(key)
+        if hit and pushed and hit["pushed_at"] == pushed and hit["refs"] == refs:
+            found = hit["found"]
+            ctx.details["hubconf_unchanged"] = ctx.details.get("hubconf_unchanged", 0) + 1
+        else:
+            found = self._hubconf(repo, refs, problems)
+            if found is None:
+                return None
+        self._read_now[key] = {"pushed_at": pushed, "refs": refs, "found": found}
+        raw.update(found)
+        if found["hubconf_error"]:
+            problems.append(found["hubconf_error"])
+        elif found["hubconf"] is None and pages:
+            problems.append(f"{repo.full_name}: no hubconf.py (refs {', '.join(refs)})")
+        if raw.get("hubconf") and repo.full_name.lower() == "pytorch/vision":
+            raw["torchvision_weights"] = pretrained_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
+        return raw
+
+    def _hubconf(self, repo, refs: list[str], problems: list[str]) -> dict | None:
+        """{"ref", "hubconf" (parsed, or None), "hubconf_error"} from the first ref that has a
+        hubconf.py; None when GitHub failed for it (reported)."""
         for ref in refs:
             try:
                 content = repo.get_contents("hubconf.py", ref=ref).decoded_content
             except Exception as e:  # noqa: BLE001
                 if ghclient.is_not_found(e):
                     continue
-                err = ghclient.translate(e, f"{name}/hubconf.py")
+                err = ghclient.translate(e, f"{repo.full_name}/hubconf.py")
                 if isinstance(err, ghclient.RateLimited):
                     raise err from None
                 problems.append(str(err))
                 return None
-            raw["ref"] = ref
             try:
-                raw["hubconf"] = parse_hubconf(content, f"{repo.full_name}/hubconf.py")
+                return {"ref": ref, "hubconf": parse_hubconf(content, f"{repo.full_name}/hubconf.py"),
+                        "hubconf_error": None}
             except HubconfError as e:
-                raw["hubconf_error"] = str(e)
-                problems.append(str(e))
-            break
-        else:
-            raw["hubconf"] = None  # no hubconf.py on any ref a page names
-            if pages:
-                problems.append(f"{repo.full_name}: no hubconf.py (refs {', '.join(refs)})")
-        if raw.get("hubconf") and repo.full_name.lower() == "pytorch/vision":
-            raw["torchvision_weights"] = pretrained_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
-        return raw
+                return {"ref": ref, "hubconf": None, "hubconf_error": str(e)}
+        return {"ref": None, "hubconf": None, "hubconf_error": None}  # no hubconf.py on any ref a page names
 
     # ----------------------------------------------------------------- normalize
     def normalize(self, raw: dict) -> list:

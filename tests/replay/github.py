@@ -131,6 +131,7 @@ class GitHubReplay(LocalServer):
         self._moved: dict[str, str] = {}
         self._fail: list[dict] = []
         self._lock = threading.Lock()
+        self._clock = 0.0  # the latest push
         self.requests: list[dict] = []
         for r in repos:
             self.add_repo(r)
@@ -163,12 +164,19 @@ class GitHubReplay(LocalServer):
         return data
 
     def set_file(self, full_name: str, path: str, content) -> None:
+        """A push that writes (or, with None, deletes) one file: as on GitHub, the repository's
+        pushed_at and updated_at move on."""
         with self._lock:
             files = self._files.setdefault(full_name.lower(), {})
             if content is None:
                 files.pop(path, None)
             else:
                 files[path] = content.encode() if isinstance(content, str) else content
+            repo = self._repos.get(full_name.lower())
+            if repo is not None:
+                self._clock = max(time.time(), self._clock + 1)  # strictly later, one second apart
+                repo["pushed_at"] = repo["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                       time.gmtime(self._clock))
 
     def remove_repo(self, full_name: str) -> None:
         with self._lock:
