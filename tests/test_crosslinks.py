@@ -183,3 +183,18 @@ def test_model_page_lists_its_paper_and_code(query):
     [paper] = query(f"/catalog/model_papers.json?_shape=array&model_id={quote(model)}")
     [repo] = query(f"/catalog/model_repos.json?_shape=array&model_id={quote(model)}")
     assert (paper["paper_id"], repo["repo_id"]) == ("arxiv:1512.03385", "github:pytorch/vision")
+
+
+def test_the_cli_finds_a_small_classifier_in_pytorch_hub(linked_catalog):
+    """The seed's question from the command line: PyTorch Hub rows carry the size, training data
+    and accuracy of the weights they load."""
+    db, _ = linked_catalog
+    out = CliRunner().invoke(cli, ["search", "--db", str(db), "--source", "torchhub", "--task", "image-classification",
+                                   "--dataset", "imagenet-1k", "--open", "--max-mb", "25", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [r["id"] for r in rows] == ["torchhub:pytorch/vision:mobilenet_v3_small",
+                                       "torchhub:pytorch/vision:mobilenet_v3_large"]
+    small = rows[0]
+    assert small["size_bytes"] < 25e6 and small["imagenet_top1"] > 67
+    assert small["ids"] == ["torchhub:pytorch/vision:mobilenet_v3_small", "torchvision:mobilenet_v3_small.IMAGENET1K_V1"]

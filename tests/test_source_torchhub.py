@@ -50,6 +50,17 @@ def test_entrypoints_become_rows_with_page_metadata(gh, tmp_path):
     assert r18["entity_id"] == "torchvision:resnet18.IMAGENET1K_V1"
     assert models["torchhub:pytorch/vision:mobilenet_v3_small"]["entity_id"] == \
         "torchvision:mobilenet_v3_small.IMAGENET1K_V1"
+    # and what it loads is known: torchvision's facts of those weights
+    from torchvision.models import ResNet18_Weights
+
+    meta = ResNet18_Weights.IMAGENET1K_V1.meta
+    assert (r18["num_params"], r18["size_bytes"], r18["size_is_estimate"]) == (
+        meta["num_params"], round(meta["_file_size"] * 2**20), 0)
+    assert (json.loads(r18["input_size"]), r18["num_classes"], r18["weights"]) == ([3, 224, 224], 1000, "IMAGENET1K_V1")
+    assert rows(db, "SELECT dataset_id FROM model_datasets WHERE model_id = ?", r18["id"]) == [
+        {"dataset_id": "imagenet-1k"}]
+    assert rows(db, "SELECT value FROM metrics WHERE model_id = ? AND metric = 'top1'", r18["id"]) == [
+        {"value": 69.758}]
     # pretrained=True loads what torchvision maps it to, not the builder's first weights (C_T_V1);
     # vit_h_14 has no pretrained=True weights, so it is an entity of its own
     assert models["torchhub:pytorch/vision:raft_large"]["entity_id"] == "torchvision:raft_large.C_T_SKHT_V2"
@@ -82,7 +93,7 @@ def test_entrypoints_become_rows_with_page_metadata(gh, tmp_path):
                                          "torchhub:acme/tinynets:tinynet_a")} == {"arxiv:2010.14819",
                                                                                   "arxiv:2010.11929"}
     assert rows(db, "SELECT paper_id FROM model_papers WHERE model_id = ?", r18["id"]) == [
-        {"paper_id": "arxiv:1512.03385"}]
+        {"paper_id": "arxiv:1512.03385"}]  # the page's, which is also torchvision's for resnet18
     repos = {r["id"]: r for r in rows(db, "SELECT * FROM repos")}
     assert repos["github:pytorch/vision"]["has_hubconf"] == 1 and repos["github:pytorch/vision"]["stars"] == 16000
     assert repos["github:acme/tinynets"]["source"] == "torchhub" and repos["github:acme/tinynets"]["license"] == "mit"

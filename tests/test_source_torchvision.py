@@ -135,8 +135,9 @@ def test_pretrained_true_weights_are_torchvisions_own_mapping(cat):
     from torchvision.models._api import WeightsEnum
 
     verify = WeightsEnum.__dict__["verify"]
-    got = pretrained_weights(["resnet18", "raft_large", "raft_small", "keypointrcnn_resnet50_fpn",
-                              "quantized_resnet18", "vit_h_14", "regnet_y_128gf", "get_weight", "no_such"])
+    raws = pretrained_weights(["resnet18", "raft_large", "raft_small", "keypointrcnn_resnet50_fpn",
+                               "quantized_resnet18", "vit_h_14", "regnet_y_128gf", "get_weight", "no_such"])
+    got = {name: normalize_torchvision(raw).id for name, raw in raws.items()}
     assert got == {
         "resnet18": "torchvision:resnet18.IMAGENET1K_V1",
         "raft_large": "torchvision:raft_large.C_T_SKHT_V2",  # its first weights are C_T_V1
@@ -144,9 +145,11 @@ def test_pretrained_true_weights_are_torchvisions_own_mapping(cat):
         "keypointrcnn_resnet50_fpn": "torchvision:keypointrcnn_resnet50_fpn.COCO_V1",  # first: COCO_LEGACY
         "quantized_resnet18": "torchvision:resnet18.IMAGENET1K_V1",  # float weights unless quantize=True
     }  # vit_h_14 and regnet_y_128gf: "No weights available" for pretrained=True
-    # every id is a row of the torchvision source
-    for ident in got.values():
-        assert cat.get_model(ident) is not None, ident
+    # each is the raw record the torchvision source reads: it normalizes to the row it wrote
+    for name, raw in raws.items():
+        row, rec = cat.get_model(got[name]), normalize_torchvision(raw)
+        assert (rec.num_params, rec.size_bytes, rec.input_size, rec.license) == (
+            row["num_params"], row["size_bytes"], row["input_size"], row["license"]), name
     # torchvision is left as it was: the builders work and load nothing on their own
     assert WeightsEnum.__dict__["verify"] is verify
     models = _import_torchvision()

@@ -20,6 +20,7 @@ reported in the run's details and skipped. Rows are removed only after a run tha
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any, Iterator
 
@@ -33,7 +34,7 @@ from ..records import ModelRecord, PaperLink, RepoLink
 from . import ghclient
 from .base import Checkpoint, FetchContext, Source
 from .github import normalize_repo
-from .torchvision import pretrained_weights
+from .torchvision import normalize_torchvision, pretrained_weights
 
 NOT_PAGES = frozenset({"readme.md", "contributing.md", "code_of_conduct.md", "pull_request_template.md",
                        "license.md", "security.md", "changelog.md"})
@@ -172,7 +173,7 @@ class TorchHubSource(Source):
         elif found["hubconf"] is None and pages:
             problems.append(f"{repo.full_name}: no hubconf.py (refs {', '.join(refs)})")
         if raw.get("hubconf") and repo.full_name.lower() == "pytorch/vision":
-            raw["torchvision_weights"] = pretrained_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
+            raw["torchvision"] = pretrained_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
         return raw
 
     def _hubconf(self, repo, refs: list[str], problems: list[str]) -> dict | None:
@@ -246,7 +247,7 @@ def normalize_torchhub(raw: dict) -> list:
                 listed.add(name)
                 entrypoints.append({"name": name, "kind": "documented", "docstring": None, "module": None,
                                     "params": [], "line": None})
-    weights = raw.get("torchvision_weights") or {}
+    weights = raw.get("torchvision") or {}
     deps = (hubconf or {}).get("dependencies") or []
     out: list = [repo_rec]
     for e in entrypoints:
@@ -288,7 +289,12 @@ def _entrypoint(e: dict, full_name: str, repo_rec, pages: list[dict], weights: d
     for ident, written in github_repo_ids(meta.get("github-link")):
         if ident not in {x.repo_id for x in links}:
             links.append(RepoLink(ident, meta["github-link"]))
-    builder_weights = weights.get(name)
+    # the weights pretrained=True loads, as the torchvision source makes their row: what this
+    # entrypoint loads has the same size, training data, accuracy and preprocessing
+    tv = None
+    if isinstance(weights.get(name), dict):
+        with contextlib.suppress(SkipRecord):
+            tv = normalize_torchvision(weights[name])
     extra = {k: v for k, v in {
         "kind": e.get("kind"),
         "module": e.get("module"),
@@ -303,7 +309,7 @@ def _entrypoint(e: dict, full_name: str, repo_rec, pages: list[dict], weights: d
         "demo": meta.get("demo-model-link"),
         "github_link": meta.get("github-link"),
         "helper": helper or None,
-        "torchvision_weights": builder_weights,
+        "torchvision_weights": tv.id if tv else None,
     }.items() if v not in (None, [], "")}
     rec = ModelRecord(
         id=f"torchhub:{full_name}:{name}",
@@ -317,11 +323,22 @@ def _entrypoint(e: dict, full_name: str, repo_rec, pages: list[dict], weights: d
         description=_doc(e.get("docstring")) or meta.get("summary"),
         tags=list(dict.fromkeys([*(meta.get("tags") or []), *([meta["category"]] if meta.get("category") else [])])),
         architecture=name,
-        entity_id=builder_weights,
+        entity_id=tv.id if tv else None,
         extra=extra,
         papers=[PaperLink(f"arxiv:{i}", f"{page['path']}") for i in (page.get("arxiv") or [])] if page else [],
         repos=links,
     )
     rec.license, rec.license_raw = repo_rec.license, repo_rec.license_raw
     rec.license_family, rec.is_open = repo_rec.license_family, repo_rec.is_open
+    if tv is not None:
+        for field in _WEIGHTS_FACTS:
+            setattr(rec, field, getattr(tv, field))
+        rec.papers += [p for p in tv.papers if p.paper_id not in {x.paper_id for x in rec.papers}]
     return rec
+
+
+# what a torchhub row of torchvision weights takes from their torchvision row: facts of the
+# weights file (the license too: the weights', where the repository's is on its own row)
+_WEIGHTS_FACTS = ("num_params", "size_bytes", "size_is_estimate", "weights", "input_size", "mean", "std",
+                  "crop_pct", "interpolation", "num_classes", "datasets", "metrics", "license", "license_raw",
+                  "license_family", "is_open", "license_name")

@@ -50,15 +50,36 @@ def _transforms(weights) -> dict | None:
     return out
 
 
+def weights_raw(models, builder: str, w, version: str | None) -> dict:
+    """The raw record of one weights entry of `builder` (what normalize_torchvision reads)."""
+    fn = models.get_model_builder(builder)
+    weights_enum = type(w)
+    meta = dict(w.meta)
+    categories = meta.pop("categories", None)
+    return {
+        "builder": builder,
+        "module": fn.__module__,
+        "doc": fn.__doc__ or "",
+        "weights_class": weights_enum.__name__,
+        "weights": w.name,
+        "url": w.url,
+        "is_default": w is getattr(weights_enum, "DEFAULT", None),
+        "meta": jsonable(meta),
+        "num_categories": len(categories) if categories else None,
+        "transforms": _transforms(w),
+        "torchvision_version": version,
+    }
+
+
 class _Resolved(Exception):
     def __init__(self, weights):
         self.weights = weights
 
 
-def pretrained_weights(builders: list[str]) -> dict[str, str]:
-    """builder -> the catalog id of the weights `builder(pretrained=True)` loads (what
-    `torch.hub.load("pytorch/vision", builder, pretrained=True)` gives), for the builders that
-    have one. torchvision decides: its legacy interface maps `pretrained=True` to a weights entry
+def pretrained_weights(builders: list[str]) -> dict[str, dict]:
+    """builder -> the raw record (weights_raw) of the weights `builder(pretrained=True)` loads
+    (what `torch.hub.load("pytorch/vision", builder, pretrained=True)` gives), for the builders
+    that have one; normalize_torchvision makes it the row the torchvision source writes. torchvision decides: its legacy interface maps `pretrained=True` to a weights entry
     per builder, not always the first one (raft_large: C_T_SKHT_V2; keypointrcnn: COCO_V1, not
     COCO_LEGACY; quantized_resnet18 without quantize=True: resnet18's float weights), and to none
     for some (vit_h_14). The builder is called with `pretrained=True` and stopped in
@@ -80,7 +101,7 @@ def pretrained_weights(builders: list[str]) -> dict[str, str]:
     def verify(cls, obj):
         raise _Resolved(original.__func__(cls, obj))
 
-    out: dict[str, str] = {}
+    resolved = {}
     WeightsEnum.verify = classmethod(verify)
     try:
         for name in builders:
@@ -95,12 +116,13 @@ def pretrained_weights(builders: list[str]) -> dict[str, str]:
             except _Resolved as r:
                 w = r.weights
                 if isinstance(w, WeightsEnum) and type(w) in owner:
-                    out[name] = f"torchvision:{owner[type(w)]}.{w.name}"
+                    resolved[name] = (owner[type(w)], w)
             except Exception:  # noqa: BLE001 - "No weights available", or not a legacy builder
                 continue
     finally:
         WeightsEnum.verify = original
-    return out
+    version = TorchvisionSource().version()
+    return {name: weights_raw(models, b, w, version) for name, (b, w) in resolved.items()}
 
 
 class TorchvisionSource(Source):
@@ -115,25 +137,8 @@ class TorchvisionSource(Source):
         version = self.version()
         builders = models.list_models()
         for i, builder in enumerate(builders, 1):
-            fn = models.get_model_builder(builder)
-            weights_enum = models.get_model_weights(builder)
-            default = getattr(weights_enum, "DEFAULT", None)
-            for w in weights_enum:
-                meta = dict(w.meta)
-                categories = meta.pop("categories", None)
-                yield {
-                    "builder": builder,
-                    "module": fn.__module__,
-                    "doc": fn.__doc__ or "",
-                    "weights_class": weights_enum.__name__,
-                    "weights": w.name,
-                    "url": w.url,
-                    "is_default": w is default,
-                    "meta": jsonable(meta),
-                    "num_categories": len(categories) if categories else None,
-                    "transforms": _transforms(w),
-                    "torchvision_version": version,
-                }
+            for w in models.get_model_weights(builder):
+                yield weights_raw(models, builder, w, version)
             ctx.progress(i, len(builders), "reading weights")
 
     def normalize(self, raw: dict) -> ModelRecord:

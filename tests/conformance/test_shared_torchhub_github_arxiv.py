@@ -17,6 +17,7 @@ from indexer.parse.hubpage import PageError, parse_page
 from indexer.sources.arxiv import _client, normalize_arxiv, result_raw
 from indexer.sources.github import normalize_repo
 from indexer.sources.torchhub import normalize_torchhub
+from indexer.sources.torchvision import pretrained_weights
 
 pytestmark = pytest.mark.conformance
 
@@ -88,7 +89,7 @@ def test_real_pytorch_vision_hubconf(shared_fixtures):
     assert sorted(names) == sorted(set(expected)) and len(names) >= 80
     assert all(e["kind"] == "import" and e["module"].startswith("torchvision.models") for e in h["entrypoints"])
     raw = {"repo": {"full_name": "pytorch/vision", "license": {"spdx_id": "BSD-3-Clause"}}, "pages": [],
-           "hubconf": h, "ref": "main", "torchvision_weights": {"resnet18": "torchvision:resnet18.IMAGENET1K_V1"}}
+           "hubconf": h, "ref": "main", "torchvision": pretrained_weights(["resnet18"])}
     repo, *rows = normalize_torchhub(raw)
     by = {r.architecture: r for r in rows}
     assert by["resnet18"].entity_id == "torchvision:resnet18.IMAGENET1K_V1"
