@@ -462,3 +462,19 @@ def test_datasette_stored_query_shows_an_entity_once(tmp_path, hub, session_cach
         grouped = {r["id"] for r in search(cat, Query(task="image-classification", dataset="imagenet-1k",
                                                          open_only=True, max_mb=100, sort="size"))}
     assert set(ids) == grouped
+
+
+def test_model_card_metadata_links_code_repositories():
+    """GitHub repositories the card's metadata names become links (lower-case ids, each once);
+    URLs in example inputs and evaluation results are not the model's code."""
+    rec = normalize_hub({
+        "id": "acme/tiny-vit", "sha": "a" * 40, "tags": [],
+        "cardData": {
+            "repo": "https://github.com/Acme/TinyViT",
+            "extra_gated_prompt": "Code and license: https://github.com/acme/tinyvit/blob/main/LICENSE",
+            "widget": [{"src": "https://github.com/someone/images/raw/main/cat.png"}],
+            "model-index": [{"name": "x", "results": [{"source": {"url": "https://github.com/bench/board"}}]}],
+        },
+    })
+    assert [(x.repo_id, x.raw) for x in rec.repos] == [
+        ("github:acme/tinyvit", "https://github.com/Acme/TinyViT")]
