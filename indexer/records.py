@@ -162,6 +162,7 @@ class RepoRecord:
     default_branch: str | None = None
     has_hubconf: bool | None = None
     missing: bool = False
+    papers: list[PaperLink] | None = None  # arXiv papers its README names; None: not read this run
 
     def set_license(self, lic) -> None:
         self.license, self.license_raw = lic.id, lic.raw

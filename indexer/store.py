@@ -421,7 +421,7 @@ class Catalog:
             "SELECT m.id, m.task, m.entity_id FROM model_papers mp JOIN models m ON m.id = mp.model_id "
             "WHERE mp.paper_id = ? AND m.removed_at IS NULL ORDER BY m.id", (out["id"],))]
         out["code"] = [dict(r) for r in self.conn.execute(
-            "SELECT r.id, r.full_name, r.stars, r.url FROM paper_repos pr JOIN repos r ON r.id = pr.repo_id "
+            "SELECT DISTINCT r.id, r.full_name, r.stars, r.url FROM paper_repos pr JOIN repos r ON r.id = pr.repo_id "
             "WHERE pr.paper_id = ? ORDER BY r.id", (out["id"],))]
         return out
 
@@ -436,7 +436,7 @@ class Catalog:
             "SELECT m.id, m.task, m.entity_id FROM model_repos mr JOIN models m ON m.id = mr.model_id "
             "WHERE mr.repo_id = ? AND m.removed_at IS NULL ORDER BY m.id", (out["id"],))]
         out["papers"] = [dict(r) for r in self.conn.execute(
-            "SELECT p.id, p.title, p.url FROM paper_repos pr JOIN papers p ON p.id = pr.paper_id "
+            "SELECT DISTINCT p.id, p.title, p.url FROM paper_repos pr JOIN papers p ON p.id = pr.paper_id "
             "WHERE pr.repo_id = ? ORDER BY p.id", (out["id"],))]
         return out
 
@@ -550,7 +550,7 @@ def _digest(values: list, rec, volatile_at=_VOLATILE_AT) -> str:
     """The record's content: its row without the volatile counters, and its child rows.
     Equal content, equal digest; stored as record_hash so unchanged rows are not rewritten."""
     content = [v for i, v in enumerate(values) if i not in volatile_at]
-    children = [[tuple(vars(x).values()) for x in getattr(rec, f)]
+    children = [[tuple(vars(x).values()) for x in getattr(rec, f) or ()]
                 for f in ("datasets", "metrics", "papers", "relations", "repos") if hasattr(rec, f)]
     return hashlib.blake2b(repr((content, children)).encode(), digest_size=16).hexdigest()
 
@@ -619,7 +619,8 @@ class SourceWriter:
     def flush(self) -> None:
         if self._repos:
             repos, self._repos = self._repos, {}
-            self._upsert("repos", REPO_COLUMNS, REPO_VOLATILE_FIELDS, repos, has_seen=True)
+            changed = self._upsert("repos", REPO_COLUMNS, REPO_VOLATILE_FIELDS, repos, has_seen=True)
+            self._write_repo_papers(changed)
         if self._papers:
             papers, self._papers = self._papers, {}
             changed = self._upsert("papers", PAPER_COLUMNS, (), papers, has_seen=False)
@@ -718,6 +719,25 @@ class SourceWriter:
               self.now, self.now, self.now) for x in links],
         )
 
+    def _paper_stubs(self, paper_ids) -> None:
+        """Rows for papers a link names before the arxiv source has read them."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO papers (id, arxiv_id, url) VALUES (?, ?, ?)",
+            [(p, p.split(":", 1)[1], f"https://arxiv.org/abs/{p.split(':', 1)[1]}")
+             for p in sorted(set(paper_ids)) if p.startswith("arxiv:")],
+        )
+
+    def _write_repo_papers(self, repos: list[RepoRecord]) -> None:
+        """The papers a repository names (its README): replaced for the repositories whose papers
+        were read this run (`papers` None: not read, the links stay)."""
+        read = [r for r in repos if r.papers is not None]
+        self.conn.executemany("DELETE FROM paper_repos WHERE repo_id = ? AND source = ?",
+                              [(r.id, self.source) for r in read])
+        self._paper_stubs(p.paper_id for r in read for p in r.papers)
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
+            [(p.paper_id, r.id, p.raw, self.source) for r in read for p in r.papers])
+
     def _write_paper_repos(self, papers: list[PaperRecord]) -> None:
         c = self.conn
         c.executemany("DELETE FROM paper_repos WHERE paper_id = ? AND source = ?", [(p.id, self.source) for p in papers])
@@ -774,12 +794,7 @@ class SourceWriter:
             [(r.id, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, m.value, self.source)
              for r in records for m in r.metrics],
         )
-        papers = {p.paper_id for r in records for p in r.papers}
-        c.executemany(
-            "INSERT OR IGNORE INTO papers (id, arxiv_id, url) VALUES (?, ?, ?)",
-            [(p, p.split(":", 1)[1], f"https://arxiv.org/abs/{p.split(':', 1)[1]}")
-             for p in sorted(papers) if p.startswith("arxiv:")],
-        )
+        self._paper_stubs(p.paper_id for r in records for p in r.papers)
         c.executemany(
             "INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
             [(r.id, p.paper_id, p.raw, self.source) for r in records for p in r.papers],

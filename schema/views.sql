@@ -60,7 +60,7 @@ SELECT
     (SELECT count(*) FROM model_papers mp JOIN models m ON m.id = mp.model_id
       WHERE mp.paper_id = p.id AND m.removed_at IS NULL) AS n_models,
     (SELECT json_group_array(mp.model_id) FROM model_papers mp WHERE mp.paper_id = p.id) AS models,
-    (SELECT json_group_array(pr.repo_id) FROM paper_repos pr WHERE pr.paper_id = p.id) AS code,
+    (SELECT json_group_array(DISTINCT pr.repo_id) FROM paper_repos pr WHERE pr.paper_id = p.id) AS code,
     p.authors,
     p.doi,
     p.url,

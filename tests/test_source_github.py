@@ -173,3 +173,38 @@ def test_hostile_repository_fields_are_stored_as_unknown_not_fatal(gh, tmp_path)
     assert evil["topics"] is None and evil["stars"] is None and evil["open_issues"] is None
     assert evil["archived"] is None and evil["fork"] is None and evil["created_at"] is None
     assert evil["pushed_at"] is None and evil["license"] == "unknown"
+
+
+def test_readme_papers_are_read_with_a_token_and_again_only_after_a_push(gh, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    db = tmp_path / "c.db"
+    cfg = {"github": {"queries": QUERIES, "hubconf_search": False, "max_rate_limit_wait": 5,
+                      "seconds_between_requests": 0}}
+    readmes = lambda: [r["path"] for r in gh.requests if r["path"].endswith("/readme")]  # noqa: E731
+    links = lambda repo: [r["paper_id"] for r in rows(  # noqa: E731
+        db, "SELECT paper_id FROM paper_repos WHERE repo_id = ? AND source = 'github' ORDER BY paper_id", repo)]
+    res = run(db, cfg)
+    assert res.status == "ok", res.error
+    found = rows(db, "SELECT count(*) AS n FROM repos")[0]["n"]
+    assert len(readmes()) == found and res.details["readmes_read"] == found  # one each, a 404 included
+    assert links("github:lukemelas/efficientnet-pytorch") == ["arxiv:1805.09501", "arxiv:1905.11946"]
+    assert rows(db, "SELECT raw FROM paper_repos WHERE repo_id = 'github:lukemelas/efficientnet-pytorch'") == [
+        {"raw": "README"}] * 2
+    # the papers are there for the arxiv source to read
+    assert rows(db, "SELECT fetched_at FROM papers WHERE id = 'arxiv:1905.11946'") == [{"fetched_at": None}]
+    # a quiet night reads no README and changes nothing
+    gh.reset_log()
+    res = run(db, cfg)
+    assert readmes() == [] and res.counts.updated == 0 and res.counts.new == 0
+    # a push: that README alone is read again, and its links replaced
+    gh.set_file("lukemelas/EfficientNet-PyTorch", "README.md", "Now see https://arxiv.org/abs/2104.00298")
+    gh.reset_log()
+    run(db, cfg)
+    assert readmes() == ["/repos/lukemelas/EfficientNet-PyTorch/readme"]
+    assert links("github:lukemelas/efficientnet-pytorch") == ["arxiv:2104.00298"]
+    # without a token READMEs are not read: the links stay as they are
+    monkeypatch.delenv("GITHUB_TOKEN")
+    gh.reset_log()
+    res = run(db, cfg)
+    assert readmes() == [] and res.details["readme_papers"].startswith("skipped")
+    assert links("github:lukemelas/efficientnet-pytorch") == ["arxiv:2104.00298"]

@@ -356,3 +356,38 @@ def test_catalog_timestamps_strictly_increase():
     stamps = [utcnow() for _ in range(2000)]  # far more than one per millisecond
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
     assert all(len(s) == 24 and s.endswith("Z") for s in stamps)
+
+
+def test_two_sources_say_where_a_papers_code_is_each_with_its_own_rows(tmp_path):
+    """The arxiv source (a URL in the abstract) and the github source (an arXiv link in the
+    README) each keep their own paper_repos rows: one taking its link back leaves the other's."""
+    from indexer.records import PaperRecord, RepoLink, RepoRecord
+
+    def write(source, rec):
+        with Catalog.open(tmp_path / "c.db") as cat, cat.transaction():
+            w = cat.writer(source)
+            w.add(rec)
+            w.finish(removed_since=None)
+
+    paper = PaperRecord(id="arxiv:2010.11929", source="arxiv", arxiv_id="2010.11929", title="ViT",
+                        repos=[RepoLink("github:google-research/vision_transformer", "https://github.com/...")])
+    repo = RepoRecord(id="github:google-research/vision_transformer", source="github",
+                      full_name="google-research/vision_transformer",
+                      papers=[PaperLink("arxiv:2010.11929", "README")])
+    write("arxiv", paper)
+    write("github", repo)
+    conn = sqlite3.connect(tmp_path / "c.db")
+    links = lambda: conn.execute("SELECT source, raw FROM paper_repos ORDER BY source").fetchall()  # noqa: E731
+    assert links() == [("arxiv", "https://github.com/..."), ("github", "README")]
+    # the paper page shows the repository once
+    assert conn.execute("SELECT code FROM paper_summary").fetchone()[0] == '["github:google-research/vision_transformer"]'
+    repo.papers = []  # the README no longer names it
+    write("github", repo)
+    assert links() == [("arxiv", "https://github.com/...")]
+    repo.papers = [PaperLink("arxiv:2010.11929", "README")]
+    write("github", repo)
+    # a run that did not read the README (papers None) leaves the links as they are
+    repo.papers, repo.description = None, "changed, README not read this run"
+    write("github", repo)
+    assert links() == [("arxiv", "https://github.com/..."), ("github", "README")]
+    conn.close()

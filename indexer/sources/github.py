@@ -20,11 +20,13 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..errors import SkipRecord, SourceError
-from ..normalize import normalize_license
-from ..records import RepoRecord
+from ..normalize import arxiv_ids, normalize_license
+from ..records import PaperLink, RepoRecord
 from . import ghclient
 from .base import Checkpoint, FetchContext, Source
 
+MAX_README = 1_000_000  # bytes of a README read for arXiv links
+MAX_README_PAPERS = 50  # a README that cites more (a model zoo's) keeps the first ones it names
 DEFAULT_QUERIES = [
     "pretrained pytorch image classification",
     "topic:pretrained-models",
@@ -42,6 +44,8 @@ class GitHubSource(Source):
         "min_stars": (int, 0, "add stars:>=N to every query"),
         "hubconf_search": (bool, True, "with GITHUB_TOKEN: find repositories with a hubconf.py (code search)"),
         "hubconf_query": (str, "filename:hubconf.py language:Python", "the code search that finds hubconf.py files"),
+        "readme_papers": (bool, True, "with GITHUB_TOKEN: the arXiv papers each repository's README names "
+                                      "(a request per repository; again only after a push)"),
         "linked": (bool, True, "read the repositories that models and papers link to"),
         "max_linked": (int, 2000, "linked repositories read per run (the rest wait for the next run)"),
         "stale_days": (float, 30.0, "re-read a linked repository after this many days"),
@@ -53,6 +57,9 @@ class GitHubSource(Source):
         cfg = self.resolved_settings(ctx)
         gh = ghclient.connect(ctx, cfg)
         seen: set[str] = set()
+        self._readmes = bool(cfg["readme_papers"]) and ghclient.token() is not None
+        if cfg["readme_papers"] and not self._readmes:
+            ctx.details["readme_papers"] = "skipped: reading READMEs (a request per repository) needs GITHUB_TOKEN"
         try:
             yield from self._searches(ctx, gh, cfg, seen)
             yield from self._hubconf_search(ctx, gh, cfg, seen)
@@ -83,7 +90,7 @@ class GitHubSource(Source):
                     if key in seen:
                         continue
                     seen.add(key)
-                    yield {"repo": raw, "found_by": f"search:{q}"}
+                    yield self._with_papers(ctx, repo, {"repo": raw, "found_by": f"search:{q}"})
                     ctx.progress(len(seen), None, f"search {i + 1}/{len(cfg['queries'])}")
             except github.RateLimitExceededException as e:
                 raise ghclient.translate(e, f"the search {q!r}") from None
@@ -156,7 +163,6 @@ class GitHubSource(Source):
         when GitHub fails for it. A rate limit stops the run (RateLimited)."""
         try:
             repo = gh.get_repo(name)
-            return {"repo": ghclient.repo_raw(repo), "requested": requested}
         except Exception as e:  # noqa: BLE001 - sorted out below
             if ghclient.is_not_found(e):
                 return {"missing": name}
@@ -166,6 +172,38 @@ class GitHubSource(Source):
             ctx.details.setdefault("failed", []).append(str(err)[:300])
             ctx.log.warning("github: %s", err)
             return None
+        return self._with_papers(ctx, repo, {"repo": ghclient.repo_raw(repo), "requested": requested})
+
+    def _with_papers(self, ctx, repo, raw: dict) -> dict:
+        """raw, with the arXiv ids the repository's README names as "readme_papers" when READMEs
+        are read. A README is read again only after a push (pushed_at moved); without one,
+        "readme_papers" is absent and the links the catalog has stay."""
+        if not self._readmes:
+            return raw
+        data = raw["repo"]
+        key, pushed = str(data.get("full_name") or "").lower(), data.get("pushed_at")
+        cache = ctx.state.setdefault("readmes", {})  # saved with every checkpoint
+        hit = cache.get(key)
+        if hit and pushed and hit.get("pushed_at") == pushed:
+            raw["readme_papers"] = hit["papers"]
+            return raw
+        try:
+            text = repo.get_readme().decoded_content[:MAX_README].decode("utf-8", "replace")
+            papers = arxiv_ids(text, bare=False)[:MAX_README_PAPERS]
+        except Exception as e:  # noqa: BLE001 - sorted out below
+            if ghclient.is_not_found(e):
+                papers = []  # no README
+            else:
+                err = ghclient.translate(e, f"{data.get('full_name')}'s README")
+                if isinstance(err, ghclient.RateLimited):
+                    raise err from None
+                ctx.details.setdefault("failed", []).append(str(err)[:300])
+                ctx.log.warning("github: %s", err)
+                return raw
+        cache[key] = {"pushed_at": pushed, "papers": papers}
+        ctx.details["readmes_read"] = ctx.details.get("readmes_read", 0) + 1
+        raw["readme_papers"] = papers
+        return raw
 
     def normalize(self, raw: dict) -> RepoRecord:
         return normalize_repo(raw, source=self.name)
@@ -217,6 +255,9 @@ def normalize_repo(raw: dict, source: str = "github") -> RepoRecord:
         default_branch=_str(data.get("default_branch"), 300),
         has_hubconf=_bool(data.get("has_hubconf")),
     )
+    papers = raw.get("readme_papers")
+    if isinstance(papers, list):  # read this run (else: None, the links stay as they are)
+        rec.papers = [PaperLink(f"arxiv:{i}", "README") for i in dict.fromkeys(papers) if isinstance(i, str) and i]
     # GitHub's spdx_id; NOASSERTION: a license file GitHub could not identify -> unknown
     if spdx and spdx != "NOASSERTION":
         rec.set_license(normalize_license(spdx))

@@ -43,12 +43,14 @@ CREATE TABLE model_repos (
 );
 CREATE INDEX idx_model_repos_repo ON model_repos (repo_id, model_id);
 
+-- Two sources say which paper's code is where: arxiv (a GitHub URL in the abstract or comments)
+-- and github (an arXiv link in the repository's README). Each keeps its own rows.
 CREATE TABLE paper_repos (
     paper_id  TEXT NOT NULL REFERENCES papers (id),
     repo_id   TEXT NOT NULL REFERENCES repos (id),
-    raw       TEXT,
+    raw       TEXT,                      -- the URL in the abstract, or "README"
     source    TEXT NOT NULL,
-    PRIMARY KEY (paper_id, repo_id)
+    PRIMARY KEY (paper_id, repo_id, source)
 );
 CREATE INDEX idx_paper_repos_repo ON paper_repos (repo_id, paper_id);
 

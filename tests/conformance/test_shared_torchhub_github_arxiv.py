@@ -372,3 +372,23 @@ def test_recorded_batch_with_an_id_arxiv_does_not_have(shared_fixtures, tmp_path
     assert (res.details["found"], res.details["missing"]) == (1, 1)
     assert papers["arxiv:1707.08567"]["title"] and papers["arxiv:1707.08567"]["fetched_at"]
     assert papers["arxiv:0808.05394"]["missing"] == 1
+
+
+def test_a_recorded_readme_through_the_github_source(shared_fixtures, tmp_path, monkeypatch, list_source):
+    """GitHub's real README answer (base64 content) is read and decoded for its arXiv links."""
+    from indexer.refresh import refresh
+
+    d = shared_fixtures / "github"
+    db = tmp_path / "c.db"
+    list_source("links", [{"name": "m", "repos": ["https://github.com/PyGithub/PyGithub"]}])
+    refresh(db, ["links"])
+    with ReplayData(d / "Pickle.testPickleRepository.txt", d / "Repository.testGetContents.txt") as server:
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_conformance_0000000000000000000000000000")
+        [res] = refresh(db, ["github"], config={"github": {"queries": [], "hubconf_search": False,
+                                                            "seconds_between_requests": 0, "max_rate_limit_wait": 5}})
+        assert res.status == "ok", res.error
+        assert server.unmatched == [] and "/repos/PyGithub/PyGithub/readme" in server.asked
+    assert res.details["readmes_read"] == 1 and "failed" not in res.details
+    # PyGithub's README names no arXiv paper: read, and no link made
+    assert rows(db, "SELECT count(*) AS n FROM paper_repos") == [{"n": 0}]

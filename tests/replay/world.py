@@ -147,6 +147,14 @@ def silero_tts(language="en", **kwargs):
 '''
 
 
+# a README that names its paper twice (a link, then a versioned mention) and another one once
+EFFNET_README = """# EfficientNet PyTorch
+
+A PyTorch reimplementation of [EfficientNet](https://arxiv.org/abs/1905.11946), with pretrained weights.
+Trained with AutoAugment (arXiv:1805.09501v3). Cite arXiv:1905.11946v5 if you use it.
+"""
+
+
 def build_github(gh, *, marker: str = "/nonexistent/marker") -> None:
     """pytorch/hub with five model pages, the repositories they name, and some search fodder."""
     gh.add_repo("pytorch/hub", files={
@@ -170,7 +178,8 @@ def build_github(gh, *, marker: str = "/nonexistent/marker") -> None:
                 language="Python")
     # found by search only
     gh.add_repo("lukemelas/EfficientNet-PyTorch", files={"hubconf.py": "def efficientnet_b0(pretrained=True):\n"
-                                                           "    '''EfficientNet B0 image classifier.'''\n"},
+                                                           "    '''EfficientNet B0 image classifier.'''\n",
+                                                           "README.md": EFFNET_README},
                 description="A PyTorch implementation of EfficientNet, with pretrained ImageNet weights",
                 stars=7800, license="apache-2.0", language="Python",
                 topics=["pytorch", "image-classification", "imagenet", "pretrained-models"])
@@ -180,7 +189,8 @@ def build_github(gh, *, marker: str = "/nonexistent/marker") -> None:
     gh.add_repo("tf/keras-zoo", description="Pretrained image classification models for Keras", stars=900,
                 license="mit", language="Python", topics=["keras", "image-classification", "pretrained-models"])
     gh.add_repo("facebookresearch/deit", description="Official DeiT repository", stars=4000, license="apache-2.0",
-                language="Python", topics=["vision-transformer", "pytorch", "image-classification"])
+                language="Python", topics=["vision-transformer", "pytorch", "image-classification"],
+                files={"README.md": "# DeiT\nData-efficient Image Transformers, [arXiv](https://arxiv.org/abs/2012.12877)."})
     gh.add_repo("google-research/vision_transformer", description="Vision Transformer and MLP-Mixer", stars=10000,
                 license="apache-2.0", language="Jupyter Notebook", topics=["vision-transformer"])
 
