@@ -79,7 +79,7 @@ def test_tables_are_filled_and_linked(linked_catalog):
     db, _ = linked_catalog
     conn = sqlite3.connect(db)
     n = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
-    assert n("SELECT count(*) FROM models WHERE source = 'torchhub'") == 14
+    assert n("SELECT count(*) FROM models WHERE source = 'torchhub'") == 15
     assert n("SELECT count(*) FROM repos WHERE fetched_at IS NOT NULL") >= 8
     assert n("SELECT count(*) FROM papers WHERE title IS NOT NULL") == n("SELECT count(*) FROM papers")
     # timm's origin_url and torchvision's recipe link to code

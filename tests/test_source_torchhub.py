@@ -38,7 +38,7 @@ def test_entrypoints_become_rows_with_page_metadata(gh, tmp_path):
         "torchhub:pytorch/vision:mobilenet_v3_small", "torchhub:pytorch/vision:resnet18",
         "torchhub:pytorch/vision:resnet50", "torchhub:pytorch/vision:fasterrcnn_resnet50_fpn",
         "torchhub:pytorch/vision:raft_large", "torchhub:pytorch/vision:vit_h_14",
-        "torchhub:acme/tinynets:tinynet_a", "torchhub:acme/tinynets:tinynet_b",
+        "torchhub:acme/tinynets:tinynet_a", "torchhub:acme/tinynets:tinynet_b", "torchhub:acme/tinynets:tinynet_teacher",
         "torchhub:acme/tinynets:tinynet_documented_only",
         "torchhub:snakers4/silero-models:silero_stt", "torchhub:snakers4/silero-models:silero_tts",
         "torchhub:oops/badconf:net",  # its hubconf does not parse; the page documents it
@@ -61,6 +61,10 @@ def test_entrypoints_become_rows_with_page_metadata(gh, tmp_path):
         {"dataset_id": "imagenet-1k"}]
     assert rows(db, "SELECT value FROM metrics WHERE model_id = ? AND metric = 'top1'", r18["id"]) == [
         {"value": 69.758}]
+    # a torchvision builder another repository re-exports under its own name: the same weights
+    teacher = models["torchhub:acme/tinynets:tinynet_teacher"]
+    assert (teacher["entity_id"], teacher["task"], teacher["num_params"]) == (
+        "torchvision:resnet50.IMAGENET1K_V1", "image-classification", 25557032)
     # pretrained=True loads what torchvision maps it to, not the builder's first weights (C_T_V1);
     # vit_h_14 has no pretrained=True weights, so it is an entity of its own
     assert models["torchhub:pytorch/vision:raft_large"]["entity_id"] == "torchvision:raft_large.C_T_SKHT_V2"
@@ -167,8 +171,9 @@ def test_changed_page_and_removed_model(gh, tmp_path):
     assert a["description"] == "Image classifier A." and a["task"] == "image-classification"
     assert a["url"] == "https://github.com/acme/tinynets/blob/main/hubconf.py"
     # gone from the file, or only ever documented by the page that is gone: removed
-    assert gone == {"torchhub:acme/tinynets:tinynet_b", "torchhub:acme/tinynets:tinynet_documented_only"}
-    assert res.counts.removed == 2
+    assert gone == {"torchhub:acme/tinynets:tinynet_b", "torchhub:acme/tinynets:tinynet_documented_only",
+                    "torchhub:acme/tinynets:tinynet_teacher"}
+    assert res.counts.removed == 3
 
 
 def test_a_failing_repository_removes_nothing(gh, tmp_path):

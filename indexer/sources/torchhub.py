@@ -10,8 +10,8 @@ matter naming the code repository (github-id). Each run, through the GitHub API 
   3. one row per public entrypoint, with the page's metadata. Names a page loads that the parsed
      hubconf does not show (a `from x import *`) are kept as documented entrypoints.
 
-pytorch/vision's hubconf re-exports torchvision's builders: those rows join the entity of the
-`torchvision:` row of the weights `pretrained=True` loads (torchvision's own mapping, see
+pytorch/vision's hubconf re-exports torchvision's builders (other hubconf files some): those rows
+join the entity of the `torchvision:` row of the weights `pretrained=True` loads (torchvision's own mapping, see
 torchvision.pretrained_weights), which carries the size and accuracy.
 
 A page that cannot be parsed, a repository GitHub no longer has, a hubconf with a syntax error:
@@ -159,7 +159,7 @@ class TorchHubSource(Source):
         # pushed_at moves with every push to any branch: unchanged, hubconf.py is as it was read
         key, pushed = repo.full_name.lower(), raw["repo"].get("pushed_at")
         hit = self._read_before.get(key)
-        if hit and pushed and hit["pushed_at"] == pushed and hit["refs"] == refs:
+        if hit and pushed and hit.get("pushed_at") == pushed and hit.get("refs") == refs and "found" in hit:
             found = hit["found"]
             ctx.details["hubconf_unchanged"] = ctx.details.get("hubconf_unchanged", 0) + 1
         else:
@@ -172,8 +172,13 @@ class TorchHubSource(Source):
             problems.append(found["hubconf_error"])
         elif found["hubconf"] is None and pages:
             problems.append(f"{repo.full_name}: no hubconf.py (refs {', '.join(refs)})")
-        if raw.get("hubconf") and repo.full_name.lower() == "pytorch/vision":
-            raw["torchvision"] = pretrained_weights([e["name"] for e in raw["hubconf"]["entrypoints"]])
+        # entrypoints that are torchvision's builders (pytorch/vision's hubconf is only those;
+        # other repositories re-export some): the weights pretrained=True loads, as torchvision says
+        builders = {e["name"]: e.get("imported") or e["name"] for e in (raw.get("hubconf") or {}).get("entrypoints", [])
+                    if e.get("kind") == "import" and str(e.get("module") or "").split(".")[:2] == ["torchvision", "models"]}
+        if builders:
+            weights = pretrained_weights(sorted(set(builders.values())))
+            raw["torchvision"] = {name: weights[b] for name, b in builders.items() if b in weights}
         return raw
 
     def _hubconf(self, repo, refs: list[str], problems: list[str]) -> dict | None:

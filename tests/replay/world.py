@@ -113,6 +113,7 @@ TINY_HUBCONF = '''"""TinyNets for PyTorch Hub."""
 import os
 os.system("touch {marker}")
 dependencies = ["torch"]
+from torchvision.models import resnet50 as tinynet_teacher  # torchvision's builder, re-exported
 
 
 def tinynet_a(pretrained=False, **kwargs):
