@@ -34,7 +34,14 @@ WHERE r.id = (SELECT max(r2.id) FROM runs r2 WHERE r2.source = r.source);
 
 -- One row per distinct model (entity): the same weights seen in several sources (timm:x, hf:timm/x,
 -- torchhub:pytorch/vision:resnet18 = torchvision:resnet18.IMAGENET1K_V1) are one entity, with all its ids.
+-- Top-1 is aggregated once per entity (a correlated subquery per entity scanned every top-1 metric).
 CREATE VIEW model_entities AS
+WITH top1 AS (
+    SELECT e.entity_id, max(x.value) AS value
+    FROM metrics x JOIN models e ON e.id = x.model_id
+    WHERE x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' AND e.removed_at IS NULL
+    GROUP BY e.entity_id
+)
 SELECT
     m.entity_id AS entity,
     count(*) AS n_ids,
@@ -44,9 +51,8 @@ SELECT
     max(m.num_params) AS num_params,
     round(max(m.size_bytes) / 1e6, 1) AS size_mb,
     max(m.is_open) AS is_open,
-    (SELECT max(x.value) FROM models e JOIN metrics x ON x.model_id = e.id
-      WHERE e.entity_id = m.entity_id AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1
-FROM models m
+    max(t.value) AS imagenet_top1
+FROM models m LEFT JOIN top1 t ON t.entity_id = m.entity_id
 WHERE m.removed_at IS NULL
 GROUP BY m.entity_id;
 
