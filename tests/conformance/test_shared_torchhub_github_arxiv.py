@@ -6,11 +6,10 @@ Skipped where ../shared is absent; under CI=true it must run (the `shared_fixtur
 import ast
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from dbrows import rows
-from replay.server import LocalServer
+from replay.server import LocalServer, QuietHandler, QuietServer
 
 from indexer.parse.hubconf import parse_hubconf
 from indexer.parse.hubpage import PageError, parse_page
@@ -167,12 +166,7 @@ class ReplayData(LocalServer):
     def handler(self):
         replay = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class H(QuietHandler):
             def do_GET(self):
                 replay.asked.append(self.path)
                 hit = replay.routes.get(replay._key("GET", self.path))
@@ -249,18 +243,11 @@ def test_recorded_repositories_and_a_404_through_the_github_source(shared_fixtur
 
 
 # ---------------------------------------------------------------------- arXiv recordings
-class _Bodies(ThreadingHTTPServer):
-    daemon_threads = True
-
-
 def serve_bodies(routes, log=None):
     """A server answering GET /api/query by the id_list / search_query it is asked for (noted in
     `log` when given)."""
 
-    class H(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
+    class H(QuietHandler):
         def do_GET(self):
             from urllib.parse import parse_qs, urlsplit
 
@@ -276,7 +263,7 @@ def serve_bodies(routes, log=None):
             self.end_headers()
             self.wfile.write(body)
 
-    server = _Bodies(("127.0.0.1", 0), H)
+    server = QuietServer(("127.0.0.1", 0), H)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 

@@ -19,11 +19,10 @@ import datetime
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
-from .server import LocalServer
+from .server import LocalServer, QuietHandler
 
 __all__ = ["ArxivReplay", "paper"]
 
@@ -70,12 +69,7 @@ class ArxivReplay(LocalServer):
     def handler(self):
         replay = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class H(QuietHandler):
             def do_GET(self):
                 replay._serve(self, urlsplit(self.path).query)
 

@@ -26,7 +26,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from .server import LocalServer
+from .server import LocalServer, QuietHandler
 
 __all__ = ["GitHubReplay", "repo_json"]
 
@@ -140,12 +140,7 @@ class GitHubReplay(LocalServer):
     def handler(self):
         replay = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class H(QuietHandler):
             def do_GET(self):
                 replay._serve(self)
 

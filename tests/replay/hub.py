@@ -33,10 +33,9 @@ import json
 import socket
 import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .server import LocalServer
+from .server import LocalServer, QuietHandler
 
 __all__ = ["HubReplay", "EXPAND_KEYS", "SORT_KEYS", "DEFAULT_LIST_FIELDS", "FULL_LIST_FIELDS"]
 
@@ -188,15 +187,11 @@ def _oid(rec: dict) -> str:
     return rec["_id"]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "HubReplay/1.0"
     sys_version = ""
     timeout = 120  # idle keep-alive connections end eventually
     disable_nagle_algorithm = True
-
-    def log_message(self, format, *args):  # noqa: A002 - silence
-        pass
 
     def setup(self):
         super().setup()
