@@ -25,7 +25,7 @@ import re
 from typing import Any, Iterator
 
 from ..errors import SkipRecord
-from ..normalize import normalize_license, normalize_task
+from ..normalize import normalize_task
 from ..normalize.links import github_repo_ids
 from ..normalize.task import task_from_text
 from ..parse.hubconf import HubconfError, parse_hubconf
