@@ -30,12 +30,14 @@ import datetime
 import gc
 import hashlib
 import json
-import socket
 import threading
 from http import HTTPStatus
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .server import LocalServer, QuietHandler
+from .server import JSON_TYPE as _JSON
+from .server import DispatchHandler, TrackedServer
+from .server import ReplayHTTPError as _HTTPError
+from .server import dumps_json as _dumps
 
 __all__ = ["HubReplay", "EXPAND_KEYS", "SORT_KEYS", "DEFAULT_LIST_FIELDS", "FULL_LIST_FIELDS"]
 
@@ -62,16 +64,7 @@ DEFAULT_LIST_FIELDS = ("_id", "id", "likes", "trendingScore", "private", "downlo
 FULL_LIST_FIELDS = ("lastModified", "sha", "siblings", "author", "gated", "disabled")
 
 _TRUE = frozenset({"true", "1", "yes", "True", "TRUE"})
-_JSON = "application/json; charset=utf-8"
 _OID_BASE = 0x63B0CD00 << 64  # 2023-01-01T00:00:00Z as an ObjectId timestamp
-
-
-class _HTTPError(Exception):
-    def __init__(self, status: int, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
 
 
 def _now_iso() -> str:
@@ -187,71 +180,8 @@ def _oid(rec: dict) -> str:
     return rec["_id"]
 
 
-class _Handler(QuietHandler):
+class _Handler(DispatchHandler):
     server_version = "HubReplay/1.0"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections end eventually
-    disable_nagle_algorithm = True
-
-    def setup(self):
-        super().setup()
-        self.server.replay._track(self.connection, True)
-
-    def finish(self):
-        try:
-            super().finish()
-        finally:
-            self.server.replay._track(self.connection, False)
-
-    def do_GET(self):
-        self._dispatch("GET")
-
-    def do_HEAD(self):
-        self._dispatch("HEAD")
-
-    def do_POST(self):
-        self._dispatch("POST")
-
-    def do_PUT(self):
-        self._dispatch("PUT")
-
-    def do_DELETE(self):
-        self._dispatch("DELETE")
-
-    def do_PATCH(self):
-        self._dispatch("PATCH")
-
-    def do_OPTIONS(self):
-        self._dispatch("OPTIONS")
-
-    def _dispatch(self, method: str) -> None:
-        replay: HubReplay = self.server.replay
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        if length > 0:
-            self.rfile.read(length)
-        try:
-            status, headers, body = replay._handle(method, self.path, self.headers)
-        except _HTTPError as e:
-            status, headers, body = e.status, {"Content-Type": _JSON, **e.headers}, _dumps({"error": e.message})
-        except Exception as e:  # a bug here must not kill the connection silently
-            status, headers, body = 500, {"Content-Type": _JSON}, _dumps({"error": f"replay error: {e!r}"})
-        try:
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if method != "HEAD" and body:
-                self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-
-def _dumps(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _first(q: dict, name: str) -> str | None:
@@ -259,7 +189,7 @@ def _first(q: dict, name: str) -> str | None:
     return vals[-1] if vals else None
 
 
-class HubReplay(LocalServer):
+class HubReplay(TrackedServer):
     """The in-memory Hub. Thread-safe; data changes apply to the next request."""
 
     def __init__(self, models=(), *, page_size: int = 1000, max_page_size: int = 1000,
@@ -288,27 +218,6 @@ class HubReplay(LocalServer):
     # ----------------------------------------------------------------- life cycle
     def handler(self):
         return _Handler
-
-    def stop(self) -> None:
-        running = self._server is not None
-        super().stop()
-        if not running:
-            return
-        with self._lock:
-            conns = list(self._conns)
-            self._conns.clear()
-        for c in conns:  # keep-alive connections would otherwise go on being served
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _track(self, conn, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._conns.add(conn)
-            else:
-                self._conns.discard(conn)
 
     # ----------------------------------------------------------------- data
     def _prepare(self, info, old: dict | None) -> dict:
@@ -526,7 +435,7 @@ class HubReplay(LocalServer):
             del self.requests[:]
 
     # ----------------------------------------------------------------- HTTP
-    def _handle(self, method: str, raw: str, headers) -> tuple[int, dict, bytes]:
+    def _handle(self, method: str, raw: str, headers, body: bytes = b"") -> tuple[int, dict, bytes]:
         parts = urlsplit(raw)
         path, qs = parts.path or "/", parts.query
         try:

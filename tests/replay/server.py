@@ -3,8 +3,27 @@ stopped by a `with` block."""
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+JSON_TYPE = "application/json; charset=utf-8"
+_CHUNK = 1 << 20
+
+
+def dumps_json(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class ReplayHTTPError(Exception):
+    """Raised by a replay's _handle: answered as `status` with {"error": message} and `headers`."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -64,3 +83,98 @@ class LocalServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class DispatchHandler(QuietHandler):
+    """Every method goes to the replay's `_handle(method, path, headers, body)`, which returns
+    (status, headers, body) or raises ReplayHTTPError. Connections are tracked, so that stop()
+    can end keep-alive connections the client would otherwise keep being served on."""
+
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections end eventually
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        self.server.replay._track(self.connection, True)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.replay._track(self.connection, False)
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_HEAD(self):
+        self._dispatch("HEAD")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    def do_OPTIONS(self):
+        self._dispatch("OPTIONS")
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        body_in = self.rfile.read(length) if length > 0 else b""
+        try:
+            status, headers, body = self.server.replay._handle(method, self.path, self.headers, body_in)
+        except ReplayHTTPError as e:
+            status, headers, body = e.status, {"Content-Type": JSON_TYPE, **e.headers}, dumps_json({"error": e.message})
+        except Exception as e:  # a bug here must not kill the connection silently
+            status, headers, body = 500, {"Content-Type": JSON_TYPE}, dumps_json({"error": f"replay error: {e!r}"})
+        try:
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            if "Content-Length" not in headers:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if method != "HEAD" and body:
+                view = memoryview(body)
+                for i in range(0, len(view), _CHUNK):
+                    self.wfile.write(view[i:i + _CHUNK])
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+class TrackedServer(LocalServer):
+    """A LocalServer whose stop() also ends open keep-alive connections (DispatchHandler)."""
+
+    _lock: threading.RLock
+    _conns: set
+
+    def stop(self) -> None:
+        running = self._server is not None
+        super().stop()
+        if not running:
+            return
+        with self._lock:
+            conns = list(self._conns)
+            self._conns.clear()
+        for c in conns:  # keep-alive connections would otherwise go on being served
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _track(self, conn, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._conns.add(conn)
+            else:
+                self._conns.discard(conn)
