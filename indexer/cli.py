@@ -184,6 +184,7 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
 @click.option("--library", help="Only this library (timm, torchvision, ...).")
 @click.option("--license-family", help="permissive, copyleft, restricted, non-commercial or unknown.")
 @click.option("--license", "license_", help="An exact license id, e.g. apache-2.0.")
+@click.option("--loadable", is_flag=True, help="Only rows `modelcat load` can build as a torch model.")
 @click.option("--sort", type=click.Choice(["size", "params", "top1", "name"]), default="size",
               show_default=True, help="Order of the results.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
@@ -192,7 +193,7 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
 @click.option("--every-source", is_flag=True,
               help="A row per source: timm:x and hf:timm/x separately (default: one row per model).")
 @_handle_errors
-def search(text, db, task, dataset, open_only, max_mb, source, library, license_family, license_,
+def search(text, db, task, dataset, open_only, max_mb, source, library, license_family, license_, loadable,
            sort, limit, fmt, every_source) -> None:
     """Find models. TEXT searches names, descriptions and tags.
 
@@ -207,7 +208,7 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 
     q = Query(text=text, task=task, dataset=dataset, open_only=open_only, max_mb=max_mb,
               source=source, library=library, license_family=license_family, license=license_,
-              sort=sort, limit=limit, group=not every_source)
+              loadable=loadable, sort=sort, limit=limit, group=not every_source)
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
         rows = run_search(cat, q)
     if fmt == "json":
@@ -278,6 +279,75 @@ def show(model_id, db, as_json) -> None:
         click.echo(f"{'code':17} {r['url'] or r['id']}{stars}")
     for x in row.get("relations", []):
         click.echo(f"{'lineage':17} {x['relation']} of {x['related_id']}")
+
+
+# ---------------------------------------------------------------------- load
+@cli.command()
+@click.argument("model_id")
+@db_option
+@click.option("--num-classes", type=click.IntRange(min=1), help="A new classification head with this many classes "
+              "[default: keep the pretrained head].")
+@click.option("--strategy", type=click.Choice(["feature-extraction", "partial", "full"]), default="partial",
+              show_default=True, help="What trains: the head only, the last stage(s) and the head, or everything.")
+@click.option("--trainable-stages", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --strategy partial: how many of the last backbone stages train.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when available), cpu, cuda, cuda:N.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
+              show_default=True, help="Parameter dtype.")
+@click.option("--head-lr", type=float, default=1e-3, show_default=True, help="Learning rate of the head.")
+@click.option("--backbone-lr", type=float, default=1e-5, show_default=True,
+              help="Learning rate of the trainable backbone stages.")
+@click.option("--trust-repo", is_flag=True, help="torch.hub rows: run the repository's hubconf.py.")
+@click.option("--trust-remote-code", is_flag=True, help="transformers rows: run the repository's modeling code.")
+@click.option("--revision", help="Hub branch, tag or commit [default: main].")
+@click.option("--json", "as_json", is_flag=True, help="Print what was built as JSON.")
+@_handle_errors
+def load(model_id, db, num_classes, strategy, trainable_stages, device, dtype, head_lr, backbone_lr, trust_repo,
+         trust_remote_code, revision, as_json) -> None:
+    """Build a catalog row as a torch model ready to fine-tune, and print what was built.
+
+    \b
+    modelcat load timm:resnet18.a1_in1k --num-classes 10 --strategy partial
+    modelcat load torchhub:pytorch/vision:resnet18 --num-classes 10 --trust-repo
+    """
+    import os
+
+    # transformers reports every re-initialized head weight; the summary below says it in one line
+    if logging.getLogger("modelcat").getEffectiveLevel() > logging.INFO:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from .loader import load_model
+
+    try:
+        ft = load_model(model_id, num_classes=num_classes, strategy=strategy, device=device, dtype=dtype,
+                        trainable_stages=trainable_stages, head_lr=head_lr, backbone_lr=backbone_lr,
+                        trust_repo=trust_repo, trust_remote_code=trust_remote_code, revision=revision, db=_db(db))
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    groups = [{"name": g["name"], "lr": g["lr"], "params": sum(p.numel() for p in g["params"])}
+              for g in ft.param_groups()]
+    info = {
+        "id": ft.catalog_id, "backend": ft.backend, "device": str(ft.device), "dtype": str(ft.dtype)[6:],
+        "strategy": ft.strategy, "num_classes": ft.num_classes, "head": ft.head,
+        "trainable_params": ft.trainable_params, "total_params": ft.total_params,
+        "stages": [s.name for s in ft.stages], "trainable_stages": ft.trainable_stages,
+        "frozen_batchnorm": len(ft.frozen_batchnorm), "param_groups": groups, "preprocess": ft.preprocess,
+        "license": ft.row.get("license"), "task": ft.row.get("task"), "load_seconds": round(ft.load_seconds, 3),
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    click.echo(ft.summary())
+    click.echo(f"{'trainable':17} {ft.trainable_params:,} / {ft.total_params:,} parameters")
+    click.echo(f"{'device':17} {ft.device} ({info['dtype']})")
+    click.echo(f"{'stages':17} {len(ft.stages)}; training {', '.join(ft.trainable_stages) or 'none'} + head")
+    if ft.frozen_batchnorm:
+        click.echo(f"{'batchnorm':17} {len(ft.frozen_batchnorm)} frozen layers keep their pretrained statistics")
+    for g in groups:
+        click.echo(f"{'param group':17} {g['name']}: {g['params']:,} parameters at lr {g['lr']:g}")
+    for key, value in ft.preprocess.items():
+        click.echo(f"{'preprocess':17} {key} = {value}")
+    click.echo(f"{'license':17} {ft.row.get('license')} ({ft.row.get('license_family')})")
+    click.echo(f"{'loaded in':17} {ft.load_seconds:.2f} s")
 
 
 # ---------------------------------------------------------------------- serve

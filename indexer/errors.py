@@ -35,3 +35,23 @@ class SkipRecord(Exception):
 
     Not an error: the refresh counts the record as skipped, with this reason.
     """
+
+
+class LoadError(ModelcatError):
+    """load_model could not build the model; the message says why and what to do."""
+
+
+class NotLoadable(LoadError):
+    """The row cannot become a torch model (a GGUF/ONNX/TF-only repo, a paper, a code repository)."""
+
+
+class UntrustedCode(LoadError):
+    """Loading would run code from the model's repository and the user has not opted in."""
+
+
+class WeightsUnavailable(LoadError):
+    """The weights cannot be had: missing files, a gated repository without a token, offline and not cached."""
+
+
+class UnsafeWeights(LoadError):
+    """The weights are a pickle that a weights-only load refuses (it could run code)."""

@@ -92,6 +92,10 @@ class ModelRecord:
     disabled: bool | None = None
     sha: str | None = None
     repo_bytes: int | None = None
+    # can load_model build it (normalize.loadable; the writer fills these when a source did not)
+    loadable: bool | None = None
+    load_backend: str | None = None
+    load_note: str | None = None
     datasets: list[DatasetLink] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
     papers: list[PaperLink] = field(default_factory=list)
@@ -104,6 +108,11 @@ class ModelRecord:
         self.license_family, self.is_open = lic.family, lic.is_open
         self.license_name = lic.name
 
+    def set_loadability(self) -> None:
+        from .normalize.loadable import loadability
+
+        found = loadability(self.source, self.library, self.tags, self.gated)
+        self.loadable, self.load_backend, self.load_note = found.loadable, found.backend, found.note
 
 
 @dataclass

@@ -32,6 +32,7 @@ class Query:
     license_family: str | None = None
     license: str | None = None
     include_removed: bool = False
+    loadable: bool = False  # only rows load_model can build
     sort: str = "size"
     limit: int | None = None
     group: bool = True  # one row per entity (timm:x and hf:timm/x are one model), with all its ids
@@ -92,6 +93,8 @@ def build_sql(q: Query) -> tuple[str, list]:
             raise ModelcatError(f"unknown license family {family!r}: choose from {', '.join(FAMILIES)}")
         where.append("m.license_family = ?")
         params.append(family)
+    if q.loadable:
+        where.append("m.loadable = 1")
     if q.text and fts_query(q.text):
         where.append("m.rowid IN (SELECT rowid FROM models_fts WHERE models_fts MATCH ?)")
         params.append(fts_query(q.text))
@@ -115,6 +118,9 @@ def build_sql(q: Query) -> tuple[str, list]:
 def search(cat: Catalog, q: Query) -> list[dict]:
     """Matching rows in the asked order. Grouped (the default): one row per entity, the first
     match in that order, with `ids` = every live id of the entity (its other sources too)."""
+    if q.loadable and "loadable" not in {r[1] for r in cat.conn.execute("PRAGMA table_info(models)")}:
+        raise ModelcatError(f"{cat.path} predates loadability: run `modelcat refresh --db {cat.path}` once "
+                            "to upgrade it, then search again")
     sql, params = build_sql(q)
     rows = [dict(r) for r in cat.conn.execute(sql, params)]
     if not q.group:

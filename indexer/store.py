@@ -34,7 +34,7 @@ MODEL_COLUMNS = (
     "architecture", "weights", "hf_hub_id", "input_size", "mean", "std", "crop_pct",
     "interpolation", "num_classes", "classifier", "first_conv", "source_version", "extra",
     "entity_id", "source_uid", "license_name", "downloads", "likes", "gated", "private", "disabled",
-    "sha", "repo_bytes",
+    "sha", "repo_bytes", "loadable", "load_backend", "load_note",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"tags", "input_size", "mean", "std", "extra", "authors", "categories", "topics"})
 PAPER_COLUMNS = (
@@ -48,7 +48,7 @@ REPO_COLUMNS = (
 )  # fmt: skip
 # columns a source may not know (None) while another source does: a None keeps the stored value
 _KEEP_KNOWN = {"repos": ("has_hubconf",)}
-_BOOL_COLUMNS = frozenset({"is_open", "size_is_estimate", "private", "disabled", "missing", "archived", "fork",
+_BOOL_COLUMNS = frozenset({"is_open", "loadable", "size_is_estimate", "private", "disabled", "missing", "archived", "fork",
                            "has_hubconf"})
 
 
@@ -70,6 +70,26 @@ def utcnow() -> str:
             now = _last_stamp + _dt.timedelta(milliseconds=1)
         _last_stamp = now
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _backfill_loadable(conn: sqlite3.Connection) -> None:
+    """0005: the loadability of the rows already in the catalog (new rows get it when written)."""
+    from .normalize.loadable import loadability
+
+    rows = conn.execute("SELECT id, source, library, tags, gated FROM models").fetchall()
+    updates = []
+    for ident, source, library, tags, gated in rows:
+        try:
+            tags = json.loads(tags) if tags else []
+        except ValueError:
+            tags = []
+        found = loadability(source, library, tags if isinstance(tags, list) else [], gated)
+        updates.append((int(found.loadable), found.backend, found.note, ident))
+    conn.executemany("UPDATE models SET loadable = ?, load_backend = ?, load_note = ? WHERE id = ?", updates)
+
+
+# Python steps that run right after a migration's SQL, in its transaction.
+_BACKFILLS = {"0005_loadable": _backfill_loadable}
 
 
 def _migrations(directory: Path | None = None) -> list[tuple[str, str]]:
@@ -231,6 +251,8 @@ class Catalog:
             with self.transaction():
                 for statement in _statements(script):
                     self.conn.execute(statement)
+                if name in _BACKFILLS:
+                    _BACKFILLS[name](self.conn)
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, utcnow()))
             applied.append(name)
         return applied
@@ -593,6 +615,8 @@ class SourceWriter:
             raise ValueError(f"record {rec.id!r} is from {rec.source!r}, not {self.source!r}")
         # a repeated id within a batch: the last one wins
         if isinstance(rec, ModelRecord):
+            if rec.loadable is None:
+                rec.set_loadability()
             self._batch[rec.id] = rec
         elif isinstance(rec, PaperRecord):
             self._papers[rec.id] = rec

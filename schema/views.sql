@@ -19,6 +19,8 @@ SELECT
       WHERE x.model_id = m.id AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1,
     m.downloads,
     m.gated,
+    m.loadable,
+    m.load_backend,
     m.author,
     m.url,
     m.entity_id,

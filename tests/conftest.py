@@ -135,3 +135,45 @@ def dump(db: Path, *, ignore=("last_seen", "fetched_at")) -> dict[str, list[tupl
     conn.close()
     return out
 
+
+
+# ---------------------------------------------------------------------- the loader's world
+@pytest.fixture(scope="session")
+def loader_artifacts(tmp_path_factory):
+    """Tiny real models saved as their libraries save them (tests/replay/models.py), built once."""
+    from replay.models import build_artifacts
+
+    return build_artifacts(tmp_path_factory.mktemp("loader-artifacts"))
+
+
+@pytest.fixture(scope="session")
+def loader_catalog(tmp_path_factory) -> Path:
+    """A catalog whose rows are the served tiny models (and some that cannot be loaded)."""
+    from replay.models import write_catalog
+
+    return write_catalog(tmp_path_factory.mktemp("loader-catalog") / "catalog.db")
+
+
+@pytest.fixture
+def loader_env(loader_artifacts, loader_catalog, monkeypatch, tmp_path):
+    """The Hub (a local HubFiles) serving the tiny models, huggingface_hub / timm / transformers
+    pointed at it with an empty cache, TORCH_HOME holding the torchvision checkpoints and the
+    PyTorch Hub repositories, MODELCAT_DB = the loader catalog."""
+    from types import SimpleNamespace
+
+    from replay.hubfiles import HubFiles, point_clients_at
+    from replay.models import seed_torch_home, serve
+
+    with HubFiles() as hub:
+        serve(hub, loader_artifacts)
+        point_clients_at(monkeypatch, hub.url, tmp_path / "hf")
+        torch_home = seed_torch_home(tmp_path / "torch", loader_artifacts)
+        monkeypatch.setenv("TORCH_HOME", str(torch_home))
+        monkeypatch.setenv("TINYHUB_WEIGHTS_URL",
+                           f"{hub.url}/acme/tinyhub-weights/resolve/main/{loader_artifacts.tinynet_weights.name}")
+        monkeypatch.setenv("TINYHUB_MARKER", str(tmp_path / "hubconf-ran"))
+        monkeypatch.setenv("MODELCAT_DB", str(loader_catalog))
+        monkeypatch.delenv("MODELCAT_TRUSTED_REPOS", raising=False)
+        yield SimpleNamespace(hub=hub, art=loader_artifacts, db=loader_catalog, tmp=tmp_path,
+                              torch_home=torch_home, hubconf_marker=tmp_path / "hubconf-ran",
+                              pickle_marker=loader_artifacts.root / "PWNED")
