@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -92,10 +93,20 @@ def _backfill_loadable(conn: sqlite3.Connection) -> None:
 _BACKFILLS = {"0005_loadable": _backfill_loadable}
 
 
+def _migration_files(directory: Path | None = None) -> list[Path]:
+    if directory is None:
+        return _installed_migration_files()
+    return sorted(p for p in directory.glob("*.sql") if re.match(r"\d{4}_", p.name))
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_migration_files() -> list[Path]:
+    """The package's own migrations: they do not change while it runs (every open checks them)."""
+    return _migration_files(schema_dir() / "migrations")
+
+
 def _migrations(directory: Path | None = None) -> list[tuple[str, str]]:
-    directory = directory or schema_dir() / "migrations"
-    files = sorted(p for p in directory.glob("*.sql") if re.match(r"\d{4}_", p.name))
-    return [(p.stem, p.read_text(encoding="utf-8")) for p in files]
+    return [(p.stem, p.read_text(encoding="utf-8")) for p in _migration_files(directory)]
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -212,7 +223,7 @@ class Catalog:
                 f"{self.path} is a SQLite database but not a modelcat catalog "
                 "(no _migrations table); it was left untouched: pass another --db"
             )
-        known = {name for name, _ in _migrations(migrations_dir)}
+        known = {p.stem for p in _migration_files(migrations_dir)}  # names only: opening stays cheap
         applied = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")}
         newer = sorted(applied - known)
         if newer:

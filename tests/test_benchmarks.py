@@ -22,3 +22,10 @@ def test_bench_hf_smoke():
 
 def test_bench_timm_smoke(built_catalog):  # built_catalog: the session's timm cache is warm
     assert "timm refresh, warm (smoke)" in run("bench_timm.py", "--smoke")
+
+
+def test_bench_loader_smoke():
+    out = run("bench_loader.py", "--smoke")
+    for label in ("timm resnet18.a1_in1k", "torchvision resnet18.IMAGENET1K_V1", "transformers tiny ViT"):
+        assert f"| {label}" in out
+    assert out.count("x | <= 1.05x |") == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 import os
 import time
@@ -256,7 +257,9 @@ def load_model(
                          "modelcat can tell; pass num_classes, head=[...], or strategy='full'")
     freeze = FreezeState(model, built.head, stages, first_trainable(strategy, len(stages), trainable_stages),
                          freeze_bn=freeze_bn)
-    model.to(device=dev, dtype=dt)
+    if any(t.device != dev or (t.is_floating_point() and t.dtype != dt)
+           for t in itertools.chain(model.parameters(), model.buffers())):  # .to() walks every module
+        model.to(device=dev, dtype=dt)
     model.train()
     pre = {k: row.get(k) for k in PREPROCESS_KEYS if row.get(k) is not None}
     for k, v in built.preprocess.items():
@@ -269,5 +272,6 @@ def load_model(
         _freeze=freeze,
     )
     ft.load_seconds = time.perf_counter() - started
-    log.info("%s", ft.summary())
+    if log.isEnabledFor(logging.INFO):
+        log.info("%s", ft.summary())
     return ft

@@ -9,6 +9,7 @@ import os
 import pickle
 import socket
 import threading
+import time
 from urllib.error import URLError
 from urllib.parse import urlsplit
 from dataclasses import dataclass, field
@@ -216,12 +217,20 @@ def hub_offline_if_unreachable():
 _offline_lock = threading.Lock()
 
 
+_RESOLVED: dict[str, tuple[float, bool]] = {}  # url -> (when, resolves): a lookup per minute at most
+
+
 def _resolves(url: str) -> bool:
+    now = time.monotonic()
+    cached = _RESOLVED.get(url)
+    if cached and now - cached[0] < 60:
+        return cached[1]
     parts = urlsplit(url)
-    if not parts.hostname:
-        return False
-    try:
-        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError, OSError):
-        return False
-    return True
+    ok = bool(parts.hostname)
+    if ok:
+        try:
+            socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        except (socket.gaierror, UnicodeError, OSError):
+            ok = False
+    _RESOLVED[url] = (now, ok)
+    return ok

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..torchcompat import ensure_torchvision_importable
 from .base import Built, LoadOptions, translate
+from .fastinit import build_fast
 from .tuning import stages_from_groups
 
 
@@ -27,7 +28,10 @@ def build(row: dict, opts: LoadOptions) -> Built:
         name = f"{name}@{opts.revision}"
     kwargs = {"num_classes": opts.num_classes} if opts.num_classes is not None else {}
     try:
-        model = timm.create_model(name, pretrained=opts.pretrained, **kwargs)
+        if opts.pretrained:  # the checkpoint overwrites the initialization: skip it
+            model = build_fast(lambda: timm.create_model(name, pretrained=True, **kwargs))
+        else:
+            model = timm.create_model(name, **kwargs)
     except Exception as e:  # noqa: BLE001 - translated where we know the cause, else re-raised
         err = translate(e, row["id"], repo)
         if err is e and isinstance(e, RuntimeError) and "Unknown model" in str(e):

@@ -10,6 +10,7 @@ import threading
 from ..errors import LoadError, NotLoadable
 from ..torchcompat import ensure_torchvision_importable
 from .base import Built, LoadOptions, get_submodule, outputs, replace_layer, torchvision_head, translate
+from .fastinit import build_fast
 
 _patch_lock = threading.Lock()
 
@@ -57,7 +58,10 @@ def build(row: dict, opts: LoadOptions) -> Built:
                           f"fine-tuned; load torchvision:{builder[len('quantized_'):]}.* instead")
     try:
         with weights_only_downloads():
-            model = get_model(builder, weights=weights if opts.pretrained else None)
+            if opts.pretrained:  # the checkpoint overwrites the initialization: skip it
+                model = build_fast(lambda: get_model(builder, weights=weights))
+            else:
+                model = get_model(builder)
     except Exception as e:  # noqa: BLE001
         raise translate(e, row["id"]) from e
     categories = len(weights.meta.get("categories") or []) or None

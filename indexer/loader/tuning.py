@@ -59,8 +59,16 @@ def find_stages(model: nn.Module, head: list[str]) -> list[Stage]:
     order = list(sizes)
     total = sum(sizes.values()) or 1
 
+    totals: dict[str, int] = {"": total}  # every module prefix -> the backbone parameters under it
+    for n, v in sizes.items():
+        parts = n.split(".")
+        for i in range(1, len(parts)):
+            key = ".".join(parts[:i])
+            totals[key] = totals.get(key, 0) + v
+        totals[n] = totals.get(n, 0) + v
+
     def owned(prefix: str) -> int:
-        return sum(v for n, v in sizes.items() if _under(n, prefix))
+        return totals.get(prefix, 0)
 
     root_kids, best, best_score = [], None, None
     for name, module in model.named_modules():

@@ -3,8 +3,9 @@ their users get them: Hub repositories (tests/replay/hubfiles.py) for timm and t
 the torch hub cache (TORCH_HOME) for torchvision checkpoints and PyTorch Hub repositories, and a
 catalog whose rows point at them.
 
-Every served weight is its fresh initialization + 0.5, a value no new initialization has: a
-loaded backbone equal to the served one was really read from the served file.
+Every served weight is a seeded initialization, negated: values a new initialization does not
+draw (and at a scale that keeps activations finite), so a loaded backbone equal to the served
+one was really read from the served file.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ class Payload:
         return (open, (self.marker, "w"))
 
 
-def _shift(model) -> None:
+def _mark(model) -> None:
     import torch
 
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(0.5)
+            p.neg_()
 
 
 def _bert_tokenizer(directory: Path) -> None:
@@ -117,7 +118,7 @@ def build_artifacts(root: Path) -> Artifacts:
     # timm, by pretrained tag (timm/<tag> on the Hub) and through hf-hub:
     for repo, arch in ((f"timm/{TIMM_TAG}", TIMM_TAG), (HF_TIMM_REPO, "test_vit.r160_in1k")):
         model = timm.create_model(arch)
-        _shift(model)
+        _mark(model)
         out = root / repo.replace("/", "--")
         save_for_hf(model, out, safe_serialization=True)
         art.dirs[repo] = out
@@ -126,7 +127,7 @@ def build_artifacts(root: Path) -> Artifacts:
         hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=64, image_size=32,
         patch_size=8, num_labels=5, id2label={i: f"class{i}" for i in range(5)},
         label2id={f"class{i}": i for i in range(5)}))
-    _shift(vit)
+    _mark(vit)
     out = root / "tiny-vit"
     vit.save_pretrained(out)
     ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5, 0.4, 0.3],
@@ -135,7 +136,7 @@ def build_artifacts(root: Path) -> Artifacts:
     bert = BertForSequenceClassification(BertConfig(
         vocab_size=10, hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=64,
         max_position_embeddings=32, num_labels=4))
-    _shift(bert)
+    _mark(bert)
     out = root / "tiny-bert"
     bert.save_pretrained(out)
     _bert_tokenizer(out)
@@ -159,7 +160,7 @@ def build_artifacts(root: Path) -> Artifacts:
     # torchvision: checkpoints as the hub cache keeps them (file name = the weights URL's)
     weights = get_model_weights(TV_BUILDER)[TV_WEIGHTS]
     model = get_model(TV_BUILDER)
-    _shift(model)
+    _mark(model)
     path = root / weights.url.rsplit("/", 1)[1]
     torch.save(model.state_dict(), path)
     art.checkpoints[path.name] = path
@@ -174,7 +175,7 @@ def build_artifacts(root: Path) -> Artifacts:
         nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
         nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 7))
-    _shift(tiny)
+    _mark(tiny)
     art.tinynet_weights = root / "tinynet-0123abcd.pth"
     torch.save(tiny.state_dict(), art.tinynet_weights)
     return art
