@@ -120,3 +120,17 @@ def test_serve_on_a_busy_port_says_so(built_catalog):
                             "--port", str(port)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr
+
+
+def test_loadable_is_a_facet(loader_catalog):
+    ds = make_datasette(loader_catalog)
+
+    async def go(path):
+        return (await ds.client.get(path)).json()
+
+    data = asyncio.run(go("/catalog/model_summary.json?_size=0"))
+    counts = {f["value"]: f["count"] for f in data["facet_results"]["loadable"]["results"]}
+    assert counts == {1: 14, 0: 3}
+    rows = asyncio.run(go("/catalog/models.json?_shape=array&loadable=0&_col=load_note"))
+    assert {r["id"] for r in rows} == {"hf:acme/tiny-gguf", "hf:acme/tf-only", "hf:acme/onnx-export"}
+    assert all(r["load_note"] for r in rows)

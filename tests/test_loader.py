@@ -232,3 +232,29 @@ def test_the_row_and_summary(loader_env):
 def test_dtype_option(loader_env):
     ft = load_model(f"timm:{M.TIMM_TAG}", num_classes=3, dtype="bfloat16")
     assert {p.dtype for p in ft.model.parameters()} == {torch.bfloat16} and ft.dtype == torch.bfloat16
+
+
+def test_the_catalog_reader_follows_the_file(loader_env, tmp_path):
+    """Each load reads the catalog as it is now: a refresh's new rows, a catalog file replaced
+    under it (a connection kept between loads would keep the old file's -wal alive, and a new
+    connection would read stale pages from it)."""
+    from indexer.errors import NotFound
+    from indexer.loader.api import catalog_row
+    from indexer.records import ModelRecord
+    from indexer.store import Catalog
+
+    db = M.write_catalog(tmp_path / "c.db")
+    assert catalog_row(f"timm:{M.TIMM_TAG}", db)["license"] == "apache-2.0"
+    with pytest.raises(NotFound):
+        catalog_row("hf:acme/new-one", db)
+    with Catalog.open(db) as cat, cat.transaction():  # a refresh adds a row
+        w = cat.writer("hf")
+        w.add(ModelRecord(id="hf:acme/new-one", source="hf", name="acme/new-one", library="timm"))
+        w.finish(removed_since=None)
+    assert catalog_row("hf:acme/new-one", db)["load_backend"] == "timm"
+    other = M.write_catalog(tmp_path / "other.db", [ModelRecord(
+        id="hf:acme/only-here", source="hf", name="acme/only-here", library="transformers")])
+    other.replace(db)  # the file is replaced
+    assert catalog_row("hf:acme/only-here", db)["load_backend"] == "transformers"
+    with pytest.raises(NotFound):
+        catalog_row(f"timm:{M.TIMM_TAG}", db)

@@ -145,6 +145,7 @@ def catalog_row(catalog_id: str, db: str | os.PathLike | None = None) -> dict:
     if not path.exists():
         raise CatalogError(f"no catalog at {path}: run `modelcat refresh` first (or pass db= / --db)")
     kind = catalog_id.split(":", 1)[0].lower()
+    # a connection per call: a lingering read-only one would keep the catalog's -wal file alive
     with Catalog.open(path, readonly=True, create=False) as cat:
         if kind == "arxiv":
             paper = cat.get_paper(catalog_id)

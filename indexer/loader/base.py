@@ -151,11 +151,12 @@ def unsafe_pickle(e: BaseException) -> bool:
 
 def hub_error(e: BaseException, what: str, repo: str) -> LoadError | None:
     """huggingface_hub's download errors as ours, with what to do; None: not one of them."""
+    from huggingface_hub import constants
     from huggingface_hub import errors as hf
 
     if isinstance(e, hf.GatedRepoError):
         return WeightsUnavailable(f"{what}: {repo} is gated: request access at "
-                                  f"https://huggingface.co/{repo}, then set HF_TOKEN (or run `hf auth login`)")
+                                  f"{constants.ENDPOINT}/{repo}, then set HF_TOKEN (or run `hf auth login`)")
     if isinstance(e, hf.RepositoryNotFoundError):
         return WeightsUnavailable(f"{what}: the Hub has no repository {repo} (it may be private or removed: "
                                   "set HF_TOKEN for a private one, or run `modelcat refresh`)")
@@ -165,8 +166,8 @@ def hub_error(e: BaseException, what: str, repo: str) -> LoadError | None:
         return WeightsUnavailable(f"{what}: the weights of {repo} are not in the local cache and the Hub "
                                   "cannot be reached (unset HF_HUB_OFFLINE, or load it once online)")
     if isinstance(e, hf.EntryNotFoundError):
-        return WeightsUnavailable(f"{what}: {repo} lacks a file the library needs ({str(e).splitlines()[0]}); the repository may "
-                                  "not hold weights this library can read")
+        return WeightsUnavailable(f"{what}: {repo} lacks a file the library needs ({str(e).splitlines()[0]}); "
+                                  "the repository may not hold weights this library can read")
     if isinstance(e, hf.HfHubHTTPError):
         return WeightsUnavailable(f"{what}: the Hub answered an error for {repo}: {str(e).splitlines()[0]}")
     return None

@@ -14,7 +14,6 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 
-import torch
 from torch import nn
 
 # torch.nn.init's in-place initializers (what nn.Linear, nn.Conv*, nn.BatchNorm* and most model
