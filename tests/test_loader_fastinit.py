@@ -82,7 +82,7 @@ def test_no_load_seen_or_a_partly_loaded_module_means_an_ordinary_build(checkpoi
         return make()
 
     model = build_fast(loads_nothing)
-    assert calls == ["_keep", "kaiming_uniform_"] and finite(model)  # built again, initialized
+    assert calls == ["skipped_kaiming_uniform_", "kaiming_uniform_"] and finite(model)  # built again
 
     half = {k: v for k, v in checkpoint.items() if k != "3.bias"}  # a module only partly loaded
 
@@ -98,6 +98,25 @@ def test_no_load_seen_or_a_partly_loaded_module_means_an_ordinary_build(checkpoi
     calls.clear()  # ... so build_fast builds it again the ordinary way (initialized, then loaded)
     rebuilt = build_fast(lambda: (calls.append(1), _load(make(), half))[1])
     assert len(calls) == 2 and finite(rebuilt)
+
+
+def test_other_threads_still_initialize():
+    import threading
+
+    seen = {}
+
+    def other():
+        layer = nn.Linear(3, 3)
+        with torch.no_grad():
+            layer.weight.fill_(7.0)
+        nn.init.kaiming_uniform_(layer.weight)
+        seen["initialized"] = not torch.all(layer.weight == 7.0)
+
+    with skipped_init():
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+    assert seen == {"initialized": True}
 
 
 def _load(m, sd):

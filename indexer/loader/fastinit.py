@@ -24,8 +24,17 @@ _INITS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_"
 _lock = threading.Lock()
 
 
-def _keep(tensor, *args, **kwargs):
-    return tensor
+_owner: int | None = None  # the thread building inside skipped_init(); others initialize as usual
+
+
+def _skipping(original):
+    def init(tensor, *args, **kwargs):
+        if threading.get_ident() == _owner:
+            return tensor
+        return original(tensor, *args, **kwargs)
+
+    init.__name__ = f"skipped_{original.__name__}"
+    return init
 
 
 class LoadRecord:
@@ -42,27 +51,32 @@ class LoadRecord:
 
 @contextlib.contextmanager
 def skipped_init() -> Iterator[LoadRecord]:
-    """Within: torch.nn.init's initializers leave tensors as they are, and every
-    Module.load_state_dict call is recorded with its missing keys."""
+    """Within, in this thread only: torch.nn.init's initializers leave tensors as they are, and
+    every Module.load_state_dict call is recorded with its missing keys. Other threads building
+    models meanwhile initialize them as usual."""
     record = LoadRecord()
     original_load = nn.Module.load_state_dict
 
     def recording_load(self, state_dict, strict=True, assign=False):
         result = original_load(self, state_dict, strict=strict, assign=assign)
-        record.calls.append((self, list(result.missing_keys)))
+        if threading.get_ident() == _owner:
+            record.calls.append((self, list(result.missing_keys)))
         return result
 
+    global _owner
     with _lock:
         saved = {name: getattr(nn.init, name) for name in _INITS if hasattr(nn.init, name)}
+        _owner = threading.get_ident()
         try:
-            for name in saved:
-                setattr(nn.init, name, _keep)
+            for name, fn in saved.items():
+                setattr(nn.init, name, _skipping(fn))
             nn.Module.load_state_dict = recording_load
             yield record
         finally:
             for name, fn in saved.items():
                 setattr(nn.init, name, fn)
             nn.Module.load_state_dict = original_load
+            _owner = None
 
 
 def complete(model: nn.Module, record: LoadRecord) -> bool:
