@@ -258,3 +258,18 @@ def test_the_catalog_reader_follows_the_file(loader_env, tmp_path):
     assert catalog_row("hf:acme/only-here", db)["load_backend"] == "transformers"
     with pytest.raises(NotFound):
         catalog_row(f"timm:{M.TIMM_TAG}", db)
+
+
+def test_transformers_falls_back_to_the_base_model_without_a_task_class(loader_env, tmp_path):
+    """A row whose task has an Auto class that does not know the architecture (a BERT tagged
+    visual-question-answering) loads as the base model, and says so."""
+    from indexer.records import ModelRecord
+
+    db = M.write_catalog(tmp_path / "c.db", [ModelRecord(
+        id=f"hf:{M.BERT_REPO}", source="hf", name=M.BERT_REPO, library="transformers", hf_hub_id=M.BERT_REPO,
+        tags=["transformers", "safetensors"], task="visual-question-answering")])
+    ft = load_model(f"hf:{M.BERT_REPO}", strategy="full", db=db)
+    assert type(ft.model).__name__ == "BertModel" and ft.head == []
+    assert ft.notes and "loaded as the base model, without a task head" in ft.notes[0]
+    with pytest.raises(Exception, match="num_classes needs a classification model"):
+        load_model(f"hf:{M.BERT_REPO}", num_classes=3, db=db)

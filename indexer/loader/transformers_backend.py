@@ -32,10 +32,25 @@ AUTO_CLASSES = {
     "depth-estimation": ("AutoModelForDepthEstimation",),
     "automatic-speech-recognition": ("AutoModelForSpeechSeq2Seq", "AutoModelForCTC"),
     "image-text-to-text": ("AutoModelForImageTextToText",),
+    "image-to-text": ("AutoModelForImageTextToText",),
+    "visual-question-answering": ("AutoModelForVisualQuestionAnswering", "AutoModelForImageTextToText"),
+    "document-question-answering": ("AutoModelForDocumentQuestionAnswering", "AutoModelForImageTextToText"),
+    "table-question-answering": ("AutoModelForTableQuestionAnswering",),
+    "text-to-audio": ("AutoModelForTextToWaveform", "AutoModelForTextToSpectrogram"),
+    "text-to-speech": ("AutoModelForTextToWaveform", "AutoModelForTextToSpectrogram"),
+    "keypoint-detection": ("AutoModelForKeypointDetection",),
+    "image-to-image": ("AutoModelForImageToImage",),
     "zero-shot-image-classification": ("AutoModelForZeroShotImageClassification",),
     "zero-shot-object-detection": ("AutoModelForZeroShotObjectDetection",),
     "mask-generation": ("AutoModelForMaskGeneration",),
 }
+def auto_classes(task: str | None) -> tuple[str, ...]:
+    """The Auto classes to try for a task, the task's own first; the base AutoModel last (a model
+    whose architecture has no class for the task still loads, without a task head)."""
+    own = AUTO_CLASSES.get(task, ())
+    return own + ("AutoModel",) if "AutoModel" not in own else own
+
+
 CLASS_TASKS = frozenset({"image-classification", "text-classification", "token-classification",
                          "audio-classification", "video-classification", "object-detection",
                          "image-segmentation"})
@@ -54,7 +69,8 @@ def build(row: dict, opts: LoadOptions) -> Built:
     if opts.num_classes is not None and task not in CLASS_TASKS:
         raise LoadError(f"{row['id']}: num_classes needs a classification model, and this row's task is "
                         f"{task or 'unknown'}; load it with num_classes=None (or pick a classification row)")
-    names = AUTO_CLASSES.get(task, ("AutoModel",))
+    # with num_classes the task's own class or nothing: a base model has no head to replace
+    names = AUTO_CLASSES[task] if opts.num_classes is not None else auto_classes(task)
     kwargs = {"trust_remote_code": opts.trust_remote_code}
     if opts.revision:
         kwargs["revision"] = opts.revision
@@ -88,6 +104,10 @@ def build(row: dict, opts: LoadOptions) -> Built:
     if model is None:
         raise NotLoadable(f"{row['id']}: transformers {transformers.__version__} has no "
                           f"{' / '.join(names)} for this repository's architecture ({last})")
+    notes = []
+    if name == "AutoModel" and task in AUTO_CLASSES:
+        notes.append(f"transformers has no {' / '.join(AUTO_CLASSES[task])} for this architecture: "
+                     "loaded as the base model, without a task head")
     base = getattr(model, model.base_model_prefix, None) if model.base_model_prefix else None
     if opts.head:
         head = list(opts.head)
@@ -103,7 +123,7 @@ def build(row: dict, opts: LoadOptions) -> Built:
             _reinit(model, getattr(model, name))
     processor = _processor(repo, opts)
     return Built(model=model, head=head, preprocess=_preprocess(processor), processor=processor,
-                 head_reset=opts.num_classes is not None)
+                 head_reset=opts.num_classes is not None, notes=notes)
 
 
 def _reinit(model, head) -> None:

@@ -178,3 +178,56 @@ def test_recorded_bodies_through_the_replay_hub_end_to_end(shared_fixtures, tmp_
         assert "arxiv:2010.11929" in {p["id"] for p in vit["papers"]}
         llama = cat.get_model("hf:meta-llama/Llama-3.1-8B-Instruct")
         assert (llama["gated"], llama["license_family"]) == ("manual", "restricted")
+
+
+def test_loadability_of_real_hub_records(shared_fixtures):
+    """Every recorded model_info: a transformers repository with PyTorch weights loads through
+    the transformers backend, a diffusers pipeline or another library's model does not (saying
+    why), a gated one notes the token it needs."""
+    from indexer.sources.hf import normalize_hub
+
+    seen = {}
+    for name, raw in model_infos(shared_fixtures):
+        rec = normalize_hub(raw)
+        rec.set_loadability()
+        seen[rec.id] = rec
+        formats = {"pytorch", "safetensors"} & set(raw.get("tags") or [])
+        if "transformers" in (raw.get("tags") or []) and formats:
+            assert (rec.loadable, rec.load_backend) == (True, "transformers"), name
+        elif rec.library in ("diffusers", "espnet", "speechbrain"):
+            assert rec.loadable is False and rec.load_note, name
+        if rec.loadable and raw.get("gated"):
+            assert "HF_TOKEN" in rec.load_note, name
+    assert seen["hf:CompVis/stable-diffusion-v1-4"].load_note.startswith("a diffusers pipeline")
+    assert seen["hf:sentence-transformers/all-MiniLM-L6-v2"].load_backend == "transformers"
+    assert seen["hf:google/vit-base-patch16-224"].load_backend == "transformers"
+    assert sum(r.loadable for r in seen.values()) >= 25
+
+
+def test_transformers_task_classes_know_the_real_architectures(shared_fixtures):
+    """For every recorded transformers repository, one of the Auto classes the loader tries for
+    its task knows its architecture (config.model_type): the task's own class wherever
+    transformers has one, so the model loads with its task head."""
+    from indexer.sources.hf import normalize_hub
+    from indexer.torchcompat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    import transformers
+
+    from indexer.loader.transformers_backend import AUTO_CLASSES, auto_classes
+
+    def knows(auto: str, model_type: str) -> bool:
+        return model_type in getattr(transformers, auto)._model_mapping._model_mapping
+
+    checked, base_only = 0, []
+    for name, raw in model_infos(shared_fixtures):
+        rec = normalize_hub(raw)
+        model_type = (raw.get("config") or {}).get("model_type")
+        if rec.library != "transformers" or not model_type or rec.task is None:
+            continue
+        tried = [a for a in auto_classes(rec.task) if knows(a, model_type)]
+        assert tried, (name, rec.task, model_type)
+        if tried[0] == "AutoModel" and rec.task in AUTO_CLASSES:
+            base_only.append(name)
+        checked += 1
+    assert checked >= 25 and base_only == []
