@@ -235,9 +235,10 @@ def test_dtype_option(loader_env):
 
 
 def test_the_catalog_reader_follows_the_file(loader_env, tmp_path):
-    """Each load reads the catalog as it is now: a refresh's new rows, a catalog file replaced
-    under it (a connection kept between loads would keep the old file's -wal alive, and a new
-    connection would read stale pages from it)."""
+    """Each load sees the catalog as it is now: a refresh's new and changed rows, a catalog file
+    replaced under it (a connection kept between loads would keep the old file's -wal alive,
+    and a new connection would read stale pages from it: rows are kept instead, while the
+    catalog's content is unchanged)."""
     from indexer.errors import NotFound
     from indexer.loader.api import catalog_row
     from indexer.records import ModelRecord
@@ -252,6 +253,22 @@ def test_the_catalog_reader_follows_the_file(loader_env, tmp_path):
         w.add(ModelRecord(id="hf:acme/new-one", source="hf", name="acme/new-one", library="timm"))
         w.finish(removed_since=None)
     assert catalog_row("hf:acme/new-one", db)["load_backend"] == "timm"
+    # rows are kept between loads while the catalog is unchanged: copies, never shared
+    first = catalog_row("hf:acme/new-one", db)
+    first["license"] = "mutated"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Catalog, "open", None)  # kept: the catalog is not opened again
+        assert catalog_row("hf:acme/new-one", db)["license"] == "unknown"
+    with Catalog.open(db) as cat:  # a refresh changes the row while another connection stays open
+        with Catalog.open(db, readonly=True, create=False) as reader:
+            with cat.transaction():
+                w = cat.writer("hf")
+                w.add(ModelRecord(id="hf:acme/new-one", source="hf", name="acme/new-one", library="timm",
+                                  license="mit"))
+                w.finish(removed_since=None)
+            assert reader.get_model("hf:acme/new-one")["license"] == "mit"
+            assert catalog_row("hf:acme/new-one", db)["license"] == "mit"  # seen through the -wal
+    assert catalog_row("hf:acme/new-one", db)["license"] == "mit"  # and after the checkpoint
     other = M.write_catalog(tmp_path / "other.db", [ModelRecord(
         id="hf:acme/only-here", source="hf", name="acme/only-here", library="transformers")])
     other.replace(db)  # the file is replaced

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import itertools
 import logging
@@ -137,13 +138,49 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
         raise ValueError(f"dtype {dtype!r}: choose from float32, float16, bfloat16") from None
 
 
+def _content_key(path: Path) -> tuple | None:
+    """What identifies the catalog's committed content without opening it: the file's identity,
+    size and modification time, and its write-ahead log's size and header (a commit appends to
+    the log; a log restarted from the top gets new salts in its header). None: unreadable."""
+    try:
+        st = os.stat(path)
+        key = (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        try:
+            with open(f"{path}-wal", "rb") as f:
+                wal = (os.fstat(f.fileno()).st_size, f.read(32))
+        except FileNotFoundError:
+            wal = None
+    except OSError:
+        return None
+    return key + (wal,)
+
+
+# catalog id -> (content key, row): loading the same model again (a notebook cell run twice, a
+# sweep) does not open the catalog again while its content is unchanged
+_rows: dict[str, tuple[tuple, dict]] = {}
+_ROWS_KEPT = 64
+
+
 def catalog_row(catalog_id: str, db: str | os.PathLike | None = None) -> dict:
     """The row load_model builds from: a live model row, with a clear error for anything else."""
-    from ..store import Catalog
-
     path = Path(db) if db else default_db_path()
     if not path.exists():
         raise CatalogError(f"no catalog at {path}: run `modelcat refresh` first (or pass db= / --db)")
+    key = _content_key(path)
+    cached = _rows.get(catalog_id)
+    if key is not None and cached is not None and cached[0] == key:
+        return copy.deepcopy(cached[1])
+    row = _read_row(catalog_id, path)
+    if key is not None and key == _content_key(path):  # unchanged while it was read
+        if len(_rows) >= _ROWS_KEPT:
+            _rows.pop(next(iter(_rows)))
+        _rows[catalog_id] = (key, copy.deepcopy(row))
+    return row
+
+
+def _read_row(catalog_id: str, path: Path) -> dict:
+    from ..store import Catalog
+
     kind = catalog_id.split(":", 1)[0].lower()
     # a connection per call: a lingering read-only one would keep the catalog's -wal file alive
     with Catalog.open(path, readonly=True, create=False) as cat:
