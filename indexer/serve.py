@@ -36,9 +36,21 @@ def metadata_for(db_path: str | Path) -> dict:
     return meta
 
 
+def ensure_plugin() -> None:
+    """modelcat's Datasette plugin, registered even where Datasette skipped entry points."""
+    from datasette.plugins import pm
+
+    from . import datasette_plugin
+
+    if not pm.is_registered(datasette_plugin):
+        pm.register(datasette_plugin, name="modelcat")
+
+
 def make_datasette(db_path: str | Path):
     """A Datasette instance on the catalog (used by `modelcat serve` and by the tests)."""
     from datasette.app import Datasette
+
+    ensure_plugin()
 
     # Fail with our clear errors (missing, corrupt, not a catalog) before Datasette's own.
     Catalog.open(db_path, readonly=True, create=False).close()

@@ -21,6 +21,7 @@ SELECT
     m.gated,
     m.loadable,
     m.load_backend,
+    m.load_note,
     m.author,
     m.url,
     m.entity_id,

@@ -1,0 +1,350 @@
+"""modelcat's Datasette plugin (entry point `datasette`): a home page that explains the catalog,
+cells that carry the line loading a model, license badges, sizes in MB, paper titles, and a chart
+of ImageNet accuracy against size.
+
+Active only for databases that are modelcat catalogs; `datasette catalog.db` with modelcat
+installed gets the same metadata (facets, stored queries) as `modelcat serve`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from urllib.parse import urlencode, urlsplit
+
+import datasette.handle_exception as _datasette_errors
+import markupsafe
+from datasette import hookimpl
+from datasette.utils import tilde_encode
+from datasette.utils.asgi import Response
+
+from ..serve import metadata_for
+
+# Datasette's default error handler prints every error (a 404 included) with `rich` and all local
+# variables when rich is importable (transformers brings it): request internals in the logs, and
+# a crash (a 500) for errors raised outside an except block. Its plain handling is enough.
+_datasette_errors.rich = None
+
+MODEL_PREFIXES = ("timm:", "torchvision:", "hf:", "torchhub:")
+ID_COLUMNS = frozenset({"id", "model_id", "entity", "related_id", "same_weights_as"})
+PAPER_COLUMNS = frozenset({"paper_id", "papers"})
+FAMILIES = frozenset({"permissive", "copyleft", "restricted", "non-commercial", "unknown"})
+_CATALOGS: set[str] = set()  # names of the databases that are modelcat catalogs
+_ARXIV = re.compile(r"arxiv:[0-9a-z./-]+", re.I)
+
+CSS = """
+.mc-id { white-space: nowrap; }
+.mc-load { display: block; margin-top: 0.2em; font-size: 0.85em; }
+.mc-load code { user-select: all; background: #f3f5f9; padding: 0.1em 0.3em; border-radius: 3px; }
+.mc-copy { font-size: 0.8em; margin-left: 0.4em; padding: 0 0.4em; cursor: pointer; }
+.mc-badge { display: inline-block; padding: 0.05em 0.5em; border-radius: 0.8em; font-size: 0.85em;
+            color: #fff; white-space: nowrap; }
+.mc-permissive { background: #2e7d32; } .mc-copyleft { background: #1565c0; }
+.mc-restricted { background: #ef6c00; } .mc-non-commercial { background: #c62828; }
+.mc-unknown { background: #757575; }
+.mc-home table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+.mc-home td, .mc-home th { padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
+.mc-home td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.mc-status-ok { color: #2e7d32; } .mc-status-failed, .mc-status-unavailable { color: #c62828; }
+.mc-chart svg { max-width: 100%; height: auto; font: 11px sans-serif; }
+.mc-chart circle { fill-opacity: 0.65; }
+.mc-chart circle:hover { fill-opacity: 1; stroke: #000; }
+"""
+
+COPY_JS = """
+document.addEventListener('click', function (ev) {
+  var b = ev.target.closest('.mc-copy');
+  if (!b) return;
+  var text = b.getAttribute('data-copy');
+  var done = function () { b.textContent = 'copied'; setTimeout(function () { b.textContent = 'copy'; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done);
+  } else {
+    var t = document.createElement('textarea'); t.value = text; document.body.appendChild(t);
+    t.select(); document.execCommand('copy'); document.body.removeChild(t); done();
+  }
+});
+"""
+
+
+# ---------------------------------------------------------------------- which databases
+@hookimpl
+def startup(datasette):
+    async def inner():
+        for name, db in datasette.databases.items():
+            if name.startswith("_"):
+                continue
+            try:
+                tables = set(await db.table_names())
+                if {"_migrations", "models", "runs"} <= tables:
+                    row = (await db.execute("SELECT count(*) FROM _migrations WHERE name = '0001_initial'")).first()
+                    if row and row[0]:
+                        _CATALOGS.add(name)
+            except Exception:  # noqa: BLE001 - not a database we can read: not ours
+                continue
+
+    return inner
+
+
+def is_catalog(database: str | None) -> bool:
+    return database in _CATALOGS
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """The catalog's titles, column descriptions, facets and stored queries, for every catalog
+    database (what `modelcat serve` passes itself, so plain `datasette catalog.db` gets it too)."""
+    if not _CATALOGS:
+        return None
+    merged: dict = {"databases": {}}
+    for name in _CATALOGS:
+        meta = metadata_for(f"{name}.db")
+        merged["databases"][name] = meta["databases"][name]
+    return merged
+
+
+# ---------------------------------------------------------------------- cells
+def _load_snippet(model_id: str) -> str:
+    call = f'load_model("{model_id}")'
+    return (f'<span class="mc-load"><code>{html.escape(call)}</code>'
+            f'<button type="button" class="mc-copy" data-copy="{html.escape(call, quote=True)}" '
+            f'title="Copy the line that loads this model">copy</button></span>')
+
+
+def _row_value(row, key):
+    try:
+        return row[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if not is_catalog(database) or value is None:
+        return None
+    if column in ID_COLUMNS and isinstance(value, str) and value.startswith(MODEL_PREFIXES):
+        out = f'<a class="mc-id" href="{html.escape(_row_url(datasette, database, value))}">{html.escape(value)}</a>'
+        if _row_value(row, "loadable") != 0:
+            out += _load_snippet(value)
+        else:
+            note = _row_value(row, "load_note")
+            out += f'<span class="mc-load" title="{html.escape(note or "", quote=True)}">not loadable</span>'
+        return markupsafe.Markup(out)
+    if column == "license_family" and value in FAMILIES:
+        return markupsafe.Markup(f'<span class="mc-badge mc-{value}">{value}</span>')
+    if column == "size_mb" and isinstance(value, (int, float)):
+        approx = "~" if _row_value(row, "size_is_estimate") == 1 else ""
+        return markupsafe.Markup(f"{approx}{value:,.1f}&nbsp;MB")
+    if column == "size_bytes" and isinstance(value, int):
+        return markupsafe.Markup(f'<span title="{value:,} bytes">{value / 1e6:,.1f}&nbsp;MB</span>')
+    if column == "params_m" and isinstance(value, (int, float)):
+        return markupsafe.Markup(f"{value:,.2f}&nbsp;M")
+    if column == "num_params" and isinstance(value, int):
+        return markupsafe.Markup(f'<span title="{value:,} parameters">{value / 1e6:,.2f}&nbsp;M</span>')
+    if column == "url" and isinstance(value, str) and value.startswith(("http://", "https://")):
+        host = urlsplit(value).hostname or value
+        return markupsafe.Markup(f'<a href="{html.escape(value, quote=True)}" rel="noopener">{html.escape(host)}&nbsp;↗</a>')
+    if column in PAPER_COLUMNS and isinstance(value, str) and _ARXIV.search(value):
+        return _paper_titles(datasette, database, value)
+    if column in ID_COLUMNS and isinstance(value, str) and value.startswith(("arxiv:", "github:")):
+        return markupsafe.Markup(f'<a href="{html.escape(_row_url(datasette, database, value))}">{html.escape(value)}</a>')
+    if column in LIST_COLUMNS and isinstance(value, str):
+        ids = _id_list(value)
+        if ids:
+            return markupsafe.Markup(", ".join(
+                f'<a href="{html.escape(_row_url(datasette, database, i))}">{html.escape(i)}</a>' for i in ids))
+    return None
+
+
+# columns holding several catalog ids: a JSON array or space-separated
+LIST_COLUMNS = frozenset({"ids", "models", "code", "sources_ids"})
+_TABLES = {"arxiv": "papers", "github": "repos"}
+
+
+def _id_list(value: str) -> list[str]:
+    try:
+        items = json.loads(value) if value.startswith("[") else value.split()
+    except ValueError:
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, str) and ":" in i for i in items):
+        return []
+    return items
+
+
+def _row_url(datasette, database: str, ident: str) -> str:
+    """The row page of a catalog id: a model, a paper (arxiv:) or a repository (github:)."""
+    table = _TABLES.get(ident.split(":", 1)[0], "models")
+    return f"{datasette.urls.table(database, table)}/{tilde_encode(ident)}"
+
+
+def _paper_titles(datasette, database, value):
+    ids = list(dict.fromkeys(m.group(0).lower() for m in _ARXIV.finditer(value)))
+
+    async def inner():
+        db = datasette.get_database(database)
+        found = {r["id"]: r["title"] for r in (await db.execute(
+            f"SELECT id, title FROM papers WHERE id IN ({', '.join('?' * len(ids))})", ids)).rows}
+        parts = []
+        for ident in ids:
+            title = found.get(ident)
+            href = _row_url(datasette, database, ident)
+            label = html.escape(title) if title else html.escape(ident)
+            parts.append(f'<a href="{html.escape(href)}" title="{html.escape(ident)}">{label}</a>')
+        return markupsafe.Markup("<br>".join(parts))
+
+    return inner
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.path("/-/modelcat/modelcat.css")]
+
+
+@hookimpl
+def extra_body_script(datasette):
+    return COPY_JS
+
+
+# ---------------------------------------------------------------------- home page
+@hookimpl
+def extra_template_vars(template, datasette, request):
+    if template != "index.html" or not _CATALOGS:
+        return {}
+
+    async def inner():
+        return {"modelcat_catalogs": [await catalog_summary(datasette, name) for name in sorted(_CATALOGS)]}
+
+    return inner
+
+
+async def catalog_summary(datasette, name: str) -> dict:
+    """What the home page says about one catalog: sources with row counts and freshness."""
+    db = datasette.get_database(name)
+    q = lambda sql, params=None: db.execute(sql, params or [])  # noqa: E731
+    by_source = {r["source"]: dict(r) for r in (await q(
+        "SELECT source, count(*) AS models, sum(loadable = 1) AS loadable, sum(is_open = 1) AS open "
+        "FROM models WHERE removed_at IS NULL GROUP BY source")).rows}
+    runs = {r["source"]: dict(r) for r in (await q(
+        "SELECT r.source, r.status, r.finished_at, r.error, "
+        "(SELECT max(r2.finished_at) FROM runs r2 WHERE r2.source = r.source AND r2.status = 'ok') AS last_ok "
+        "FROM runs r WHERE r.id = (SELECT max(r3.id) FROM runs r3 WHERE r3.source = r.source)")).rows}
+    counts = (await q(
+        "SELECT (SELECT count(*) FROM models WHERE removed_at IS NULL) AS models, "
+        "(SELECT count(DISTINCT entity_id) FROM models WHERE removed_at IS NULL) AS entities, "
+        "(SELECT count(*) FROM papers) AS papers, (SELECT count(*) FROM repos) AS repos, "
+        "(SELECT count(*) FROM models WHERE removed_at IS NULL AND loadable = 1) AS loadable")).first()
+    sources = []
+    for source in sorted(set(by_source) | set(runs)):
+        row = {"source": source, **by_source.get(source, {"models": 0, "loadable": 0, "open": 0})}
+        run = runs.get(source) or {}
+        row.update(status=run.get("status"), finished_at=run.get("finished_at"), last_ok=run.get("last_ok"),
+                   error=run.get("error"))
+        sources.append(row)
+    return {"name": name, "sources": sources, "counts": dict(counts) if counts else {},
+            "queries": (datasette.metadata("queries", database=name) or {})}
+
+
+# ---------------------------------------------------------------------- routes: css, chart
+async def css_view(datasette, request):
+    return Response(CSS, content_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"})
+
+
+async def chart_view(datasette, request):
+    """ImageNet-1K top-1 against size (MB, log scale) for the classifiers under max_mb, one dot
+    per model; open = 1 (default) keeps open licenses only. Server-rendered SVG: no JavaScript,
+    no network."""
+    name = request.args.get("db") or next(iter(sorted(_CATALOGS)), None)
+    if name not in _CATALOGS:
+        return Response.html("<p>No modelcat catalog is served here.</p>", status=404)
+    try:
+        max_mb = float(request.args.get("max_mb") or 1000)
+    except ValueError:
+        return Response.html("<p>max_mb must be a number of megabytes.</p>", status=400)
+    open_only = (request.args.get("open") or "1") not in ("0", "no", "false")
+    db = datasette.get_database(name)
+    rows = [dict(r) for r in (await db.execute(
+        "SELECT m.id, m.entity_id, m.license_family, m.size_bytes, max(x.value) AS top1 "
+        "FROM models m JOIN metrics x ON x.model_id = m.id "
+        "WHERE m.removed_at IS NULL AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' "
+        "AND m.size_bytes > 0 AND m.size_bytes < ? AND (m.is_open = 1 OR ?) "
+        "GROUP BY m.id ORDER BY m.id", [int(max_mb * 1e6), 0 if open_only else 1])).rows]
+    points, seen = [], set()
+    for r in rows:  # one dot per entity (timm:x and hf:timm/x are the same weights)
+        if r["entity_id"] in seen:
+            continue
+        seen.add(r["entity_id"])
+        points.append(r)
+    svg = scatter_svg(points, lambda ident: _row_url(datasette, name, ident))
+    query = urlencode({"max_mb": request.args.get("max_mb") or "", "open": "1" if open_only else "0"})
+    return Response.html(await datasette.render_template("modelcat_chart.html", {
+        "svg": markupsafe.Markup(svg), "n": len(points), "max_mb": max_mb, "open_only": open_only,
+        "database": name, "query": query,
+    }, request=request))
+
+
+def scatter_svg(points: list[dict], href, width: int = 900, height: int = 520) -> str:
+    """An SVG scatter plot: x = size in MB (log scale), y = top-1 (%), colour = license family."""
+    colours = {"permissive": "#2e7d32", "copyleft": "#1565c0", "restricted": "#ef6c00",
+               "non-commercial": "#c62828", "unknown": "#757575"}
+    left, right, top, bottom = 60, 20, 20, 50
+    if not points:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img">'
+                f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">No model matches.</text></svg>')
+    sizes = [p["size_bytes"] / 1e6 for p in points]
+    accs = [p["top1"] for p in points]
+    lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    alo, ahi = math.floor(min(accs) / 5) * 5, math.ceil(max(accs) / 5) * 5
+    if ahi == alo:
+        ahi = alo + 5
+
+    def x(mb):
+        return left + (math.log10(mb) - lo) / (hi - lo) * (width - left - right)
+
+    def y(acc):
+        return top + (ahi - acc) / (ahi - alo) * (height - top - bottom)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="ImageNet top-1 against size">']
+    for tick in range(math.floor(lo), math.ceil(hi) + 1):
+        for mult in (1, 2, 5):
+            mb = mult * 10 ** tick
+            if 10 ** lo <= mb <= 10 ** hi:
+                parts.append(f'<line x1="{x(mb):.1f}" x2="{x(mb):.1f}" y1="{top}" y2="{height - bottom}" stroke="#eee"/>'
+                             f'<text x="{x(mb):.1f}" y="{height - bottom + 15}" text-anchor="middle">{mb:g}</text>')
+    for acc in range(int(alo), int(ahi) + 1, 5):
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(acc):.1f}" y2="{y(acc):.1f}" stroke="#eee"/>'
+                     f'<text x="{left - 6}" y="{y(acc) + 4:.1f}" text-anchor="end">{acc}</text>')
+    parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">size (MB, log scale)</text>'
+                 f'<text transform="translate(14 {(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle">'
+                 f'ImageNet-1K top-1 (%)</text>')
+    for p in points:
+        mb = p["size_bytes"] / 1e6
+        colour = colours.get(p["license_family"], colours["unknown"])
+        label = html.escape(f'{p["id"]}: {p["top1"]:.2f}% top-1, {mb:.1f} MB, {p["license_family"]}')
+        parts.append(f'<a href="{html.escape(href(p["id"]), quote=True)}"><circle class="mc-dot" cx="{x(mb):.1f}" '
+                     f'cy="{y(p["top1"]):.1f}" r="4" fill="{colour}"><title>{label}</title></circle></a>')
+    legend_x = left + 10
+    for i, (family, colour) in enumerate(colours.items()):
+        parts.append(f'<circle cx="{legend_x + i * 120}" cy="{top + 8}" r="5" fill="{colour}"/>'
+                     f'<text x="{legend_x + i * 120 + 9}" y="{top + 12}">{family}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/-/modelcat/modelcat\.css$", css_view),
+        (r"^/-/modelcat/chart$", chart_view),
+    ]
+
+
+@hookimpl
+def menu_links(datasette):
+    if _CATALOGS:
+        return [{"href": datasette.urls.path("/-/modelcat/chart"), "label": "Chart: accuracy against size"}]
+    return []

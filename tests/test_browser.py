@@ -1,0 +1,131 @@
+"""A real browser (headless Debian chromium, driven by Playwright) against `modelcat serve`:
+the home page, the seed question's stored query, its answer rows each carrying the line that
+loads the model, the copy button, and a screenshot.
+
+Needs `chromium` (scripts/setup.sh installs Debian's package where it can) and the `playwright`
+package (the test extra). Skipped where either is missing, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import IN_CI
+
+CHROMIUM = os.environ.get("MODELCAT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+# ../shared/ENVIRONMENT.md: what headless chromium needs in a container without a GPU or network
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _requirements() -> str | None:
+    if not CHROMIUM:
+        return "chromium is not installed (scripts/setup.sh installs Debian's chromium when it can)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = _requirements()
+    if missing:
+        if IN_CI:
+            pytest.fail(f"CI=true: the browser test must run, but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(built_catalog):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--db", str(built_catalog), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"modelcat serve did not start: {proc.stdout.read()[-2000:]}")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
+    expected = json.load(urllib.request.urlopen(server + "/catalog/open_classifiers.json?_shape=array"))
+    assert expected, "the seed question has answers in this catalog"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # the home page explains the catalog and links the question
+    page.goto(server + "/")
+    assert page.locator("h1").first.inner_text() == "modelcat"
+    assert "A catalog of pretrained models" in page.content()
+    sources = page.locator("table.mc-sources tbody tr")
+    assert sources.count() == 2 and "timm" in sources.nth(0).inner_text()
+    page.get_by_role("link", name="Open-license image classifiers trained on ImageNet, under 100 MB").click()
+    page.wait_for_url("**/catalog/open_classifiers*")
+
+    # the stored query's form, with its parameters; run it with the defaults
+    for name in ("task", "dataset", "open", "max_mb"):
+        assert page.locator(f'form input[name="{name}"]').count() == 1, name
+    page.locator('form input[type="submit"]').first.click()
+    page.wait_for_load_state()
+    rows = page.locator("table.rows-and-columns tbody tr")
+    assert rows.count() == len(expected)
+    ids = [rows.nth(i).locator("td.col-id a.mc-id").inner_text() for i in range(rows.count())]
+    assert ids == [r["id"] for r in expected]
+    for i in range(rows.count()):
+        snippet = rows.nth(i).locator("td.col-id .mc-load code").inner_text()
+        assert snippet == f'load_model("{ids[i]}")'
+    assert rows.nth(0).locator(".mc-badge").inner_text() in ("permissive", "copyleft")
+
+    # the copy button puts the line on the clipboard
+    rows.nth(0).locator("button.mc-copy").click()
+    page.wait_for_function("document.querySelector('button.mc-copy').textContent === 'copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == f'load_model("{ids[0]}")'
+
+    shot = Path(os.environ.get("MODELCAT_SCREENSHOTS") or tmp_path) / "seed-question.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+    # the chart, one click from the home page
+    page.goto(server + "/")
+    page.get_by_role("link", name="as a chart: accuracy against size").click()
+    assert page.locator("svg circle.mc-dot").count() > 10
+    page.screenshot(path=str(shot.with_name("chart.png")))
+    assert errors == []
+    context.close()

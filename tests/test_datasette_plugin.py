@@ -1,0 +1,221 @@
+"""modelcat's Datasette plugin through Datasette's own client: the home page, the cells (load
+snippet, badges, sizes, paper titles, links), the stored queries with their parameters, the
+chart, the facets, read-only serving; and plain `datasette catalog.db` getting all of it."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.serve import make_datasette
+
+
+def client(db: Path):
+    ds = make_datasette(db)
+    asyncio.run(ds.invoke_startup())
+
+    def get(path, status=200):
+        r = asyncio.run(ds.client.get(path))
+        assert r.status_code == status, (path, r.status_code, r.text[:300])
+        return r
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def built(built_catalog):
+    return client(built_catalog)
+
+
+@pytest.fixture(scope="module")
+def small(loader_catalog):
+    return client(loader_catalog)
+
+
+def text(html_page: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.unescape(html_page)))
+
+
+# ---------------------------------------------------------------------- home page
+def test_home_page_explains_the_catalog_with_sources_counts_and_freshness(built, built_catalog):
+    page = built("/").text
+    assert "A catalog of pretrained models" in page
+    con = sqlite3.connect(built_catalog)
+    for source, count in con.execute(
+            "SELECT source, count(*) FROM models WHERE removed_at IS NULL GROUP BY source"):
+        finished = con.execute("SELECT max(finished_at) FROM runs WHERE source = ? AND status = 'ok'",
+                               (source,)).fetchone()[0]
+        row = re.search(rf'<tr>\s*<td><a href="/catalog/model_summary\?source={source}">{source}</a></td>(.*?)</tr>',
+                        page, re.S)
+        assert row, source
+        cells = text(row.group(1)).split()
+        assert cells[0] == f"{count:,}" and "ok" in cells
+        assert f"{finished[:10]} {finished[11:16]} UTC" in text(row.group(1))
+    for query in ("open_classifiers", "best_top1_under_size", "torchhub_small_classifiers",
+                  "github_pretrained_classifiers", "papers_behind_imagenet_models", "last_refresh_changes",
+                  "search_everything"):
+        assert f'href="/catalog/{query}"' in page
+    assert 'href="/-/modelcat/chart?db=catalog"' in page
+
+
+def test_a_source_that_never_ran_or_failed_says_so(small):
+    page = small("/").text
+    assert "never run" in page  # the loader catalog was written without a refresh
+
+
+# ---------------------------------------------------------------------- cells
+def test_model_ids_carry_the_load_snippet_and_link_to_their_row(small):
+    page = small("/catalog/model_summary?_size=max").text
+    cell = re.search(r'<td class="col-id[^"]*">(<a class="mc-id" href="/catalog/models/timm~3Atest_resnet[^<]*</a>.*?)</td>',
+                     page, re.S).group(1)
+    assert 'load_model(&quot;timm:test_resnet.r160_in1k&quot;)' in cell
+    assert 'data-copy="load_model(&quot;timm:test_resnet.r160_in1k&quot;)"' in cell
+    gguf = re.search(r'<td class="col-id[^"]*">(<a class="mc-id" href="[^"]*acme~2Ftiny-gguf.*?)</td>', page, re.S).group(1)
+    assert "load_model(" not in gguf and "not loadable" in gguf and "llama.cpp" in gguf
+
+
+def test_badges_sizes_parameters_and_links(built):
+    page = built("/catalog/model_summary?source=torchvision&_sort=id&_size=5").text
+    assert '<span class="mc-badge mc-permissive">permissive</span>' in page
+    assert re.search(r'<td class="col-size_mb[^"]*">\d[\d,]*\.\d&nbsp;MB</td>', page)
+    assert re.search(r'<td class="col-params_m[^"]*">\d[\d,]*\.\d\d&nbsp;M</td>', page)
+    assert re.search(r'<a href="https://pytorch.org/vision/[^"]*" rel="noopener">pytorch.org&nbsp;↗</a>', page)
+    models = built("/catalog/models?source=torchvision&_size=2").text
+    assert re.search(r'<span title="[\d,]+ bytes">\d[\d,]*\.\d&nbsp;MB</span>', models)
+
+
+def test_paper_ids_show_their_titles(small):
+    page = small("/catalog.json?sql=select+'arxiv:1512.03385'+as+papers&_shape=array")
+    assert page.json() == [{"papers": "arxiv:1512.03385"}]
+    rendered = small("/catalog?sql=select+'arxiv:1512.03385+arxiv:9999.99999'+as+papers").text
+    assert '>Deep Residual Learning for Image Recognition</a>' in rendered
+    assert 'href="/catalog/papers/arxiv~3A1512~2E03385"' in rendered
+    assert '>arxiv:9999.99999</a>' in rendered  # unknown: its id
+
+
+def test_lists_of_ids_become_links(built):
+    page = built("/catalog/open_classifiers?max_mb=5").text
+    assert re.search(r'<td class="col-ids[^"]*"><a href="/catalog/models/timm~3A', page)
+
+
+# ---------------------------------------------------------------------- stored queries
+def rows(get, query: str, **params) -> list[dict]:
+    qs = "&".join(f"{k}={v}" for k, v in params.items())
+    return get(f"/catalog/{query}.json?_shape=array&{qs}").json()
+
+
+def test_the_seed_question_with_its_parameters(built):
+    default = rows(built, "open_classifiers")
+    assert default and all(r["size_mb"] < 100 and r["license_family"] in ("permissive", "copyleft") for r in default)
+    every = rows(built, "open_classifiers", open=0)
+    assert {r["id"] for r in default} < {r["id"] for r in every}
+    assert any(r["license_family"] == "non-commercial" for r in every)
+    small = rows(built, "open_classifiers", max_mb=10)
+    assert small and {r["id"] for r in small} < {r["id"] for r in default}
+    assert all(r["loadable"] == 1 for r in default)
+
+
+def test_best_top1_under_a_size(built, built_catalog):
+    best = rows(built, "best_top1_under_size", max_mb=50)
+    tops = [r["imagenet_top1"] for r in best]
+    fits = sqlite3.connect(built_catalog).execute(
+        "SELECT count(DISTINCT m.entity_id) FROM models m JOIN metrics x ON x.model_id = m.id "
+        "WHERE m.removed_at IS NULL AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' "
+        "AND m.size_bytes < 50000000").fetchone()[0]
+    assert len(best) == min(50, fits) > 10 and tops == sorted(tops, reverse=True)
+    assert all(r["size_mb"] < 50 for r in best)
+    assert len({r["id"] for r in best}) == len(best)
+    opened = rows(built, "best_top1_under_size", max_mb=50, open=1)
+    assert all(r["license_family"] in ("permissive", "copyleft") for r in opened)
+    assert rows(built, "best_top1_under_size", max_mb=50, limit=3) == best[:3]
+
+
+def test_what_changed_in_the_last_refresh(tmp_path, list_source):
+    from indexer.refresh import refresh
+
+    toy = list_source("toy", [{"name": "a"}, {"name": "b", "num_params": 1}, {"name": "c"}])
+    db = tmp_path / "catalog.db"
+    refresh(db, ["toy"])
+    toy.raws = [{"name": "b", "num_params": 2}, {"name": "c"}, {"name": "d"}]
+    refresh(db, ["toy"])
+    changes = {r["id"]: r["change"] for r in rows(client(db), "last_refresh_changes")}
+    assert changes == {"toy:a": "removed", "toy:b": "changed", "toy:d": "new"}
+    assert rows(client(db), "last_refresh_changes", source="timm") == []
+
+
+def test_search_everything(small):
+    found = rows(small, "search_everything", q="residual")
+    assert [(r["kind"], r["id"]) for r in found] == [("paper", "arxiv:1512.03385")]
+    kinds = {r["kind"] for r in rows(small, "search_everything", q="acme")}
+    assert {"model", "repository"} <= kinds
+    assert rows(small, "search_everything", q='tiny "vit') and rows(small, "search_everything", q="tiny-vit")
+
+
+def test_every_stored_query_runs_with_its_defaults(built):
+    queries = built("/catalog.json").json()["queries"]
+    assert {q["name"] for q in queries} >= {
+        "open_classifiers", "best_top1_under_size", "torchhub_small_classifiers", "github_pretrained_classifiers",
+        "papers_behind_imagenet_models", "last_refresh_changes", "search_everything"}
+    for q in queries:
+        built(f"/catalog/{q['name']}.json?_shape=array")
+
+
+# ---------------------------------------------------------------------- chart
+def test_chart_of_accuracy_against_size(built, built_catalog):
+    page = built("/-/modelcat/chart?max_mb=100").text
+    dots = re.findall(r'<circle class="mc-dot"[^>]*><title>([^<]*)</title>', page)
+    con = sqlite3.connect(built_catalog)
+    expected = con.execute(
+        "SELECT count(DISTINCT m.entity_id) FROM models m JOIN metrics x ON x.model_id = m.id "
+        "WHERE m.removed_at IS NULL AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' "
+        "AND m.size_bytes > 0 AND m.size_bytes < 100000000 AND m.is_open = 1").fetchone()[0]
+    assert len(dots) == expected > 40
+    assert all("% top-1" in d and " MB" in d for d in dots)
+    every = built("/-/modelcat/chart?max_mb=5000&open=0").text  # SWAG weights: cc-by-nc, over 100 MB
+    assert len(re.findall(r'class="mc-dot"', every)) > len(re.findall(
+        r'class="mc-dot"', built("/-/modelcat/chart?max_mb=5000").text)) > len(dots)
+    assert "non-commercial" in every
+    built("/-/modelcat/chart?max_mb=lots", status=400)
+    assert "No model matches" in built("/-/modelcat/chart?max_mb=0.001").text
+
+
+# ---------------------------------------------------------------------- facets, safety
+def test_default_facets_include_license_and_loadable(small):
+    facets = small("/catalog/model_summary.json?_size=0").json()["facet_results"]
+    assert {"task", "license_family", "library", "source", "license", "loadable", "datasets"} <= set(facets)
+
+
+def test_read_only(built_catalog):
+    ds = make_datasette(built_catalog)
+    r = asyncio.run(ds.client.get("/catalog.json?sql=delete+from+models"))
+    assert r.status_code == 400 and r.json()["error"] == "Statement must be a SELECT"
+    for path in ("/catalog/models/-/insert", "/catalog/-/create", "/catalog/models/-/drop"):
+        r = asyncio.run(ds.client.post(path, json={"row": {"id": "x"}}))
+        assert r.status_code in (403, 404, 405), path
+    assert sqlite3.connect(built_catalog).execute("SELECT count(*) FROM models WHERE id = 'x'").fetchone()[0] == 0
+
+
+def test_css_is_served(small):
+    r = small("/-/modelcat/modelcat.css")
+    assert ".mc-badge" in r.text and r.headers["content-type"].startswith("text/css")
+
+
+def test_plain_datasette_with_the_plugin_installed(built_catalog):
+    """`datasette catalog.db` (the plugin comes through the entry point): the stored queries,
+    the home page and the cells, without modelcat serve."""
+    datasette = Path(sys.executable).with_name("datasette")
+    out = subprocess.run([str(datasette), str(built_catalog), "--get", "/catalog/best_top1_under_size.json?_shape=array&limit=2"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert len(json.loads(out.stdout)) == 2
+    home = subprocess.run([str(datasette), str(built_catalog), "--get", "/"], capture_output=True, text=True,
+                          timeout=120)
+    assert "A catalog of pretrained models" in home.stdout
