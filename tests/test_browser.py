@@ -105,6 +105,10 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
     page.wait_for_load_state()
     rows = page.locator("table.rows-and-columns tbody tr")
     assert rows.count() == len(expected)
+    headers = page.locator("table.rows-and-columns thead th")
+    assert [headers.nth(i).inner_text() for i in range(3)] == ["Catalog id", "All its ids", "Task"]
+    assert page.locator("th.col-size_mb").inner_text() == "Size (MB)"
+    assert page.locator("th.col-size_mb").get_attribute("title") == "size_mb"
     ids = [rows.nth(i).locator("td.col-id a.mc-id").inner_text() for i in range(rows.count())]
     assert ids == [r["id"] for r in expected]
     for i in range(rows.count()):
@@ -121,6 +125,13 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+    # the models view: labelled, sortable headers and the facets
+    page.goto(server + "/catalog/model_summary?_size=5")
+    assert page.locator('th[data-column="size_mb"] a').inner_text().startswith("Size (MB)")
+    assert page.locator('th[data-column="imagenet_top1"]').inner_text().startswith("ImageNet top-1 (%)")
+    facets = page.locator(".facet-info").all_inner_texts()
+    assert any(f.startswith("loadable") for f in facets) and any(f.startswith("license_family") for f in facets)
 
     # the chart, one click from the home page
     page.goto(server + "/")

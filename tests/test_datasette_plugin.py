@@ -219,3 +219,25 @@ def test_plain_datasette_with_the_plugin_installed(built_catalog):
     home = subprocess.run([str(datasette), str(built_catalog), "--get", "/"], capture_output=True, text=True,
                           timeout=120)
     assert "A catalog of pretrained models" in home.stdout
+
+
+def test_other_databases_are_left_alone(tmp_path):
+    """With modelcat installed, a Datasette serving someone else's database sees no change."""
+    from datasette.app import Datasette
+
+    from indexer.serve import ensure_plugin
+
+    ensure_plugin()
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE things (id TEXT, license_family TEXT, size_mb REAL)")
+    con.execute("INSERT INTO things VALUES ('timm:x', 'permissive', 1.5)")
+    con.commit()
+    con.close()
+    ds = Datasette([str(other)])
+    asyncio.run(ds.invoke_startup())
+    home = asyncio.run(ds.client.get("/")).text
+    assert "A catalog of pretrained models" not in home and 'href="/other"' in home
+    page = asyncio.run(ds.client.get("/other/things")).text
+    assert "load_model(" not in page and "mc-badge" not in page and "Size (MB)" not in page
+    assert "modelcat.css" not in page and "mc-copy" not in page

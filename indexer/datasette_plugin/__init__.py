@@ -31,7 +31,6 @@ MODEL_PREFIXES = ("timm:", "torchvision:", "hf:", "torchhub:")
 ID_COLUMNS = frozenset({"id", "model_id", "entity", "related_id", "same_weights_as"})
 PAPER_COLUMNS = frozenset({"paper_id", "papers"})
 FAMILIES = frozenset({"permissive", "copyleft", "restricted", "non-commercial", "unknown"})
-_CATALOGS: set[str] = set()  # names of the databases that are modelcat catalogs
 _ARXIV = re.compile(r"arxiv:[0-9a-z./-]+", re.I)
 
 CSS = """
@@ -52,6 +51,41 @@ CSS = """
 .mc-chart circle { fill-opacity: 0.65; }
 .mc-chart circle:hover { fill-opacity: 1; stroke: #000; }
 """
+
+# Column headers as people read them (the JSON API keeps the column names; a header's tooltip
+# shows the name, for SQL)
+LABELS = {
+    "id": "Catalog id", "ids": "All its ids", "task": "Task", "library": "Library", "license": "License",
+    "license_family": "License family", "is_open": "Open license", "params_m": "Params (M)",
+    "num_params": "Parameters", "size_mb": "Size (MB)", "size_bytes": "Size", "size_is_estimate": "Size estimated",
+    "imagenet_top1": "ImageNet top-1 (%)", "best_top1": "Best top-1 (%)", "loadable": "Loadable",
+    "load_backend": "Loader", "load_note": "Loading note", "datasets": "Trained on", "downloads": "Downloads",
+    "likes": "Likes", "gated": "Gated", "author": "Author", "url": "Page", "entity_id": "Same model as",
+    "source": "Source", "stars": "Stars", "n_models": "Models", "models": "Model ids", "code": "Code",
+    "first_author": "First author", "published": "Published", "primary_category": "arXiv category",
+    "full_name": "Repository", "has_hubconf": "PyTorch Hub", "pushed_at": "Last push", "change": "Change",
+    "at": "When", "run_status": "Refresh status", "title": "Title", "kind": "Kind", "detail": "Detail",
+    "load": "Load with", "same_weights_as": "Same weights as", "language": "Language", "archived": "Archived",
+    "description": "Description",
+}
+
+LABELS_JS = """
+(function () {
+  var labels = %s;
+  document.querySelectorAll('table.rows-and-columns th').forEach(function (th) {
+    var name = th.getAttribute('data-column') || th.textContent.trim();
+    var label = labels[name];
+    if (!label) return;
+    var target = th.querySelector('a') || th;
+    target.childNodes.forEach(function (n) {
+      if (n.nodeType === 3 && n.textContent.trim().indexOf(name) === 0) {
+        n.textContent = n.textContent.replace(name, label);
+      }
+    });
+    th.setAttribute('title', name);
+  });
+})();
+""" % json.dumps(LABELS)
 
 COPY_JS = """
 document.addEventListener('click', function (ev) {
@@ -81,25 +115,33 @@ def startup(datasette):
                 if {"_migrations", "models", "runs"} <= tables:
                     row = (await db.execute("SELECT count(*) FROM _migrations WHERE name = '0001_initial'")).first()
                     if row and row[0]:
-                        _CATALOGS.add(name)
+                        catalogs(datasette).add(name)
             except Exception:  # noqa: BLE001 - not a database we can read: not ours
                 continue
 
     return inner
 
 
-def is_catalog(database: str | None) -> bool:
-    return database in _CATALOGS
+def catalogs(datasette) -> set[str]:
+    """Names of this Datasette's databases that are modelcat catalogs (found at startup)."""
+    found = getattr(datasette, "_modelcat_catalogs", None)
+    if found is None:
+        found = datasette._modelcat_catalogs = set()
+    return found
+
+
+def is_catalog(datasette, database: str | None) -> bool:
+    return database in catalogs(datasette)
 
 
 @hookimpl
 def get_metadata(datasette, key, database, table):
     """The catalog's titles, column descriptions, facets and stored queries, for every catalog
     database (what `modelcat serve` passes itself, so plain `datasette catalog.db` gets it too)."""
-    if not _CATALOGS:
+    if not catalogs(datasette):
         return None
     merged: dict = {"databases": {}}
-    for name in _CATALOGS:
+    for name in catalogs(datasette):
         meta = metadata_for(f"{name}.db")
         merged["databases"][name] = meta["databases"][name]
     return merged
@@ -122,7 +164,7 @@ def _row_value(row, key):
 
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    if not is_catalog(database) or value is None:
+    if not is_catalog(datasette, database) or value is None:
         return None
     if column in ID_COLUMNS and isinstance(value, str) and value.startswith(MODEL_PREFIXES):
         out = f'<a class="mc-id" href="{html.escape(_row_url(datasette, database, value))}">{html.escape(value)}</a>'
@@ -199,22 +241,24 @@ def _paper_titles(datasette, database, value):
 
 @hookimpl
 def extra_css_urls(datasette):
-    return [datasette.urls.path("/-/modelcat/modelcat.css")]
+    return [datasette.urls.path("/-/modelcat/modelcat.css")] if catalogs(datasette) else []
 
 
 @hookimpl
-def extra_body_script(datasette):
-    return COPY_JS
+def extra_body_script(database, datasette):
+    if not catalogs(datasette):
+        return ""
+    return COPY_JS + (LABELS_JS if is_catalog(datasette, database) else "")
 
 
 # ---------------------------------------------------------------------- home page
 @hookimpl
 def extra_template_vars(template, datasette, request):
-    if template != "index.html" or not _CATALOGS:
+    if template != "index.html" or not catalogs(datasette):
         return {}
 
     async def inner():
-        return {"modelcat_catalogs": [await catalog_summary(datasette, name) for name in sorted(_CATALOGS)]}
+        return {"modelcat_catalogs": [await catalog_summary(datasette, name) for name in sorted(catalogs(datasette))]}
 
     return inner
 
@@ -255,8 +299,8 @@ async def chart_view(datasette, request):
     """ImageNet-1K top-1 against size (MB, log scale) for the classifiers under max_mb, one dot
     per model; open = 1 (default) keeps open licenses only. Server-rendered SVG: no JavaScript,
     no network."""
-    name = request.args.get("db") or next(iter(sorted(_CATALOGS)), None)
-    if name not in _CATALOGS:
+    name = request.args.get("db") or next(iter(sorted(catalogs(datasette))), None)
+    if not is_catalog(datasette, name):
         return Response.html("<p>No modelcat catalog is served here.</p>", status=404)
     try:
         max_mb = float(request.args.get("max_mb") or 1000)
@@ -345,6 +389,6 @@ def register_routes():
 
 @hookimpl
 def menu_links(datasette):
-    if _CATALOGS:
+    if catalogs(datasette):
         return [{"href": datasette.urls.path("/-/modelcat/chart"), "label": "Chart: accuracy against size"}]
     return []
