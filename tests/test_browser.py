@@ -133,6 +133,11 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
     facets = page.locator(".facet-info").all_inner_texts()
     assert any(f.startswith("loadable") for f in facets) and any(f.startswith("license_family") for f in facets)
 
+    # bookkeeping columns are hidden on the page (the JSON keeps them)
+    page.goto(server + "/catalog/models?_size=3")
+    assert page.locator("th.col-record_hash").count() == 1 and not page.locator("th.col-record_hash").is_visible()
+    assert page.locator("th.col-license").is_visible()
+
     # the chart, one click from the home page
     page.goto(server + "/")
     page.get_by_role("link", name="as a chart: accuracy against size").click()

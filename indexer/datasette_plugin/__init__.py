@@ -47,6 +47,9 @@ CSS = """
 .mc-home td, .mc-home th { padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
 .mc-home td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .mc-status-ok { color: #2e7d32; } .mc-status-failed, .mc-status-unavailable { color: #c62828; }
+/* bookkeeping columns: in the JSON and CSV, not in the way on the page */
+table.rows-and-columns .col-record_hash, table.rows-and-columns .col-source_uid,
+table.rows-and-columns .col-model_rowid, table.rows-and-columns .col-paper_rowid { display: none; }
 .mc-chart svg { max-width: 100%; height: auto; font: 11px sans-serif; }
 .mc-chart circle { fill-opacity: 0.65; }
 .mc-chart circle:hover { fill-opacity: 1; stroke: #000; }
