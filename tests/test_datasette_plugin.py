@@ -101,6 +101,14 @@ def test_paper_ids_show_their_titles(small):
     assert '>arxiv:9999.99999</a>' in rendered  # unknown: its id
 
 
+def test_foreign_keys_to_papers_and_models(small, built):
+    page = small("/catalog/model_papers").text
+    assert '>Deep Residual Learning for Image Recognition</a>' in page and ">None<" not in page
+    assert 'load_model(&quot;timm:test_resnet.r160_in1k&quot;)' in page
+    unread = built("/catalog/model_papers?_size=3").text  # papers the arxiv source has not read: their ids
+    assert ">None<" not in unread and re.search(r'>arxiv:\d{4}\.\d{4,5}</a>', unread)
+
+
 def test_lists_of_ids_become_links(built):
     page = built("/catalog/open_classifiers?max_mb=5").text
     assert re.search(r'<td class="col-ids[^"]*"><a href="/catalog/models/timm~3A', page)

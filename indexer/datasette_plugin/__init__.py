@@ -169,6 +169,8 @@ def _row_value(row, key):
 def render_cell(row, value, column, table, database, datasette):
     if not is_catalog(datasette, database) or value is None:
         return None
+    if isinstance(value, dict) and "value" in value:  # a foreign key Datasette expanded: {value, label}
+        value = value["value"]
     if column in ID_COLUMNS and isinstance(value, str) and value.startswith(MODEL_PREFIXES):
         out = f'<a class="mc-id" href="{html.escape(_row_url(datasette, database, value))}">{html.escape(value)}</a>'
         if _row_value(row, "loadable") != 0:
