@@ -45,10 +45,33 @@ def _db(db: str | None) -> Path:
 @click.group()
 @click.version_option(__version__, prog_name="modelcat")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option("--log-file", type=click.Path(dir_okay=False), envvar="MODELCAT_LOG_FILE",
+              help="Also log to this file (INFO and up, -vv: DEBUG), rotated at 10 MB, 5 old files kept "
+                   "[env: MODELCAT_LOG_FILE].")
+def cli(verbose: int, log_file: str | None) -> None:
     """modelcat: a catalog of pretrained models in SQLite, explored with Datasette."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if log_file:
+        _log_to_file(log_file, logging.DEBUG if verbose >= 2 else logging.INFO)
+
+
+def _log_to_file(path: str, level: int) -> None:
+    from logging.handlers import RotatingFileHandler
+
+    try:
+        handler = RotatingFileHandler(path, maxBytes=10_000_000, backupCount=5, encoding="utf-8")
+    except OSError as e:
+        raise click.ClickException(f"cannot write the log file {path} ({e.strerror or e}): "
+                                   "pass --log-file with a writable path") from None
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for h in root.handlers:  # the terminal keeps the level -v asked for
+        if h is not handler and not isinstance(h, logging.FileHandler):
+            h.setLevel(root.level)
+    root.addHandler(handler)
+    root.setLevel(min(root.level, level))
 
 
 # ---------------------------------------------------------------------- refresh
@@ -161,6 +184,10 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
     for r in results:
         if r.error:
             click.echo(f"{r.source}: {r.status}: {r.error}", err=True)
+        log.log(logging.WARNING if r.status == "failed" else logging.INFO,
+                "refresh %s: %s, %d seen, %d new, %d updated, %d removed, %d skipped, %.1f s%s", r.source, r.status,
+                r.counts.seen, r.counts.new, r.counts.updated, r.counts.removed, r.counts.skipped, r.seconds or 0,
+                f": {r.error}" if r.error else "")
     with Catalog.open(path, readonly=True, create=False) as cat:
         c = cat.counts()
     click.echo(
@@ -365,6 +392,31 @@ def serve(db, host, port) -> None:
     run_serve(path, host=host, port=port,
               on_ready=lambda: click.echo(f"Datasette on http://{host}:{port}/ serving {path} (Ctrl-C stops)",
                                           err=True))
+
+
+# ---------------------------------------------------------------------- check
+@cli.command()
+@db_option
+@click.option("--quick", is_flag=True, help="SQLite's quick_check instead of integrity_check (faster on a large catalog).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_handle_errors
+def check(db, quick, as_json) -> None:
+    """Check the catalog: SQLite's integrity and foreign keys, the full-text indexes, and the
+    catalog's own invariants. Read-only. Exits 1 when anything is wrong."""
+    from .store import Catalog
+
+    with Catalog.open(_db(db), readonly=True, create=False) as cat:
+        results = cat.check(quick=quick)
+    if as_json:
+        click.echo(json.dumps([{**vars(r), "ok": r.ok} for r in results], indent=2))
+    else:
+        rows = [(r.name, "ok" if r.ok else f"{r.problems} problem{'s' if r.problems != 1 else ''}",
+                 "" if r.ok else "; ".join(r.examples)) for r in results]
+        click.echo(_table(("check", "result", "examples"), rows))
+        bad = [r for r in results if not r.ok]
+        click.echo(f"{len(results) - len(bad)} of {len(results)} checks passed", err=bool(bad))
+    if any(not r.ok for r in results):
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------- reference lists

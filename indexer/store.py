@@ -11,6 +11,7 @@ import datetime as _dt
 import functools
 import hashlib
 import json
+import math
 import os
 import re
 import sqlite3
@@ -473,6 +474,44 @@ class Catalog:
             "WHERE pr.repo_id = ? ORDER BY p.id", (out["id"],))]
         return out
 
+    def check(self, *, quick: bool = False) -> list["CheckResult"]:
+        """`modelcat check`: SQLite's integrity and foreign-key checks, the full-text indexes, and the
+        catalog's own invariants. Read-only; each result names what is wrong, with examples.
+        quick: SQLite's quick_check (no index-content comparison: minutes faster on a large catalog)."""
+        results = []
+
+        def add(name: str, what: str, find) -> None:
+            try:
+                bad = list(find())
+            except sqlite3.DatabaseError as e:  # damage bad enough to stop the query: a problem too
+                bad = [f"the check could not run: {e}"]
+            results.append(CheckResult(name, what, len(bad), [str(b) for b in bad[:5]]))
+
+        def rows(sql: str) -> list:
+            return [r[0] for r in self.conn.execute(sql)]
+
+        pragma = "quick_check" if quick else "integrity_check"
+        add("integrity", f"SQLite's {pragma}: pages, indexes and constraints",
+            lambda: [r for r in rows(f"PRAGMA {pragma}") if r != "ok"])
+        add("foreign keys", "every reference points at an existing row (PRAGMA foreign_key_check)",
+            lambda: [f"{t} row {rowid} -> {parent}" for t, rowid, parent, _ in
+                     self.conn.execute("PRAGMA foreign_key_check")])
+        tables = set(rows("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        for fts, content in (("models_fts", "models"), ("papers_fts", "papers"), ("repos_fts", "repos")):
+            if f"{fts}_docsize" not in tables:
+                continue
+            add(f"full-text {content}", f"{fts} indexes exactly the rows of {content}", lambda fts=fts, content=content: (
+                [f"{content} rowid {r} not indexed" for r in rows(
+                    f"SELECT rowid FROM [{content}] EXCEPT SELECT id FROM [{fts}_docsize] LIMIT 100")]
+                + [f"{fts} indexes rowid {r}, which {content} lacks" for r in rows(
+                    f"SELECT id FROM [{fts}_docsize] EXCEPT SELECT rowid FROM [{content}] LIMIT 100")]))
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(models)")}
+        for name, what, sql in _INVARIANTS:
+            if "loadable" in sql and "loadable" not in columns:
+                continue
+            add(name, what, lambda sql=sql: rows(sql))
+        return results
+
     def counts(self) -> dict[str, int]:
         """Row counts of the catalog's tables (models: rows still listed by their source)."""
         out = {}
@@ -482,6 +521,55 @@ class Catalog:
         out["models_removed"] = self.conn.execute(
             "SELECT count(*) FROM models WHERE removed_at IS NOT NULL").fetchone()[0]
         return out
+
+
+@dataclass
+class CheckResult:
+    name: str
+    what: str  # what holds when it passes
+    problems: int
+    examples: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.problems == 0
+
+
+# The catalog's own invariants: each query lists (up to 100) offenders.
+_INVARIANTS = [
+    ("children have a model", "every dataset link, metric, paper link, code link and relation belongs to a model",
+     "SELECT 'model_datasets: ' || model_id FROM model_datasets WHERE model_id NOT IN (SELECT id FROM models) "
+     "UNION ALL SELECT 'metrics: ' || model_id FROM metrics WHERE model_id NOT IN (SELECT id FROM models) "
+     "UNION ALL SELECT 'model_papers: ' || model_id FROM model_papers WHERE model_id NOT IN (SELECT id FROM models) "
+     "UNION ALL SELECT 'model_repos: ' || model_id FROM model_repos WHERE model_id NOT IN (SELECT id FROM models) "
+     "UNION ALL SELECT 'model_relations: ' || model_id FROM model_relations "
+     "WHERE model_id NOT IN (SELECT id FROM models) LIMIT 100"),
+    ("links have their target", "every dataset, paper and repository a link names exists",
+     "SELECT 'model_datasets -> ' || dataset_id FROM model_datasets WHERE dataset_id NOT IN (SELECT id FROM datasets) "
+     "UNION ALL SELECT 'metrics -> ' || dataset_id FROM metrics "
+     "WHERE dataset_id IS NOT NULL AND dataset_id NOT IN (SELECT id FROM datasets) "
+     "UNION ALL SELECT 'model_papers -> ' || paper_id FROM model_papers WHERE paper_id NOT IN (SELECT id FROM papers) "
+     "UNION ALL SELECT 'model_repos -> ' || repo_id FROM model_repos WHERE repo_id NOT IN (SELECT id FROM repos) "
+     "UNION ALL SELECT 'paper_repos -> ' || paper_id FROM paper_repos WHERE paper_id NOT IN (SELECT id FROM papers) "
+     "UNION ALL SELECT 'paper_repos -> ' || repo_id FROM paper_repos WHERE repo_id NOT IN (SELECT id FROM repos) "
+     "UNION ALL SELECT 'model_aliases -> ' || model_id FROM model_aliases WHERE model_id NOT IN (SELECT id FROM models) "
+     "LIMIT 100"),
+    ("ids name their source", "a model's id starts with its source's scheme (timm:, hf:, ...)",
+     "SELECT id FROM models WHERE substr(id, 1, length(source) + 1) != source || ':' LIMIT 100"),
+    ("open follows the license family", "is_open = 1 exactly when the license family is permissive or copyleft",
+     "SELECT id FROM models WHERE is_open != (license_family IN ('permissive', 'copyleft')) "
+     "UNION ALL SELECT id FROM repos WHERE is_open != (license_family IN ('permissive', 'copyleft')) LIMIT 100"),
+    ("loadable rows have a backend", "loadable = 1 names its loader backend; loadable = 0 says why",
+     "SELECT id FROM models WHERE (loadable = 1 AND load_backend IS NULL) "
+     "OR (loadable = 0 AND (load_note IS NULL OR load_note = '')) LIMIT 100"),
+    ("timestamps in order", "first seen <= last seen and changed; a removal after the first sighting",
+     "SELECT id FROM models WHERE first_seen > last_seen OR first_seen > changed_at "
+     "OR (removed_at IS NOT NULL AND removed_at < first_seen) LIMIT 100"),
+    ("sizes and counts are sane", "no negative size, parameter count or class count",
+     "SELECT id FROM models WHERE size_bytes < 0 OR num_params < 0 OR num_classes < 0 OR downloads < 0 LIMIT 100"),
+    ("one open run per source", "at most one refresh per source is marked running",
+     "SELECT source FROM runs WHERE status = 'running' GROUP BY source HAVING count(*) > 1 LIMIT 100"),
+]
 
 
 def _connect(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
@@ -562,6 +650,53 @@ class WriteCounts:
 
 
 _VOLATILE_AT = frozenset(MODEL_COLUMNS.index(c) for c in VOLATILE_FIELDS)
+_VOLATILE_INDEXES = tuple(MODEL_COLUMNS.index(c) for c in VOLATILE_FIELDS)  # in VOLATILE_FIELDS order
+
+
+_INT_COLUMNS = frozenset({"num_params", "size_bytes", "num_classes", "downloads", "likes", "repo_bytes", "stars",
+                          "forks", "open_issues", "version"})
+_REAL_COLUMNS = frozenset({"crop_pct"})
+_INT64 = 2**63
+
+
+def _int_cell(v):
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        v = int(v)
+    return v if isinstance(v, int) and -_INT64 <= v < _INT64 else None
+
+
+def _real_cell(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    v = float(v) if abs(v) < 1e308 else None
+    return v if v is not None and math.isfinite(v) else None
+
+
+def _text_cell(v):
+    """Text SQLite can take: a str that encodes as UTF-8 (lone surrogates replaced), else NULL."""
+    if not isinstance(v, str):
+        return None
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        v = v.encode("utf-8", "replace").decode("utf-8")
+    return v
+
+
+def _cell(col: str, v):
+    """A value as its column holds it. A source's wrong type (a list where a number belongs, a
+    number too big for SQLite) is unknown: NULL, never a failed batch."""
+    if v is None:
+        return None
+    if col in _BOOL_COLUMNS:
+        return int(v) if isinstance(v, (bool, int)) and v in (0, 1) else None
+    if col in _INT_COLUMNS:
+        return _int_cell(v)
+    if col in _REAL_COLUMNS:
+        return _real_cell(v)
+    return _text_cell(v)
 
 
 def _values(rec, columns=MODEL_COLUMNS) -> list:
@@ -570,13 +705,18 @@ def _values(rec, columns=MODEL_COLUMNS) -> list:
     for col in columns:
         v = getattr(rec, col)
         if col in _JSON_COLUMNS:
-            v = json.dumps(v, sort_keys=True) if v not in (None, [], {}) else None
+            v = json.dumps(v, sort_keys=True, default=str) if v not in (None, [], {}) else None
         elif col in _BOOL_COLUMNS and v is not None:
             v = int(bool(v))
         elif col == "entity_id" and v is None:
             v = rec.id
-        values.append(v)
+        values.append(_cell(col, v))
     return values
+
+
+def _texts(*values) -> tuple:
+    """A child row's text values, as SQLite can take them."""
+    return tuple(_text_cell(v) if isinstance(v, str) else v for v in values)
 
 
 def _digest(values: list, rec, volatile_at=_VOLATILE_AT) -> str:
@@ -685,7 +825,7 @@ class SourceWriter:
                 changed.append(rec)
                 self.counts.updated += 1
             else:
-                touched.append((self.now, *(getattr(rec, f) for f in VOLATILE_FIELDS), rec_id))
+                touched.append((self.now, *(values[i] for i in _VOLATILE_INDEXES), rec_id))
                 self.counts.unchanged += 1
         c = self.conn
         c.executemany(_INSERT, inserts)
@@ -730,7 +870,7 @@ class SourceWriter:
                     self.counts.updated += 1
                 changed.append(rec)
             else:
-                touched.append((self.now, *(getattr(rec, v) for v in volatile), rec_id))
+                touched.append((self.now, *(values[columns.index(v)] for v in volatile), rec_id))
                 self.counts.unchanged += 1
         c.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}, record_hash, {', '.join(seen_cols)}) "
@@ -813,35 +953,35 @@ class SourceWriter:
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
         c.executemany(
             "INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
-            {(d.dataset_id, d.raw) for r in records for d in r.datasets},
+            {_texts(d.dataset_id, d.raw) for r in records for d in r.datasets},
         )
         c.executemany(
             "INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) VALUES (?, ?, ?, ?, ?)",
-            [(r.id, d.dataset_id, d.role, d.raw, self.source) for r in records for d in r.datasets],
+            [_texts(r.id, d.dataset_id, d.role, d.raw, self.source) for r in records for d in r.datasets],
         )
         c.executemany(
             "INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
-            {(m.dataset_id, m.dataset_raw) for r in records for m in r.metrics if m.dataset_id},
+            {_texts(m.dataset_id, m.dataset_raw) for r in records for m in r.metrics if m.dataset_id},
         )
-        c.executemany(
+        c.executemany(  # a value that is not a finite number is no measurement
             "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(r.id, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, m.value, self.source)
-             for r in records for m in r.metrics],
+            [_texts(r.id, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, _real_cell(m.value), self.source)
+             for r in records for m in r.metrics if _real_cell(m.value) is not None],
         )
         self._paper_stubs(p.paper_id for r in records for p in r.papers)
         c.executemany(
             "INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
-            [(r.id, p.paper_id, p.raw, self.source) for r in records for p in r.papers],
+            [_texts(r.id, p.paper_id, p.raw, self.source) for r in records for p in r.papers],
         )
         c.executemany(
             "INSERT OR REPLACE INTO model_relations (model_id, relation, related_id, raw, source) VALUES (?, ?, ?, ?, ?)",
-            [(r.id, x.relation, x.related_id, x.raw, self.source) for r in records for x in r.relations],
+            [_texts(r.id, x.relation, x.related_id, x.raw, self.source) for r in records for x in r.relations],
         )
         self._repo_stubs(x for r in records for x in r.repos)
         c.executemany(
             "INSERT OR REPLACE INTO model_repos (model_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
-            [(r.id, x.repo_id, x.raw, self.source) for r in records for x in r.repos],
+            [_texts(r.id, x.repo_id, x.raw, self.source) for r in records for x in r.repos],
         )
 
     def finish(self, *, removed_since: str | None) -> WriteCounts:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from ..errors import SkipRecord, SourceError, SourceUnavailable
 from ..normalize import arxiv_ids
 from ..normalize.links import github_repo_ids
+from ..normalize.values import integer, text, texts
 from ..records import PaperRecord, RepoLink
 from .base import Checkpoint, FetchContext, Source, preflight
 
@@ -267,9 +268,15 @@ def _text(v: Any, limit: int) -> str | None:
     return v[:limit] or None
 
 
+def _list(v: Any) -> list:
+    return v if isinstance(v, list) else []
+
+
 def normalize_arxiv(raw: dict) -> PaperRecord:
     if raw.get("missing"):
-        ident = str(raw["missing"])
+        ident = text(raw["missing"], 40)
+        if not ident or not arxiv_ids(f"arXiv:{ident}", bare=False):
+            raise SkipRecord(f"not an arXiv id: {str(raw['missing'])[:80]!r}")
         return PaperRecord(id=f"arxiv:{ident}", source="arxiv", arxiv_id=ident, missing=True,
                            comment=_text(raw.get("reason"), 200), url=f"https://arxiv.org/abs/{ident}")
     ident = raw.get("arxiv_id")
@@ -284,16 +291,16 @@ def normalize_arxiv(raw: dict) -> PaperRecord:
         source="arxiv",
         arxiv_id=ident,
         title=_text(raw.get("title"), 1000),
-        authors=[a for a in (_text(x, 300) for x in raw.get("authors") or []) if a][:500],
+        authors=[a for a in (_text(x, 300) for x in _list(raw.get("authors"))) if a][:500],
         abstract=abstract,
-        published=raw.get("published"),
-        updated=raw.get("updated"),
-        categories=[str(c) for c in raw.get("categories") or []][:20],
-        primary_category=raw.get("primary_category"),
-        doi=raw.get("doi"),
-        pdf_url=raw.get("pdf_url"),
+        published=text(raw.get("published"), 40),
+        updated=text(raw.get("updated"), 40),
+        categories=texts(raw.get("categories"), 40, most=20),
+        primary_category=text(raw.get("primary_category"), 40),
+        doi=text(raw.get("doi"), 300),
+        pdf_url=text(raw.get("pdf_url"), 500),
         url=f"https://arxiv.org/abs/{ident}",
-        version=raw.get("version"),
+        version=integer(raw.get("version")),
         comment=comment,
         journal_ref=_text(raw.get("journal_ref"), 500),
         repos=repos,

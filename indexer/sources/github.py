@@ -257,7 +257,8 @@ def normalize_repo(raw: dict, source: str = "github") -> RepoRecord:
     )
     papers = raw.get("readme_papers")
     if isinstance(papers, list):  # read this run (else: None, the links stay as they are)
-        rec.papers = [PaperLink(f"arxiv:{i}", "README") for i in dict.fromkeys(papers) if isinstance(i, str) and i]
+        rec.papers = [PaperLink(f"arxiv:{i}", "README")
+                      for i in dict.fromkeys(p for p in papers if isinstance(p, str) and p and len(p) < 40)]
     # GitHub's spdx_id; NOASSERTION: a license file GitHub could not identify -> unknown
     if spdx and spdx != "NOASSERTION":
         rec.set_license(normalize_license(spdx))

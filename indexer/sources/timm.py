@@ -28,6 +28,7 @@ from ..errors import SkipRecord, SourceUnavailable
 from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normalize_license
 from ..normalize.dataset import dataset_kind, label_space_sizes
 from ..normalize.links import github_repo_ids
+from ..normalize.values import integer, number, numbers, text, texts
 from ..records import DatasetLink, ModelRecord, PaperLink, RepoLink
 from .base import FetchContext, Source, family_words, jsonable
 
@@ -240,17 +241,24 @@ def _task(num_classes: int | None, datasets: list[tuple[str, str]]) -> str:
 
 def _description(raw: dict) -> str | None:
     parts = []
-    doc = (raw.get("doc") or "").split("\n\n", 1)[0].strip()
+    doc = (text(raw.get("doc"), 20_000) or "").split("\n\n", 1)[0].strip()
     if doc:
-        parts.append(re.sub(r"\s+", " ", doc))
+        parts.append(re.sub(r"\s+", " ", doc)[:2000])
     cfg = raw["cfg"]
     for key in ("description", "paper_name"):
-        if cfg.get(key):
-            parts.append(str(cfg[key]))
-    notes = cfg.get("notes")
-    if notes:
-        parts.extend(str(n) for n in (notes if isinstance(notes, list) else [notes]))
+        if text(cfg.get(key)):
+            parts.append(text(cfg.get(key)))
+    parts.extend(texts(cfg.get("notes"), most=20))
     return " ".join(parts) or None
+
+
+def _plain(v) -> bool:
+    """A small JSON-able value for `extra` (a number, a short string, a short list of them)."""
+    if isinstance(v, (bool, int)) or (isinstance(v, float) and number(v) is not None):
+        return True
+    if isinstance(v, str):
+        return len(v) <= 2000
+    return isinstance(v, list) and len(v) <= 10 and all(_plain(x) and not isinstance(x, list) for x in v)
 
 
 def normalize_timm(raw: dict) -> ModelRecord:
@@ -264,13 +272,16 @@ def normalize_timm(raw: dict) -> ModelRecord:
         DatasetLink(ident, "train" if len(found) == 1 else ("finetune" if i == len(found) - 1 else "pretrain"), rawtok)
         for i, (ident, rawtok) in enumerate(found)
     ]
-    num_classes = cfg.get("num_classes")
-    classifier, first_conv = (
-        ",".join(v) if isinstance(v, list) else v for v in (cfg.get("classifier"), cfg.get("first_conv"))
-    )
-    hf_hub_id = cfg.get("hf_hub_id")
-    num_params = raw.get("num_params")
-    papers = [PaperLink(f"arxiv:{i}", str(cfg.get("paper_ids"))) for i in arxiv_ids(cfg.get("paper_ids"))]
+    num_classes = integer(cfg.get("num_classes"))
+    num_classes = num_classes if num_classes is not None and num_classes >= 0 else None
+    classifier, first_conv = (",".join(texts(v, 200)) or None for v in (cfg.get("classifier"), cfg.get("first_conv")))
+    hf_hub_id = text(cfg.get("hf_hub_id"), 300)
+    num_params = integer(raw.get("num_params"))
+    num_params = num_params if num_params is not None and num_params >= 0 else None
+    state_bytes = integer(raw.get("state_bytes"))
+    paper_ids = text(cfg.get("paper_ids"), 2000) or ", ".join(texts(cfg.get("paper_ids"), 100)) or None
+    papers = [PaperLink(f"arxiv:{i}", paper_ids) for i in arxiv_ids(paper_ids)] if paper_ids else []
+    origin_url, url = text(cfg.get("origin_url"), 2000), text(cfg.get("url"), 2000)
     rec = ModelRecord(
         id=f"timm:{name}",
         source="timm",
@@ -280,34 +291,33 @@ def normalize_timm(raw: dict) -> ModelRecord:
         library="timm",
         num_params=num_params,
         # timm's checkpoints are float32 state dicts: parameters and buffers x 4 bytes
-        size_bytes=raw.get("state_bytes") or estimate_bytes(num_params),
+        size_bytes=state_bytes if state_bytes is not None and state_bytes > 0 else estimate_bytes(num_params),
         size_is_estimate=True if num_params is not None else None,
-        url=f"https://huggingface.co/{hf_hub_id}" if hf_hub_id else (cfg.get("origin_url") or cfg.get("url")),
+        url=f"https://huggingface.co/{hf_hub_id}" if hf_hub_id else (origin_url or url),
         description=_description(raw),
         tags=family_words(arch) + [d.dataset_id for d in links],
         architecture=arch,
         weights=tag,
         hf_hub_id=hf_hub_id,
-        input_size=cfg.get("input_size"),
-        mean=cfg.get("mean"),
-        std=cfg.get("std"),
-        crop_pct=cfg.get("crop_pct"),
-        interpolation=cfg.get("interpolation"),
+        input_size=numbers(cfg.get("input_size"), 3),
+        mean=numbers(cfg.get("mean")),
+        std=numbers(cfg.get("std")),
+        crop_pct=number(cfg.get("crop_pct")),
+        interpolation=text(cfg.get("interpolation"), 40),
         num_classes=num_classes,
         classifier=classifier,
         first_conv=first_conv,
-        source_version=raw.get("timm_version"),
+        source_version=text(raw.get("timm_version"), 40),
         extra={k: cfg[k] for k in ("test_input_size", "fixed_input_size", "crop_mode", "test_crop_pct",
                                    "label_offset", "origin_url", "url", "paper_name")
-               if cfg.get(k) not in (None, False, "")},
+               if cfg.get(k) not in (None, False, "") and _plain(cfg[k])},
         datasets=links,
         papers=papers,
-        repos=[RepoLink(ident, url) for url in (cfg.get("origin_url"), cfg.get("url")) if isinstance(url, str)
-               for ident, _ in github_repo_ids(url)],
+        repos=[RepoLink(ident, u) for u in (origin_url, url) if u for ident, _ in github_repo_ids(u)],
     )
-    if raw.get("module"):
-        rec.extra["module"] = raw["module"]
-    if raw.get("count_error"):
-        rec.extra["count_error"] = raw["count_error"]
+    if text(raw.get("module")):
+        rec.extra["module"] = text(raw.get("module"), 200)
+    if text(raw.get("count_error")):
+        rec.extra["count_error"] = text(raw.get("count_error"), 2000)
     rec.set_license(normalize_license(cfg.get("license")))
     return rec

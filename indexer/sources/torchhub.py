@@ -28,6 +28,7 @@ from ..errors import SkipRecord
 from ..normalize import normalize_task
 from ..normalize.links import github_repo_ids
 from ..normalize.task import task_from_text
+from ..normalize.values import integer, text, texts
 from ..parse.hubconf import HubconfError, parse_hubconf
 from ..parse.hubpage import PageError, parse_page
 from ..records import ModelRecord, PaperLink, RepoLink
@@ -233,13 +234,37 @@ def _page_task(page: dict) -> tuple[str, str] | None:
     return task_from_text(" ".join(x for x in (meta.get("title"), meta.get("summary")) if x))
 
 
+def _dicts(v) -> list[dict]:
+    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+def _clean_page(p: dict) -> dict:
+    """A Hub page record with every field of the type the normalizer reads (else left out)."""
+    meta = p.get("meta") if isinstance(p.get("meta"), dict) else {}
+    meta = {k: (text(v, 2000) if k != "tags" else texts(v, 100, most=40)) for k, v in meta.items()
+            if isinstance(k, str) and (isinstance(v, str) or k == "tags")}
+    return {"url": text(p.get("url"), 2000), "path": text(p.get("path"), 500), "meta": meta,
+            "text": text(p.get("text"), 200_000), "arxiv": texts(p.get("arxiv"), 40, most=50),
+            "loads": [{"name": x["name"]} for x in _dicts(p.get("loads")) if text(x.get("name"), 200)]}
+
+
+def _clean_entrypoint(e: dict) -> dict:
+    return {"name": text(e.get("name"), 200), "kind": text(e.get("kind"), 40), "module": text(e.get("module"), 300),
+            "docstring": text(e.get("docstring"), 20_000), "params": texts(e.get("params"), 100, most=50),
+            "line": integer(e.get("line"))}
+
+
 def normalize_torchhub(raw: dict) -> list:
     """[RepoRecord, ModelRecord per entrypoint] for one Hub repository."""
-    pages = raw.get("pages") or []
+    pages = [_clean_page(p) for p in _dicts(raw.get("pages"))]
     repo_rec = normalize_repo(raw, source="torchhub")
     if raw.get("missing"):
         return [repo_rec]
-    hubconf = raw.get("hubconf")
+    hubconf = raw.get("hubconf") if isinstance(raw.get("hubconf"), dict) else None
+    if hubconf is not None:
+        hubconf = {"entrypoints": [c for c in (_clean_entrypoint(e) for e in _dicts(hubconf.get("entrypoints")))
+                                   if c["name"]],
+                   "dependencies": texts(hubconf.get("dependencies"), 100, most=50)}
     repo_rec.has_hubconf = hubconf is not None or bool(raw.get("hubconf_error"))
     full_name = repo_rec.full_name
     entrypoints = list((hubconf or {}).get("entrypoints") or [])
@@ -252,11 +277,11 @@ def normalize_torchhub(raw: dict) -> list:
                 listed.add(name)
                 entrypoints.append({"name": name, "kind": "documented", "docstring": None, "module": None,
                                     "params": [], "line": None})
-    weights = raw.get("torchvision") or {}
+    weights = raw.get("torchvision") if isinstance(raw.get("torchvision"), dict) else {}
     deps = (hubconf or {}).get("dependencies") or []
     out: list = [repo_rec]
     for e in entrypoints:
-        out.append(_entrypoint(e, full_name, repo_rec, pages, weights, deps, raw.get("ref")))
+        out.append(_entrypoint(e, full_name, repo_rec, pages, weights, deps, text(raw.get("ref"), 300)))
     if not entrypoints and not pages:
         raise SkipRecord(f"{full_name}: no hubconf.py and no Hub page")
     return out

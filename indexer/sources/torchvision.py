@@ -7,7 +7,6 @@ categories. Torchvision's own weights are BSD-3-Clause unless the meta says othe
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Iterator
 
@@ -23,6 +22,7 @@ from ..normalize import (
 )
 from ..normalize.dataset import dataset_kind
 from ..normalize.links import github_repo_ids
+from ..normalize.values import integer, number, numbers, text
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink
 from .base import FetchContext, Source, family_words, jsonable
 
@@ -182,14 +182,16 @@ def _datasets(weights: str) -> list[DatasetLink]:
 
 
 def _input(transforms: dict | None) -> tuple[list[int] | None, float | None]:
-    if not transforms or not transforms.get("crop_size"):
+    if not isinstance(transforms, dict):
         return None, None
-    crop = transforms["crop_size"]
-    crop = crop if isinstance(crop, list) else [crop]
-    h, w = (crop[0], crop[-1])
+    crop = transforms.get("crop_size")
+    crop = numbers(crop if isinstance(crop, list) else [crop])
+    if not crop or not all(isinstance(x, int) and x > 0 for x in crop):
+        return None, None
+    h, w = crop[0], crop[-1]
     resize = transforms.get("resize_size")
-    resize = resize if isinstance(resize, list) else ([resize] if resize else None)
-    crop_pct = round(min(h, w) / min(resize), 4) if resize else None
+    resize = numbers(resize if isinstance(resize, list) else [resize])
+    crop_pct = round(min(h, w) / min(resize), 4) if resize and min(resize) > 0 else None
     return [3, h, w], crop_pct
 
 
@@ -197,23 +199,28 @@ def normalize_torchvision(raw: dict) -> ModelRecord:
     builder, weights, meta = raw.get("builder"), raw.get("weights"), raw.get("meta")
     if not isinstance(builder, str) or not isinstance(weights, str) or not isinstance(meta, dict):
         raise SkipRecord("not a torchvision weights entry")
-    module = raw.get("module") or "torchvision.models"
-    transforms = raw.get("transforms")
+    module = text(raw.get("module"), 300) or "torchvision.models"
+    transforms = raw.get("transforms") if isinstance(raw.get("transforms"), dict) else {}
     input_size, crop_pct = _input(transforms)
     datasets = _datasets(weights)
     metrics = [
-        Metric(dataset_raw=ds, metric_raw=m, value=float(v), dataset_id=canonical_dataset(ds),
+        Metric(dataset_raw=ds, metric_raw=m, value=number(v), dataset_id=canonical_dataset(ds),
                metric=canonical_metric(m))
-        for ds, values in (meta.get("_metrics") or {}).items() if isinstance(values, dict)
-        for m, v in values.items() if isinstance(v, (int, float)) and math.isfinite(v)
+        for ds, values in (meta.get("_metrics") if isinstance(meta.get("_metrics"), dict) else {}).items()
+        if isinstance(values, dict) and text(ds, 200)
+        for m, v in values.items() if number(v) is not None and text(m, 100)
     ]
-    doc = (raw.get("doc") or "").strip().split("\n\n", 1)[0]
-    docs = meta.get("_docs") or ""
+    doc = (text(raw.get("doc"), 50_000) or "").split("\n\n", 1)[0]
+    docs = text(meta.get("_docs"), 20_000) or ""
+    num_categories = integer(raw.get("num_categories"))
+    num_categories = num_categories if num_categories is not None and num_categories >= 0 else None
+    file_size = number(meta.get("_file_size"))
+    file_size = file_size if file_size is not None and file_size >= 0 else None
     description = " ".join(p for p in (_clean_rst(doc), _clean_rst(docs)) if p) or None
-    papers = [PaperLink(f"arxiv:{i}", f"arxiv:{i}") for i in arxiv_ids([raw.get("doc"), docs], bare=False)]
+    papers = [PaperLink(f"arxiv:{i}", f"arxiv:{i}") for i in arxiv_ids([doc, docs], bare=False)]
     quantized = builder.startswith("quantized_")
     task = normalize_task(module)
-    if task == "image-classification" and not raw.get("num_categories"):
+    if task == "image-classification" and not num_categories:
         # vgg16.IMAGENET1K_FEATURES: only the features are valid, the classifier is NaN
         task = "image-feature-extraction"
     rec = ModelRecord(
@@ -224,43 +231,44 @@ def normalize_torchvision(raw: dict) -> ModelRecord:
         task=task,
         task_raw=module,
         library="torchvision",
-        num_params=meta.get("num_params"),
-        size_bytes=bytes_from_mib(meta.get("_file_size")),
-        size_is_estimate=False if meta.get("_file_size") is not None else None,
+        num_params=integer(meta.get("num_params")),
+        size_bytes=bytes_from_mib(file_size),
+        size_is_estimate=False if file_size is not None else None,
         url=_doc_page(builder, module),
         description=description,
         tags=family_words(builder.removeprefix("quantized_")) + [d.dataset_id for d in datasets] + (["quantized"] if quantized else []),
         architecture=builder,
         weights=weights,
         input_size=input_size,
-        mean=(transforms or {}).get("mean"),
-        std=(transforms or {}).get("std"),
+        mean=numbers(transforms.get("mean"), 3),
+        std=numbers(transforms.get("std"), 3),
         crop_pct=crop_pct,
-        interpolation=(transforms or {}).get("interpolation"),
-        num_classes=raw.get("num_categories"),
-        source_version=raw.get("torchvision_version"),
+        interpolation=text(transforms.get("interpolation"), 40),
+        num_classes=num_categories,
+        source_version=text(raw.get("torchvision_version"), 40),
         extra={
             k: v for k, v in {
-                "weights_class": raw.get("weights_class"),
-                "weights_url": raw.get("url"),
-                "default": bool(raw.get("is_default")),
-                "gflops": meta.get("_ops"),
-                "recipe": meta.get("recipe"),
-                "min_size": meta.get("min_size"),
-                "min_temporal_size": meta.get("min_temporal_size"),
-                "backend": meta.get("backend"),
-                "unquantized": meta.get("unquantized"),
-                "resize_size": (transforms or {}).get("resize_size"),
-                "preset": (transforms or {}).get("preset"),
+                "weights_class": text(raw.get("weights_class"), 200),
+                "weights_url": text(raw.get("url"), 2000),
+                "default": raw.get("is_default") is True,
+                "gflops": number(meta.get("_ops")),
+                "recipe": text(meta.get("recipe"), 2000),
+                "min_size": numbers(meta.get("min_size")),
+                "min_temporal_size": integer(meta.get("min_temporal_size")),
+                "backend": text(meta.get("backend"), 100),
+                "unquantized": text(meta.get("unquantized"), 200),
+                "resize_size": numbers(transforms.get("resize_size")),
+                "preset": text(transforms.get("preset"), 200),
             }.items() if v not in (None, False)
         },
         datasets=datasets,
         metrics=metrics,
         papers=papers,
         # the training recipe's code: github.com/pytorch/vision/tree/main/references/...
-        repos=[RepoLink(ident, meta["recipe"]) for ident, _ in github_repo_ids(meta.get("recipe"))][:1],
+        repos=[RepoLink(ident, recipe) for recipe in [text(meta.get("recipe"), 2000)] if recipe
+               for ident, _ in github_repo_ids(recipe)][:1],
     )
-    lic = meta.get("license")
+    lic = meta.get("license") if isinstance(meta.get("license"), (str, list)) else None
     if lic:
         rec.set_license(normalize_license(lic))
     else:
