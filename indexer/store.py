@@ -11,7 +11,6 @@ import datetime as _dt
 import functools
 import hashlib
 import json
-import math
 import os
 import re
 import sqlite3
@@ -22,6 +21,7 @@ from typing import Iterable, Iterator
 
 from .errors import CatalogError, RefreshLocked
 from .normalize.dataset import dataset_table
+from .normalize.values import integer, number
 from .paths import schema_dir
 from .records import REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, RepoRecord
 
@@ -660,18 +660,12 @@ _INT64 = 2**63
 
 
 def _int_cell(v):
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        v = int(v)
-    return v if isinstance(v, int) and -_INT64 <= v < _INT64 else None
+    v = integer(v)
+    return v if v is not None and -_INT64 <= v < _INT64 else None
 
 
 def _real_cell(v):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    v = float(v) if abs(v) < 1e308 else None
-    return v if v is not None and math.isfinite(v) else None
+    return number(v)
 
 
 def _text_cell(v):
