@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime
 import functools
 import importlib.util
+import logging
 import os
 import re
+import time
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -26,6 +28,9 @@ from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, text, texts
 from ..records import PaperRecord, RepoLink
 from .base import Checkpoint, FetchContext, Source, preflight
+from .http import TRANSIENT_STATUS, RetryingSession, backoff
+
+log = logging.getLogger("modelcat")
 
 DEFAULT_ENDPOINT = "https://export.arxiv.org/api/query"
 MIN_DELAY = 3.0  # seconds between requests to arxiv.org (its terms of use)
@@ -47,6 +52,7 @@ class ArxivSource(Source):
         "search_since_days": (float, 30.0, "a search's first run looks back this many days"),
         "delay_seconds": (float, MIN_DELAY, "seconds between requests (at least 3 for arxiv.org)"),
         "retries": (int, 3, "retries of a failed or empty page"),
+        "timeout": (float, 60.0, "seconds to wait for arXiv's answer before retrying"),
         "endpoint": (str, "", "the query endpoint (default: $ARXIV_API_URL, else https://export.arxiv.org/api/query)"),
     }
 
@@ -59,7 +65,7 @@ class ArxivSource(Source):
         endpoint = (cfg["endpoint"] or os.environ.get("ARXIV_API_URL") or DEFAULT_ENDPOINT).strip()
         preflight(endpoint, "arXiv", "ARXIV_API_URL")
         delay = effective_delay(endpoint, cfg["delay_seconds"])
-        self._client = _client(endpoint, cfg["batch_size"], delay, cfg["retries"])
+        self._client = _client(endpoint, cfg["batch_size"], delay, cfg["retries"], float(cfg["timeout"]))
         self._endpoint, self._delay = endpoint, delay
         ctx.details.update(endpoint=endpoint, delay_seconds=delay)
 
@@ -191,8 +197,10 @@ def _checked_client_class():
     import arxiv
 
     class CheckedClient(arxiv.Client):
-        """arxiv.Client that does not take a body that is not arXiv's for "no results": it is
-        retried like a failed request (num_retries, with the client's delay), then BadFeed."""
+        """arxiv.Client whose requests go through a RetryingSession (a timeout; resets, bodies cut
+        short, 429 and 5xx retried with backoff, Retry-After honoured), and that does not take a
+        body that is not arXiv's for "no results": that is asked again (num_retries, with backoff),
+        then BadFeed. arxiv's own retry loop is turned off, so the bound is not squared."""
 
         def first_page(self, search):
             """The first page of `search` (max_results entries), parsed and checked, with its
@@ -200,20 +208,40 @@ def _checked_client_class():
             return self._parse_feed(self._format_url(search, 0, search.max_results or self.page_size))
 
         def _parse_feed(self, url, first_page=True, _try_index=0):
-            feed = super()._parse_feed(url, first_page=first_page, _try_index=_try_index)
-            problem = feed_problem(feed)
-            if problem is None:
-                return feed
-            if _try_index < self.num_retries:
-                return self._parse_feed(url, first_page=first_page, _try_index=_try_index + 1)
-            raise BadFeed(url, problem)
+            attempt = 0
+            while True:
+                attempt += 1
+                try:  # _try_index = num_retries: arxiv gives up at once; the session has retried
+                    feed = super()._parse_feed(url, first_page=first_page, _try_index=self.num_retries)
+                except arxiv.UnexpectedEmptyPageError as e:
+                    problem = str(e)
+                else:
+                    problem = feed_problem(feed)
+                    if problem is None:
+                        return feed
+                if attempt > self.num_retries:
+                    raise BadFeed(url, problem)
+                wait = backoff(attempt, 1.0, 16.0)
+                log.info("arxiv: %s; retry %d/%d in %.1f s", problem, attempt, self.num_retries, wait)
+                time.sleep(wait)
 
     return CheckedClient
 
 
-def _client(endpoint: str, page_size: int, delay: float, retries: int):
+def feed_incomplete(r) -> str | None:
+    """What is wrong with a successful answer that is not a whole Atom feed, else None. The
+    client's XML parser recovers what it can from half a feed (the header and the first entries),
+    which would pass for a feed that lacks the rest; every whole Atom document ends with </feed>."""
+    if not (200 <= r.status_code < 300) or r.content.rstrip().endswith(b"</feed>"):
+        return None
+    return "not a whole Atom feed (no </feed>: a body cut short, or an answer that is not arXiv's)"
+
+
+def _client(endpoint: str, page_size: int, delay: float, retries: int, timeout: float = 60.0):
     client = _checked_client_class()(page_size=max(1, min(int(page_size), 2000)), delay_seconds=delay,
                                      num_retries=retries)
+    client._session = RetryingSession(timeout=timeout, retries=retries, statuses=TRANSIENT_STATUS,
+                                      body_problem=feed_incomplete, name="arxiv")
     client.query_url_format = endpoint + ("&{}" if "?" in endpoint else "?{}")
     return client
 

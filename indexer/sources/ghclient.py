@@ -3,9 +3,11 @@
 * GITHUB_API_URL (as in GitHub Actions) or a source's `endpoint` setting: the API's base URL.
 * GITHUB_TOKEN from the environment, sent as `Authorization: token ...`; never written anywhere
   (not in the catalog, run details or logs).
-* Retries are PyGithub's own GithubRetry: 5xx and secondary rate limits are retried; a primary
-  rate limit is waited out only up to `max_rate_limit_wait` seconds, else RateLimited is raised and
-  the source stops early, keeping what it read (the next run goes on from its caches).
+* Retries are PyGithub's own GithubRetry: 5xx, 429 (waiting what Retry-After asks), timeouts,
+  resets and secondary rate limits are retried; a primary rate limit is waited out only up to
+  `max_rate_limit_wait` seconds, else RateLimited is raised and the source stops early, keeping
+  what it read (the next run goes on from its caches). Under it, a RetryingSession (sources/http.py)
+  retries what urllib3 cannot: a body cut short, or a 200 whose JSON does not parse.
 * A host that does not resolve fails at once (SourceUnavailable), not after the retries.
 """
 
@@ -13,11 +15,13 @@ from __future__ import annotations
 
 import datetime
 import importlib.util
+import math
 import os
 from typing import Any
 
 from ..errors import SourceError, SourceUnavailable
 from .base import FetchContext, preflight
+from .http import RetryingSession, json_problem
 
 DEFAULT_API = "https://api.github.com"
 # the repository fields the catalog keeps (GitHub's names)
@@ -44,6 +48,8 @@ SETTINGS = {
     "seconds_between_requests": (float, 0.25, "pause between GitHub requests"),
     "max_rate_limit_wait": (float, 120.0, "longest wait for a GitHub rate-limit reset before stopping early"),
     "endpoint": (str, "", "the GitHub API's base URL (default: $GITHUB_API_URL, else https://api.github.com)"),
+    "timeout": (float, 30.0, "seconds to wait for GitHub's answer before retrying"),
+    "retries": (int, 5, "retries of a request that failed in a way worth retrying"),
 }
 
 
@@ -56,7 +62,8 @@ def connect(ctx: FetchContext, cfg: dict):
     preflight(url, "the GitHub API", "GITHUB_API_URL")
     ctx.details.update(api=url, authenticated=token() is not None)
     return client(url, max_rate_limit_wait=cfg["max_rate_limit_wait"],
-                  seconds_between_requests=cfg["seconds_between_requests"])
+                  seconds_between_requests=cfg["seconds_between_requests"],
+                  timeout=cfg.get("timeout", 30.0), retries=cfg.get("retries", 5))
 
 
 def client(url: str, *, max_rate_limit_wait: float = 120, retries: int = 5, timeout: float = 30, per_page: int = 100,
@@ -65,12 +72,47 @@ def client(url: str, *, max_rate_limit_wait: float = 120, retries: int = 5, time
     (0.25 s by default), as GitHub asks of integrations."""
     import github
 
+    # GithubRetry adds 403 (rate limits) to these; 429 is GitHub's other rate-limit answer
     retry = github.GithubRetry(total=retries, backoff_factor=0.5, secondary_rate_wait=min(60, max_rate_limit_wait),
-                               max_rate_limit_wait=max_rate_limit_wait)
+                               max_rate_limit_wait=max_rate_limit_wait,
+                               status_forcelist=[429, *range(500, 600)])
     tok = token()
     auth = github.Auth.Token(tok) if tok else None
-    return github.Github(auth=auth, base_url=url, retry=retry, timeout=timeout, per_page=per_page,
-                         user_agent="modelcat", seconds_between_requests=seconds_between_requests)
+    # PyGithub takes whole seconds only; the connections get the exact timeout below
+    gh = github.Github(auth=auth, base_url=url, retry=retry, timeout=max(1, math.ceil(timeout)), per_page=per_page,
+                       user_agent="modelcat", seconds_between_requests=seconds_between_requests)
+    _retry_bodies(gh, retries, float(timeout))
+    return gh
+
+
+def _retry_bodies(gh, retries: int, timeout: float) -> None:
+    """Give PyGithub's connections a RetryingSession for bodies cut short or unparsable. PyGithub
+    has no public hook for its session: the requester's connection class is set on this client
+    only (never PyGithub's global injectConnectionClasses)."""
+    from github import Requester as R
+
+    attr = "_Requester__connectionClass"
+    requester = gh.requester
+    base = getattr(requester, attr, None)
+    if base not in (R.HTTPRequestsConnectionClass, R.HTTPSRequestsConnectionClass):
+        import logging
+
+        logging.getLogger("modelcat").warning("github: PyGithub's connection class is not the one expected "
+                                              "(%r): bodies cut short are not retried", base)
+        return
+
+    class Connection(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.timeout = timeout
+            session = RetryingSession(timeout=timeout, retries=retries, base_wait=0.5,
+                                      body_problem=json_problem, name="github")
+            session.auth = self.session.auth
+            session.mount(f"{self.protocol}://", self.adapter)  # GithubRetry stays under it
+            self.session.close()
+            self.session = session
+
+    setattr(requester, attr, Connection)
 
 
 def translate(e: Exception, what: str) -> Exception:

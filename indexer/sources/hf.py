@@ -10,7 +10,8 @@ Each run picks a mode from the state the catalog keeps for this source:
                the Hub no longer lists are marked removed. Also resumable.
   incremental  the nightly run: pages sorted by lastModified, newest first, until the watermark
                (the newest lastModified of the previous run). A night with no changes costs one
-               request per query.
+               request per query. One commit: readers see the night's changes all at once; a
+               crash loses nothing committed, and the next run redoes the night from the watermark.
 
 Why not HfApi.list_models: its generator hides the cursor (nothing to resume from), and its
 `limit` caps the total rather than sizing pages. So the pages are read here, on huggingface_hub's
@@ -28,7 +29,9 @@ import datetime
 import hashlib
 import json
 import importlib.util
+import logging
 import os
+import time
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -45,6 +48,8 @@ from ..paths import schema_dir
 from ..normalize.links import github_repo_ids
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink
 from .base import Checkpoint, FetchContext, Seen, Source, preflight
+
+log = logging.getLogger("modelcat")
 
 FIELDS = ("author", "cardData", "createdAt", "disabled", "downloads", "gated", "lastModified",
           "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "tags", "usedStorage")
@@ -64,7 +69,7 @@ def normalization_version() -> str:
 
 # --------------------------------------------------------------------- the Hub, page by page
 class HubClient:
-    def __init__(self, endpoint: str, *, timeout: float = 60, max_retries: int = 8):
+    def __init__(self, endpoint: str, *, timeout: float = 60, max_retries: int = 8, base_wait: float = 1.0):
         from huggingface_hub.utils import build_hf_headers
 
         from .. import __version__
@@ -74,7 +79,9 @@ class HubClient:
         self.headers = build_hf_headers(library_name="modelcat", library_version=__version__)
         self.timeout = timeout
         self.max_retries = max_retries
+        self.base_wait = base_wait
         self.requests = 0
+        self.retried = 0  # pages asked again because their JSON did not parse
 
     def preflight(self) -> None:
         """Fail at once, clearly, when the Hub's host does not resolve (no network)."""
@@ -84,12 +91,35 @@ class HubClient:
         from huggingface_hub.utils import hf_raise_for_status, http_backoff
 
         r = http_backoff("GET", url, params=params, headers=self.headers, timeout=self.timeout,
-                         max_retries=self.max_retries)
+                         max_retries=self.max_retries, base_wait_time=self.base_wait)
         self.requests += 1
         if _repo_not_found(r) and "/api/models/" in url:
             return r
         hf_raise_for_status(r)
         return r
+
+    def _json(self, url: str, params=None):
+        """(response, parsed JSON). http_backoff retries statuses and transport errors; a body that
+        still does not parse (a 200 cut short) is asked again here, with the same bound, then
+        SourceError."""
+        from .http import backoff
+
+        attempt = 0
+        while True:
+            attempt += 1
+            r = self._get(url, params)
+            if _repo_not_found(r):
+                return r, None
+            try:
+                return r, r.json()
+            except ValueError:
+                if attempt > self.max_retries:
+                    raise SourceError(f"the Hub answered {url[:200]} with invalid JSON "
+                                      f"{attempt} times") from None
+            self.retried += 1
+            wait = backoff(attempt, self.base_wait, 8.0)
+            log.info("hf: invalid JSON from %s; retry %d/%d in %.1f s", url[:160], attempt, self.max_retries, wait)
+            time.sleep(wait)
 
     def pages(self, params: list[tuple[str, Any]] | None, url: str | None = None) -> Iterator[tuple[list, str | None]]:
         """(items, next page URL) for each page, starting at `url` (a saved cursor) or at the start."""
@@ -97,11 +127,7 @@ class HubClient:
         while url:
             if _origin(url) != self.origin:  # never send the token to another host
                 raise SourceError(f"the Hub's next page points outside {self.origin}: {url[:200]}")
-            r = self._get(url, params)
-            try:
-                items = r.json()
-            except ValueError:
-                raise SourceError(f"the Hub answered {url[:200]} with invalid JSON") from None
+            r, items = self._json(url, params)
             if not isinstance(items, list):
                 raise SourceError(f"the Hub answered {url[:200]} with {type(items).__name__}, not a list")
             nxt = r.links.get("next", {}).get("url")
@@ -110,10 +136,7 @@ class HubClient:
 
     def model_info(self, repo_id: str, expand=FIELDS) -> dict | None:
         """One model's fields, or None when the Hub has no such repository."""
-        r = self._get(f"{self.endpoint}/api/models/{repo_id}", [("expand", f) for f in expand])
-        if _repo_not_found(r):
-            return None
-        info = r.json()
+        _, info = self._json(f"{self.endpoint}/api/models/{repo_id}", [("expand", f) for f in expand])
         return info if isinstance(info, dict) else None
 
 
@@ -177,6 +200,8 @@ class HubSource(Source):
         "include_private": (bool, False, "also catalog private models your token can see"),
         "endpoint": (str, "", "the Hub's address (default: $HF_ENDPOINT, else https://huggingface.co)"),
         "full": (bool, False, "this run: a full sweep, even when an incremental one would do"),
+        "timeout": (float, 60.0, "seconds to wait for the Hub's answer before retrying"),
+        "retries": (int, 8, "retries of a request that failed in a way worth retrying (429, 5xx, timeouts, ...)"),
     }
 
     # ----------------------------------------------------------------- fetch
@@ -186,7 +211,7 @@ class HubSource(Source):
         cfg = self.resolved_settings(ctx)
         endpoint = cfg["endpoint"] or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
         self.endpoint = endpoint.rstrip("/")
-        client = HubClient(self.endpoint)
+        client = HubClient(self.endpoint, timeout=float(cfg["timeout"]), max_retries=max(0, int(cfg["retries"])))
         client.preflight()
         page_size = max(1, min(int(cfg["page_size"]), 1000))
         state = ctx.state
@@ -217,6 +242,8 @@ class HubSource(Source):
                 yield from self._sweep(ctx, client, cfg, sweep, page_size)
         finally:
             ctx.details["requests"] = client.requests
+            if client.retried:
+                ctx.details["invalid_json_retried"] = client.retried
 
     def _keep(self, item: Any, ctx: FetchContext, cfg: dict) -> bool:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
@@ -300,7 +327,8 @@ class HubSource(Source):
                         newest = modified
                     if self._keep(item, ctx, cfg):
                         yield item
-                yield Checkpoint(dict(ctx.state))  # commit as we go; the watermark moves at the end
+                # no Checkpoint: a night's changes become visible together, in one commit (a
+                # crash redoes them from the unmoved watermark); the sweeps, long, commit per page
                 if older:
                     break
         ctx.state["watermark"] = newest
