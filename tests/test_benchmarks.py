@@ -29,3 +29,15 @@ def test_bench_loader_smoke():
     for label in ("timm resnet18.a1_in1k", "torchvision resnet18.IMAGENET1K_V1", "transformers tiny ViT"):
         assert f"| {label}" in out
     assert out.count("x | <= 1.05x |") == 4
+
+
+def test_bench_smoke():
+    """scripts/bench.py (issue #8's one command) end to end at tiny sizes: every section and
+    every row it promises is there, with numbers."""
+    out = run("bench.py", "--smoke")
+    for section in ("P1: ingest", "P2: the nightly refresh", "P3: queries", "P6: memory", "Size"):
+        assert f"## {section}" in out, section
+    assert "| normalize + write (the stage alone) |" in out and "naive per-row sqlite-utils" in out
+    assert "| 0 | " in out and "| 100 | " in out  # the no-change night and the change curve
+    assert out.count(" ms |") >= 3 * 5  # three queries, five latencies each
+    assert "bytes per model" in out and "GB |" in out

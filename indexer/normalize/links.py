@@ -20,25 +20,27 @@ _NOT_OWNERS = frozenset({
 
 
 def github_repo_ids(text: Any) -> list[tuple[str, str]]:
-    """Every GitHub repository named in `text`, as (catalog id "github:<owner>/<name>" in lower
-    case, the full name as written), in order, each once."""
+    """Every GitHub repository named in `text` (a string, or a list of them), as (catalog id
+    "github:<owner>/<name>" in lower case, the full name as written), in order, each once."""
     if text is None:
         return []
-    if isinstance(text, (list, tuple)):
-        out: list[tuple[str, str]] = []
-        for item in text:
-            out.extend(x for x in github_repo_ids(item) if x[0] not in {o[0] for o in out})
-        return out
-    out, seen = [], set()
-    for m in _GITHUB.finditer(str(text)[:200_000]):
-        owner, repo = m.group("owner"), m.group("repo")
-        repo = repo.rstrip(".")
-        if repo.endswith(".git"):
-            repo = repo[:-4]
-        if not repo or owner.lower() in _NOT_OWNERS or repo in (".", ".."):
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for item in text if isinstance(text, (list, tuple)) else (text,):
+        if item is None:
             continue
-        ident = f"github:{owner}/{repo}".lower()
-        if ident not in seen:
-            seen.add(ident)
-            out.append((ident, f"{owner}/{repo}"))
+        item = str(item)[:200_000]
+        if "github" not in item:  # every form the pattern knows has it: most texts stop here
+            continue
+        for m in _GITHUB.finditer(item):
+            owner, repo = m.group("owner"), m.group("repo")
+            repo = repo.rstrip(".")
+            if repo.endswith(".git"):
+                repo = repo[:-4]
+            if not repo or owner.lower() in _NOT_OWNERS or repo in (".", ".."):
+                continue
+            ident = f"github:{owner}/{repo}".lower()
+            if ident not in seen:
+                seen.add(ident)
+                out.append((ident, f"{owner}/{repo}"))
     return out

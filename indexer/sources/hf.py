@@ -483,9 +483,14 @@ _NOT_CODE = ("widget", "model-index", "inference", "thumbnail")
 
 def _repos(card: dict) -> list[RepoLink]:
     """GitHub repositories the model card's metadata points at (repo:, github:, license_link, ...)."""
-    values = [v for k, v in card.items() if k not in _NOT_CODE]
-    return [RepoLink(ident, f"https://github.com/{written}") for ident, written in github_repo_ids(
-        [v if isinstance(v, str) else json.dumps(v, default=str)[:20_000] for v in values])][:20]
+    texts = []
+    for k, v in card.items():
+        if k in _NOT_CODE or v is None or isinstance(v, (bool, int, float)):
+            continue
+        text = v if isinstance(v, str) else json.dumps(v, default=str)[:20_000]
+        if "github" in text:
+            texts.append(text)
+    return [RepoLink(ident, f"https://github.com/{written}") for ident, written in github_repo_ids(texts)][:20]
 
 
 def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
