@@ -212,6 +212,9 @@ class Catalog:
             # WAL: Datasette keeps reading while a refresh writes; a source's changes appear together.
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
+            # 64 MB of page cache (SQLite's default is 2 MB): a Hub-size catalog's indexes are
+            # written at random places; without it most of a big write re-reads pages
+            self.conn.execute("PRAGMA cache_size = -65536")
 
     def _check_ours(self, migrations_dir: Path | None) -> None:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -672,6 +675,8 @@ def _text_cell(v):
     """Text SQLite can take: a str that encodes as UTF-8 (lone surrogates replaced), else NULL."""
     if not isinstance(v, str):
         return None
+    if v.isascii():  # nearly every value: nothing to check
+        return v
     try:
         v.encode("utf-8")
     except UnicodeEncodeError:
@@ -693,18 +698,47 @@ def _cell(col: str, v):
     return _text_cell(v)
 
 
-def _values(rec, columns=MODEL_COLUMNS) -> list:
-    """The row of a record, in `columns` order, as SQLite stores it."""
-    values = []
-    for col in columns:
-        v = getattr(rec, col)
+_JSON, _BOOL, _INT, _REAL, _ENTITY, _TEXT = range(6)
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(columns: tuple) -> tuple:
+    """For each column, how a record's value becomes its cell (decided once per column list)."""
+    def kind(col):
         if col in _JSON_COLUMNS:
-            v = json.dumps(v, sort_keys=True, default=str) if v not in (None, [], {}) else None
-        elif col in _BOOL_COLUMNS and v is not None:
-            v = int(bool(v))
-        elif col == "entity_id" and v is None:
-            v = rec.id
-        values.append(_cell(col, v))
+            return _JSON
+        if col in _BOOL_COLUMNS:
+            return _BOOL
+        if col in _INT_COLUMNS:
+            return _INT
+        if col in _REAL_COLUMNS:
+            return _REAL
+        return _ENTITY if col == "entity_id" else _TEXT
+    return tuple((col, kind(col)) for col in columns)
+
+
+def _values(rec, columns=MODEL_COLUMNS) -> list:
+    """The row of a record, in `columns` order, as SQLite stores it (see _cell: a wrong type is
+    NULL): JSON columns as sorted JSON text (empty lists and dicts as NULL), booleans as 0/1,
+    entity_id defaulting to the record's id."""
+    values = []
+    append = values.append
+    for col, kind in _plan(columns):
+        v = getattr(rec, col)
+        if kind == _TEXT:
+            append(v if type(v) is str and v.isascii() else _text_cell(v))
+        elif v is None:
+            append(_text_cell(rec.id) if kind == _ENTITY else None)
+        elif kind == _JSON:
+            append(json.dumps(v, sort_keys=True, default=str) if v not in ([], {}) else None)
+        elif kind == _BOOL:
+            append(int(bool(v)))
+        elif kind == _INT:
+            append(_int_cell(v))
+        elif kind == _REAL:
+            append(_real_cell(v))
+        else:
+            append(_text_cell(v))
     return values
 
 
@@ -822,7 +856,12 @@ class SourceWriter:
                 touched.append((self.now, *(values[i] for i in _VOLATILE_INDEXES), rec_id))
                 self.counts.unchanged += 1
         c = self.conn
-        c.executemany(_INSERT, inserts)
+        if inserts:
+            last = c.execute("SELECT coalesce(max(rowid), 0) FROM models").fetchone()[0]
+            c.executemany(_INSERT, inserts)
+            # the full-text index of the new rows, in one statement (migration 0006)
+            c.execute("INSERT INTO models_fts (rowid, name, description, tags) "
+                      "SELECT rowid, name, description, tags FROM models WHERE rowid > ?", (last,))
         c.executemany(_UPDATE, updates)
         c.executemany(_TOUCH, touched)
         if added:

@@ -210,6 +210,8 @@ def test_hubconf_size_limit_and_bytes():
     (None, []),
     (["https://github.com/a/b", "https://github.com/c/d", "https://github.com/a/b"],
      [("github:a/b", "a/b"), ("github:c/d", "c/d")]),
+    (("no link here", None, "https://github.com/C/D", "and github.com/c/d again", 42), [("github:c/d", "C/D")]),
+    ("GITHUB.COM/a/b", []),  # the pattern is lower case, as GitHub's URLs are written
 ])
 def test_github_repo_ids(text, expected):
     assert github_repo_ids(text) == expected

@@ -35,8 +35,10 @@ def arxiv_ids(text: Any, *, bare: bool = True) -> list[str]:
             out.extend(i for i in arxiv_ids(item, bare=bare) if i not in out)
         return out
     text = str(text)[:100_000]
-    if not bare and "rxiv" not in text and "RXIV" not in text and "/papers/" not in text.lower():
-        return []  # the marked forms all say arxiv (any case) or huggingface.co/papers
+    if not bare:
+        low = text.lower()
+        if "arxiv" not in low and "huggingface.co/papers" not in low:
+            return []  # the marked forms all say one or the other: most texts stop here
     found: list[tuple[int, str]] = []
     for pattern in _PATTERNS if bare else _PATTERNS[:2]:
         for m in pattern.finditer(text):
