@@ -14,7 +14,8 @@ P2 no change    a nightly (incremental) refresh of a catalog of --models models 
 P3 queries      the seed question (stored query), a facet page and a full-text search through
                 Datasette's JSON API, in process and over HTTP: p50, p95. Baseline: the same
                 queries on a copy of the catalog without modelcat's indexes.
-P4 timm         scripts/bench_timm.py (cold and warm refresh of every tag; baseline: meta builds).
+P4 timm         scripts/bench_timm.py --baseline (cold and warm refresh of every tag; baseline:
+                every model built on the meta device in one process, about 5 minutes).
 P5 loader       scripts/bench_loader.py (load_model against the direct library call).
 P6 memory       peak RSS of the refresh process (end-to-end ingest) at a quarter of --models and at
                 --models, and of the Datasette server after the P3 queries.
@@ -178,7 +179,16 @@ def child_refresh(db: str, extra: list[str]) -> None:
     [res] = refresh(Path(db), ["hf"], config=config)
     seconds = time.perf_counter() - t
     print(json.dumps({"seconds": seconds, "status": res.status, "error": res.error, "details": res.details,
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb(pid: str = "self") -> float:
+    """The process's peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that across
+    exec, so a child started by a big parent would report the parent's size."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def p2_nightly(n: int, runs: int, changes: list[int], tmp: Path) -> tuple[list[str], list[str], Path]:
@@ -217,11 +227,27 @@ def p2_nightly(n: int, runs: int, changes: list[int], tmp: Path) -> tuple[list[s
 
 # ----------------------------------------------------------------------------- P3 + P6 queries
 QUERIES = {
-    "seed question (stored query open_classifiers)": "/catalog/open_classifiers.json?_shape=array",
+    "seed question (stored query open_classifiers)": "/catalog/open_classifiers.json",
     "facet page (models: task, license family, library)":
-        "/catalog/models.json?_facet=task&_facet=license_family&_facet=library&_size=50&_shape=array",
-    "full-text search (models, 'vision transformer')": "/catalog/models.json?_search=vision+transformer&_size=50",
+        "/catalog/models.json?_facet=task&_facet=license_family&_facet=library&_size=50",
+    "full-text search (models, 'resnet')": "/catalog/models.json?_search=resnet&_size=50",
 }
+
+
+def check_answer(path: str, data: dict) -> None:
+    """A fast answer must be a whole one: rows, and every facet computed (not timed out)."""
+    problems = []
+    if not data.get("rows"):
+        problems.append("no rows")
+    if "_facet=" in path:
+        if data.get("facets_timed_out"):
+            problems.append(f"facets timed out: {data['facets_timed_out']}")
+        if len(data.get("facet_results") or {}) < path.count("_facet="):
+            problems.append("facets missing")
+    if data.get("truncated"):
+        problems.append("truncated at max_returned_rows")
+    if problems:
+        print(f"warning: {path}: {'; '.join(problems)}", file=sys.stderr)
 
 
 def _our_indexes(db: Path) -> list[str]:
@@ -243,6 +269,7 @@ def in_process_latencies(db: Path, reps: int) -> dict[str, list[float]]:
         for label, path in QUERIES.items():
             r = await ds.client.get(path)
             assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            check_answer(path, r.json())
             times = []
             for _ in range(reps):
                 t = time.perf_counter()
@@ -281,11 +308,7 @@ def http_latencies(db: Path, reps: int) -> tuple[dict[str, list[float]], float]:
                 urllib.request.urlopen(base + path, timeout=60).read()
                 times.append(time.perf_counter() - t)
             out[label] = times
-        rss = 0.0
-        for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                rss = int(line.split()[1]) / 1024
-        return out, rss
+        return out, peak_rss_mb(str(server.pid))
     finally:
         server.terminate()
         server.wait(30)
@@ -365,6 +388,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated: p1,p2,p3,p4,p5,size")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one run, no document: for CI")
     ap.add_argument("--out", type=Path, default=DOC, help="where the results go (markdown)")
+    ap.add_argument("--keep", type=Path, help="keep the P2/P3 catalog at this path")
     ap.add_argument("--child-refresh", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_refresh:
@@ -398,7 +422,7 @@ def main() -> None:
             sections.append(("P3: queries", rows))
             print("\n".join(rows), flush=True)
         if "p4" not in skip:
-            sections.append(("P4: the timm source", script_table("bench_timm.py", "--runs", str(args.runs))))
+            sections.append(("P4: the timm source", script_table("bench_timm.py", "--runs", str(args.runs), "--baseline")))
         if "p5" not in skip:
             sections.append(("P5: loader overhead", script_table("bench_loader.py")))
         if memory:
@@ -407,6 +431,11 @@ def main() -> None:
         if db is not None and "size" not in skip:
             sections.append(("Size", size_rows(db, tmp)))
             print("\n".join(sections[-1][1]), flush=True)
+        if db is not None and args.keep:
+            src, dst = sqlite3.connect(db), sqlite3.connect(_fresh(args.keep))
+            src.backup(dst)
+            src.close()
+            dst.close()
         shutil.rmtree(tmp / "cache", ignore_errors=True)
 
     command = " ".join(["scripts/bench.py", *sys.argv[1:]])
