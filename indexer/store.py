@@ -684,20 +684,6 @@ def _text_cell(v):
     return v
 
 
-def _cell(col: str, v):
-    """A value as its column holds it. A source's wrong type (a list where a number belongs, a
-    number too big for SQLite) is unknown: NULL, never a failed batch."""
-    if v is None:
-        return None
-    if col in _BOOL_COLUMNS:
-        return int(v) if isinstance(v, (bool, int)) and v in (0, 1) else None
-    if col in _INT_COLUMNS:
-        return _int_cell(v)
-    if col in _REAL_COLUMNS:
-        return _real_cell(v)
-    return _text_cell(v)
-
-
 _JSON, _BOOL, _INT, _REAL, _ENTITY, _TEXT = range(6)
 
 
@@ -718,9 +704,10 @@ def _plan(columns: tuple) -> tuple:
 
 
 def _values(rec, columns=MODEL_COLUMNS) -> list:
-    """The row of a record, in `columns` order, as SQLite stores it (see _cell: a wrong type is
-    NULL): JSON columns as sorted JSON text (empty lists and dicts as NULL), booleans as 0/1,
-    entity_id defaulting to the record's id."""
+    """The row of a record, in `columns` order, as SQLite stores it: JSON columns as sorted JSON
+    text (empty lists and dicts as NULL), booleans as 0/1, entity_id defaulting to the record's id.
+    A source's wrong type (a list where a number belongs, a number too big for SQLite) is unknown:
+    NULL, never a failed batch."""
     values = []
     append = values.append
     for col, kind in _plan(columns):
