@@ -119,24 +119,14 @@ def naive_write(records, db: Path) -> None:
     conn.close()
 
 
-def stage_write(records, db: Path) -> None:
-    from indexer.sources.hf import normalize_hub
-    from indexer.store import Catalog
-
-    with Catalog.open(db) as cat, cat.transaction():
-        writer = cat.writer("hf")
-        for r in records:
-            writer.add(normalize_hub(r))
-        writer.finish(removed_since=None)
-
-
 def p1_ingest(n: int, runs: int, tmp: Path) -> list[str]:
+    from bench_hf import normalize_and_write  # this folder's Hub benchmark: the same stage
     from indexer.refresh import refresh
     from replay.hub import HubReplay
     from replay.synth import synthetic_models
 
     records = synthetic_models(n, seed=1)
-    stage = median_time(lambda: stage_write(records, _fresh(tmp / "p1-stage.db")), runs)
+    stage = median_time(lambda: normalize_and_write(records, _fresh(tmp / "p1-stage.db")), runs)
     naive_n = max(200, n // 20)  # per-row commits: a sample is enough for a rate
     naive = median_time(lambda: naive_write(records[:naive_n], _fresh(tmp / "p1-naive.db")), runs)
     with HubReplay(records, page_size=1000) as hub:

@@ -39,6 +39,12 @@ def test_default_facets_on_the_models_view(get):
     assert datasets["imagenet-1k"] > 1000  # an array facet: a model counts once per dataset
 
 
+def test_no_facet_suggestions(get):
+    """Suggestions try every column of every page (too slow at Hub scale); declared facets stay."""
+    data = get("/catalog/models.json?_size=1&_facet=task").json()
+    assert data["suggested_facets"] == [] and "task" in data["facet_results"]
+
+
 def test_facet_filters_narrow_the_rows(get):
     rows = get("/catalog/model_summary.json?_shape=array&_size=max&source=torchvision"
                "&task=object-detection").json()

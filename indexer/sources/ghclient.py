@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.util
+import logging
 import math
 import os
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 from ..errors import SourceError, SourceUnavailable
 from .base import FetchContext, preflight
 from .http import RetryingSession, json_problem
+
+log = logging.getLogger("modelcat")
 
 DEFAULT_API = "https://api.github.com"
 # the repository fields the catalog keeps (GitHub's names)
@@ -95,9 +98,7 @@ def _retry_bodies(gh, retries: int, timeout: float) -> None:
     requester = gh.requester
     base = getattr(requester, attr, None)
     if base not in (R.HTTPRequestsConnectionClass, R.HTTPSRequestsConnectionClass):
-        import logging
-
-        logging.getLogger("modelcat").warning("github: PyGithub's connection class is not the one expected "
+        log.warning("github: PyGithub's connection class is not the one expected "
                                               "(%r): bodies cut short are not retried", base)
         return
 

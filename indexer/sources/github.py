@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 from ..errors import SkipRecord, SourceError
 from ..normalize import arxiv_ids, normalize_license
+from ..normalize.values import text
 from ..records import PaperLink, RepoRecord
 from . import ghclient
 from .base import Checkpoint, FetchContext, Source
@@ -188,8 +189,8 @@ class GitHubSource(Source):
             raw["readme_papers"] = hit["papers"]
             return raw
         try:
-            text = repo.get_readme().decoded_content[:MAX_README].decode("utf-8", "replace")
-            papers = arxiv_ids(text, bare=False)[:MAX_README_PAPERS]
+            readme = repo.get_readme().decoded_content[:MAX_README].decode("utf-8", "replace")
+            papers = arxiv_ids(readme, bare=False)[:MAX_README_PAPERS]
         except Exception as e:  # noqa: BLE001 - sorted out below
             if ghclient.is_not_found(e):
                 papers = []  # no README
@@ -228,31 +229,31 @@ def normalize_repo(raw: dict, source: str = "github") -> RepoRecord:
         raise SkipRecord("no repository full_name")
     # a linked name GitHub answers under another name (a renamed repository): keep the linked id,
     # so the links that name it resolve, and record where it lives now
-    requested = _str(raw.get("requested"))
+    requested = text(raw.get("requested"))
     ident = f"github:{requested if requested and requested.lower() != full_name.lower() else full_name}".lower()
     owner, name = full_name.split("/")
     lic = data.get("license") if isinstance(data.get("license"), dict) else None
-    spdx = _str(lic.get("spdx_id"), 100) if lic else None
+    spdx = text(lic.get("spdx_id"), 100) if lic else None
     topics = data.get("topics") if isinstance(data.get("topics"), list) else []
     rec = RepoRecord(
         id=ident,
         source=source,
         full_name=full_name,
-        owner=_str(data.get("owner")) or owner,
-        name=_str(data.get("name")) or name,
-        description=_str(data.get("description"), 2000),
-        url=_str(data.get("html_url")) or f"https://github.com/{full_name}",
-        homepage=_str(data.get("homepage")),
+        owner=text(data.get("owner")) or owner,
+        name=text(data.get("name")) or name,
+        description=text(data.get("description"), 2000),
+        url=text(data.get("html_url")) or f"https://github.com/{full_name}",
+        homepage=text(data.get("homepage")),
         stars=_first_int(data, "stargazers_count", "watchers"),  # "watchers" meant stars in the old API
         forks=_first_int(data, "forks_count", "forks"),
         open_issues=_first_int(data, "open_issues_count", "open_issues"),
-        topics=[t for t in (_str(t, 100) for t in topics) if t][:50],
-        language=_str(data.get("language"), 100),
-        created_at=_str(data.get("created_at"), 40),
-        pushed_at=_str(data.get("pushed_at"), 40),
+        topics=[t for t in (text(t, 100) for t in topics) if t][:50],
+        language=text(data.get("language"), 100),
+        created_at=text(data.get("created_at"), 40),
+        pushed_at=text(data.get("pushed_at"), 40),
         archived=_bool(data.get("archived")),
         fork=_bool(data.get("fork")),
-        default_branch=_str(data.get("default_branch"), 300),
+        default_branch=text(data.get("default_branch"), 300),
         has_hubconf=_bool(data.get("has_hubconf")),
     )
     papers = raw.get("readme_papers")
@@ -274,11 +275,6 @@ def _int(v: Any) -> int | None:
 
 def _first_int(data: dict, *keys: str) -> int | None:
     return next((v for v in (_int(data.get(k)) for k in keys) if v is not None), None)
-
-
-def _str(v: Any, limit: int = 1000) -> str | None:
-    """A text field: a non-empty string (cut to `limit`), else None (a wrong type is unknown)."""
-    return v.strip()[:limit] or None if isinstance(v, str) else None
 
 
 def _bool(v: Any) -> bool | None:

@@ -46,6 +46,7 @@ from ..normalize import (
 from ..normalize.size import DTYPE_BYTES
 from ..paths import schema_dir
 from ..normalize.links import github_repo_ids
+from ..normalize.values import integer
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink
 from .base import Checkpoint, FetchContext, Seen, Source, preflight
 
@@ -372,27 +373,17 @@ def _as_list(value: Any) -> list:
     return [value]
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
 def _weights(safetensors: Any) -> tuple[int | None, int | None, bool | None]:
     """(parameters, bytes, is_estimate) from the Hub's safetensors summary."""
     if not isinstance(safetensors, dict):
         return None, None, None
     per_dtype = safetensors.get("parameters")
-    total = _int(safetensors.get("total"))
+    total = integer(safetensors.get("total"))
     if not isinstance(per_dtype, dict):
         return total, None, None
     size, guessed = 0, False
     for dtype, count in per_dtype.items():
-        count = _int(count)
+        count = integer(count)
         if count is None:
             continue
         width = DTYPE_BYTES.get(str(dtype))
@@ -400,7 +391,7 @@ def _weights(safetensors: Any) -> tuple[int | None, int | None, bool | None]:
             width, guessed = 2, True
         size += count * width
     if total is None:
-        total = sum(c for c in (_int(v) for v in per_dtype.values()) if c is not None) or None
+        total = sum(c for c in (integer(v) for v in per_dtype.values()) if c is not None) or None
     return total, size or None, guessed
 
 
@@ -526,13 +517,13 @@ def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
         # timm/<arch>.<tag> on the Hub holds the weights of timm's <arch>.<tag>: one entity
         entity_id=f"timm:{repo_id[5:]}" if repo_id.startswith("timm/") and "." in repo_id else None,
         source_uid=_text(raw.get("_id"), 64),
-        downloads=_int(raw.get("downloads")),
-        likes=_int(raw.get("likes")),
+        downloads=integer(raw.get("downloads")),
+        likes=integer(raw.get("likes")),
         gated=gated if gated in ("auto", "manual") else ("manual" if gated is True else None),
         private=bool(raw.get("private")) if raw.get("private") is not None else None,
         disabled=bool(raw.get("disabled")) if raw.get("disabled") is not None else None,
         sha=_text(raw.get("sha"), 64),
-        repo_bytes=_int(raw.get("usedStorage")),
+        repo_bytes=integer(raw.get("usedStorage")),
         datasets=_datasets(tags, card),
         metrics=_metrics(card.get("model-index") if "model-index" in card else raw.get("model-index")),
         papers=[PaperLink(f"arxiv:{i}", f"arxiv:{i}") for i in arxiv_ids([t for t in tags if t.startswith("arxiv:")],
