@@ -85,7 +85,19 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
     try:
         source = get_source(name)
         version = source.version()
+        deferred = set(cat.deferred_indexes().values())
+        if deferred - {name}:  # another source's first load was killed midway
+            with cat.transaction():
+                rebuilt = cat.restore_indexes()
+            log.warning("rebuilt %d index(es) left dropped by an unfinished first load of %s",
+                        len(rebuilt), ", ".join(sorted(deferred)))
+            deferred = set()
         with cat.transaction():
+            # the first load of a big source: indexes built once at its end (store.defer_indexes);
+            # a load killed midway goes on as one when the source runs again
+            bulk = source.bulk_first_load and (name in deferred or not cat.has_rows(name))
+            if bulk and not deferred:
+                cat.defer_indexes(name)
             writer = cat.writer(name)
             counts = writer.counts
             ctx.run_started = writer.now
@@ -117,6 +129,8 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
             writer.finish(removed_since=ctx.listed_all_since)
             if ctx.state:
                 cat.save_state(name, ctx.state)
+            if bulk:
+                cat.restore_indexes()
     except KeyboardInterrupt:
         # rolled back to the last checkpoint; say so on the run row at once, then let it through
         with contextlib.suppress(Exception):
@@ -124,13 +138,24 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
                     "interrupted (Ctrl-C); changes since the last checkpoint were rolled back", ctx.details)
         raise
     except SourceUnavailable as e:
+        _restore_indexes(cat)
         return _finish(cat, run_id, name, "unavailable", WriteCounts(), t0, version, str(e), ctx.details)
     except Exception as e:
         # SystemExit and other BaseExceptions propagate: the next refresh marks the run interrupted
         log.debug("%s failed:\n%s", name, traceback.format_exc())
+        _restore_indexes(cat)
         return _finish(cat, run_id, name, "failed", WriteCounts(seen=counts.seen), t0, version,
                        f"{type(e).__name__}: {e}", ctx.details)
     return _finish(cat, run_id, name, "ok", counts, t0, version, None, ctx.details)
+
+
+def _restore_indexes(cat: Catalog) -> None:
+    """A failed first load keeps the pages it committed; the catalog gets its indexes back now
+    rather than at the next refresh (only a killed or interrupted process leaves them dropped)."""
+    with contextlib.suppress(Exception):
+        if cat.deferred_indexes():
+            with cat.transaction():
+                cat.restore_indexes()
 
 
 def _finish(cat, run_id, name, status, counts, t0, version, error, details) -> SourceResult:

@@ -11,6 +11,7 @@ import datetime as _dt
 import functools
 import hashlib
 import json
+import operator
 import os
 import re
 import sqlite3
@@ -320,6 +321,43 @@ class Catalog:
         self.conn.execute("COMMIT")
         self.conn.execute("BEGIN IMMEDIATE")
 
+    # ------------------------------------------------------------------ first loads
+    def has_rows(self, source: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM models WHERE source = ? LIMIT 1", (source,)).fetchone() is not None
+
+    def deferred_indexes(self) -> dict[str, str]:
+        """{index name: the source whose first load dropped it}: empty unless a load is under way
+        or was killed midway."""
+        return dict(self.conn.execute("SELECT name, source FROM deferred_indexes"))
+
+    def defer_indexes(self, source: str) -> list[str]:
+        """Inside transaction(), before a source's first full load: drop the secondary indexes of
+        the model tables that the writer does not read, noting them so they can be rebuilt (by
+        restore_indexes, or by the next refresh if this one is killed). Readers see the rows
+        without those indexes until the load ends: correct answers, slower facets."""
+        tables = ", ".join(f"'{t}'" for t in _LOAD_TABLES)
+        found = self.conn.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({tables}) "
+            "AND name LIKE 'idx\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name").fetchall()
+        now = utcnow()
+        dropped = []
+        for name, sql in found:
+            if name in _WRITER_INDEXES:
+                continue
+            self.conn.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql, source, deferred_at) "
+                              "VALUES (?, ?, ?, ?)", (name, sql, source, now))
+            self.conn.execute(f"DROP INDEX [{name}]")
+            dropped.append(name)
+        return dropped
+
+    def restore_indexes(self) -> list[str]:
+        """Inside transaction(): build the indexes a first load deferred, one sort each."""
+        rows = self.conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY name").fetchall()
+        for name, sql in rows:
+            self.conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+            self.conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
+        return [name for name, _ in rows]
+
     # ------------------------------------------------------------------ source state
     def load_state(self, source: str) -> dict:
         row = self.conn.execute("SELECT state FROM source_state WHERE source = ?", (source,)).fetchone()
@@ -508,6 +546,10 @@ class Catalog:
                     f"SELECT rowid FROM [{content}] EXCEPT SELECT id FROM [{fts}_docsize] LIMIT 100")]
                 + [f"{fts} indexes rowid {r}, which {content} lacks" for r in rows(
                     f"SELECT id FROM [{fts}_docsize] EXCEPT SELECT rowid FROM [{content}] LIMIT 100")]))
+        if "deferred_indexes" in tables:
+            add("indexes", "no index left dropped by a first load that did not finish", lambda: [
+                f"{name} (dropped by the first load of {source}: the next `modelcat refresh` builds it)"
+                for name, source in self.deferred_indexes().items()])
         columns = {r[1] for r in self.conn.execute("PRAGMA table_info(models)")}
         for name, what, sql in _INVARIANTS:
             if "loadable" in sql and "loadable" not in columns:
@@ -537,6 +579,11 @@ class CheckResult:
     def ok(self) -> bool:
         return self.problems == 0
 
+
+# A first load defers the secondary indexes of these tables, except the ones the writer reads
+# (renames are found through idx_models_source_uid).
+_LOAD_TABLES = ("models", "model_datasets", "metrics", "model_papers", "model_relations", "model_repos")
+_WRITER_INDEXES = frozenset({"idx_models_source_uid"})
 
 # The catalog's own invariants: each query lists (up to 100) offenders.
 _INVARIANTS = [
@@ -652,7 +699,6 @@ class WriteCounts:
         self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
 
 
-_VOLATILE_AT = frozenset(MODEL_COLUMNS.index(c) for c in VOLATILE_FIELDS)
 _VOLATILE_INDEXES = tuple(MODEL_COLUMNS.index(c) for c in VOLATILE_FIELDS)  # in VOLATILE_FIELDS order
 
 
@@ -687,9 +733,17 @@ def _text_cell(v):
 _JSON, _BOOL, _INT, _REAL, _ENTITY, _TEXT = range(6)
 
 
+# one encoder, built once: json.dumps(v, sort_keys=True, default=str) builds one per call
+_encode_json = json.JSONEncoder(sort_keys=True, default=str).encode
+_CHILD_LISTS = ("datasets", "metrics", "papers", "relations", "repos")
+
+
 @functools.lru_cache(maxsize=None)
-def _plan(columns: tuple) -> tuple:
-    """For each column, how a record's value becomes its cell (decided once per column list)."""
+def _plan(columns: tuple, volatile: tuple = ()) -> tuple:
+    """How a record of these columns becomes its row, decided once per column list: a C-level
+    getter for all the columns, the positions of the text columns (nearly always str or None:
+    checked, not converted), the other columns with their kind, and a getter for the digested
+    positions (all but the volatile ones)."""
     def kind(col):
         if col in _JSON_COLUMNS:
             return _JSON
@@ -700,7 +754,11 @@ def _plan(columns: tuple) -> tuple:
         if col in _REAL_COLUMNS:
             return _REAL
         return _ENTITY if col == "entity_id" else _TEXT
-    return tuple((col, kind(col)) for col in columns)
+    kinds = [kind(c) for c in columns]
+    texts = tuple(i for i, k in enumerate(kinds) if k == _TEXT)
+    others = tuple((i, k) for i, k in enumerate(kinds) if k != _TEXT)
+    content = operator.itemgetter(*(i for i, c in enumerate(columns) if c not in volatile))
+    return operator.attrgetter(*columns), texts, others, content
 
 
 def _values(rec, columns=MODEL_COLUMNS) -> list:
@@ -708,39 +766,45 @@ def _values(rec, columns=MODEL_COLUMNS) -> list:
     text (empty lists and dicts as NULL), booleans as 0/1, entity_id defaulting to the record's id.
     A source's wrong type (a list where a number belongs, a number too big for SQLite) is unknown:
     NULL, never a failed batch."""
-    values = []
-    append = values.append
-    for col, kind in _plan(columns):
-        v = getattr(rec, col)
-        if kind == _TEXT:
-            append(v if type(v) is str and v.isascii() else _text_cell(v))
-        elif v is None:
-            append(_text_cell(rec.id) if kind == _ENTITY else None)
+    getter, texts, others, _ = _plan(columns)
+    values = list(getter(rec))
+    for i in texts:
+        v = values[i]
+        if v is not None and not (type(v) is str and v.isascii()):
+            values[i] = _text_cell(v)
+    for i, kind in others:
+        v = values[i]
+        if v is None:
+            if kind == _ENTITY:
+                values[i] = _text_cell(rec.id)
         elif kind == _JSON:
-            append(json.dumps(v, sort_keys=True, default=str) if v not in ([], {}) else None)
+            values[i] = _encode_json(v) if v not in ([], {}) else None
         elif kind == _BOOL:
-            append(int(bool(v)))
+            values[i] = int(bool(v))
         elif kind == _INT:
-            append(_int_cell(v))
+            values[i] = v if type(v) is int and -_INT64 <= v < _INT64 else _int_cell(v)
         elif kind == _REAL:
-            append(_real_cell(v))
+            values[i] = _real_cell(v)
         else:
-            append(_text_cell(v))
+            values[i] = _text_cell(v)
     return values
 
 
 def _texts(*values) -> tuple:
     """A child row's text values, as SQLite can take them."""
-    return tuple(_text_cell(v) if isinstance(v, str) else v for v in values)
+    for v in values:
+        if isinstance(v, str) and not (type(v) is str and v.isascii()):
+            return tuple(_text_cell(v) if isinstance(v, str) else v for v in values)
+    return values
 
 
-def _digest(values: list, rec, volatile_at=_VOLATILE_AT) -> str:
+def _digest(values: list, rec, columns=MODEL_COLUMNS, volatile=VOLATILE_FIELDS) -> str:
     """The record's content: its row without the volatile counters, and its child rows.
     Equal content, equal digest; stored as record_hash so unchanged rows are not rewritten."""
-    content = [v for i, v in enumerate(values) if i not in volatile_at]
-    children = [[tuple(vars(x).values()) for x in getattr(rec, f) or ()]
-                for f in ("datasets", "metrics", "papers", "relations", "repos") if hasattr(rec, f)]
-    return hashlib.blake2b(repr((content, children)).encode(), digest_size=16).hexdigest()
+    content = _plan(columns, volatile)[3](values)
+    children = [[tuple(x.__dict__.values()) for x in getattr(rec, f) or ()]
+                for f in _CHILD_LISTS if hasattr(rec, f)]
+    return hashlib.blake2b(repr((list(content), children)).encode(), digest_size=16).hexdigest()
 
 
 _INSERT = (
@@ -872,12 +936,11 @@ class SourceWriter:
             for col, v in zip(keep, values):
                 if getattr(rec, col) is None and v is not None:
                     setattr(rec, col, bool(v) if col in _BOOL_COLUMNS else v)
-        volatile_at = frozenset(columns.index(v) for v in volatile)
         seen_cols = ("first_seen", "last_seen", "changed_at", "fetched_at") if has_seen else ("fetched_at",)
         inserts, updates, touched, changed = [], [], [], []
         for rec_id, rec in batch.items():
             values = _values(rec, columns)
-            h = _digest(values, rec, volatile_at)
+            h = _digest(values, rec, columns, volatile)
             if rec_id not in existing:
                 inserts.append((*values, h, *([self.now] * len(seen_cols))))
                 self.counts.new += 1

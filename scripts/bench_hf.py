@@ -57,11 +57,15 @@ def normalize_all(records):
 
 
 def normalize_and_write(records, db: Path):
+    """What a refresh does with the Hub's records on a first import (refresh.run_source): the
+    indexes deferred, every record normalized and written, the indexes built."""
     with Catalog.open(db) as cat, cat.transaction():
+        cat.defer_indexes("hf")
         writer = cat.writer("hf")
         for r in records:
             writer.add(normalize_hub(r))
         writer.finish(removed_since=None)
+        cat.restore_indexes()
 
 
 def write_peak_mb(records, db: Path) -> float:

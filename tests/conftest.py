@@ -110,11 +110,11 @@ class ListSource(Source):
 
 @pytest.fixture
 def list_source():
-    """register(name, raws, **kw) -> the ListSource, registered for the test's duration."""
+    """register(name, raws, cls=ListSource, **kw) -> the source, registered for the test's duration."""
     names = []
 
-    def register(name, raws, **kw):
-        src = ListSource(name, raws, **kw)
+    def register(name, raws, *, cls=None, **kw):
+        src = (cls or ListSource)(name, raws, **kw)
         register_source(name, lambda: src)
         names.append(name)
         return src

@@ -41,3 +41,7 @@ def test_bench_smoke():
     assert "| 0 | " in out and "| 100 | " in out  # the no-change night and the change curve
     assert out.count(" ms |") >= 3 * 5  # three queries, five latencies each
     assert "bytes per model" in out and "GB |" in out
+    # P2 on --models, P3 and Size on --query-models; P6 has the first import of each
+    assert "A catalog of 4,000 Hub models" in out and "A catalog of 8,000 models" in out
+    assert "first import (full sweep) of 4,000 models" in out and "first import (full sweep) of 8,000 models" in out
+    assert "| catalog.db (8,000 models) |" in out

@@ -28,7 +28,7 @@ def test_a_sound_catalog_passes(catalog_copy):
     before = hashlib.sha256(catalog_copy.read_bytes()).hexdigest()
     r = run(catalog_copy)
     assert r.exit_code == 0, r.output
-    assert "13 of 13 checks passed" in r.output
+    assert "14 of 14 checks passed" in r.output
     assert all(x.ok for x in results(catalog_copy).values())
     assert hashlib.sha256(catalog_copy.read_bytes()).hexdigest() == before  # read-only
     assert run(catalog_copy, "--quick").exit_code == 0
@@ -49,6 +49,9 @@ DAMAGE = {
     "one open run per source": "INSERT INTO runs (source, started_at, status) VALUES ('timm', 'a', 'running'), "
                                "('timm', 'b', 'running')",
     "full-text models": "DELETE FROM models_fts_docsize WHERE id = (SELECT rowid FROM models LIMIT 1)",
+    # what a first Hub import killed midway leaves (tests/test_first_load.py makes the real thing)
+    "indexes": "INSERT INTO deferred_indexes (name, sql, source, deferred_at) "
+               "SELECT name, sql, 'hf', 'a' FROM sqlite_master WHERE name = 'idx_models_library'",
 }
 
 

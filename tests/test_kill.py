@@ -131,6 +131,12 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(world, clean, tmp_
             try:
                 with Catalog.open(db, readonly=True) as cat:
                     problems = [c for c in cat.check() if not c.ok]
+                # a first Hub import killed after its first page leaves its deferred indexes
+                # noted (store.defer_indexes), and check says the next refresh builds them
+                pending = [c for c in problems if c.name == "indexes"]
+                assert all("next `modelcat refresh` builds it" in c.examples[0] for c in pending), pending
+                assert not pending or resumable, (i, pending)
+                problems = [c for c in problems if c.name != "indexes"]
                 assert not problems, (i, [(c.name, c.examples) for c in problems])
             except CatalogError as e:  # killed before the first table was made
                 assert "is empty" in str(e), e
@@ -138,6 +144,8 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(world, clean, tmp_
         run = hf_run(db)
         finish(start(folder, world))  # the second night: where the clean runs settle
         assert_same_catalog(catalog_dump(db), want, f"kill {i} at {moments[i]:.2f} s")
+        with Catalog.open(db, readonly=True) as cat:  # every index is back
+            assert all(c.ok for c in cat.check()), (i, [(c.name, c.examples) for c in cat.check() if not c.ok])
         return {"killed": killed_mid_run, "resumable": resumable, "resumed": run["resumed"],
                 "requests": run["requests"], "mode": run["mode"]}
 

@@ -46,7 +46,11 @@ def canonical_dataset(raw: Any) -> str | None:
     """The canonical id for a dataset spelling ("in1k", "ImageNet-1K", "imagenet_1k"), or None."""
     if raw is None:
         return None
-    text = str(raw).strip()
+    return _canonical(str(raw).strip())
+
+
+@functools.lru_cache(maxsize=65536)  # spellings repeat across the Hub's millions of cards
+def _canonical(text: str) -> str | None:
     key = loose_key(text)
     if not key:
         return None

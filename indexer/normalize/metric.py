@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _ALIASES = {
@@ -20,6 +21,10 @@ _INDEX = {_KEY.sub("", alias.lower()): name for name, aliases in _ALIASES.items(
 
 def canonical_metric(raw: str) -> str:
     """The canonical metric name; unknown names are kept, lower-cased, spaces as underscores."""
-    text = str(raw).strip()
+    return _canonical(str(raw).strip())
+
+
+@functools.lru_cache(maxsize=65536)
+def _canonical(text: str) -> str:
     hit = _INDEX.get(_KEY.sub("", text.lower()))
     return hit or re.sub(r"\s+", "_", text.lower())

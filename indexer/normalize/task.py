@@ -28,8 +28,11 @@ def normalize_task(raw: Any) -> str | None:
     if raw is None:
         return None
     text = str(raw).strip()
-    if not text:
-        return None
+    return _task(text) if text else None
+
+
+@functools.lru_cache(maxsize=65536)  # a handful of tags, seen millions of times
+def _task(text: str) -> str | None:
     index = _index()
     key = loose_key(text)
     if key in index:

@@ -75,6 +75,9 @@ class Source:
     full_listing: ClassVar[bool] = True
     # the settings a [name] section of modelcat.toml may hold: {key: (type, default, help)}
     settings: ClassVar[dict[str, tuple[type, Any, str]]] = {}
+    # True: the source's first full load (no rows of it in the catalog yet) is big enough that the
+    # catalog's secondary indexes are better built once at its end than row by row (the Hub)
+    bulk_first_load: ClassVar[bool] = False
     # the installed distribution whose version is the source's version (its client library)
     package: ClassVar[str | None] = None
 

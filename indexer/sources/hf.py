@@ -190,6 +190,7 @@ class HubSource(Source):
     name = "hf"
     needs_network = True
     full_listing = False  # the nightly run lists only what changed; sweeps say when they listed all
+    bulk_first_load = True  # 2M models: indexes built once at the end of the first import
     package = "huggingface_hub"
     settings = {
         "authors": (list, [], "only models of these owners (default: everyone)"),
@@ -346,7 +347,8 @@ def _days_since(stamp: str | None) -> float:
     except ValueError:
         return float("inf")
     now = datetime.datetime.now(datetime.timezone.utc)
-    return (now - then).total_seconds() / 86400
+    # catalog stamps are strictly increasing (store.utcnow), so they can run a few ms ahead of the clock
+    return max(0.0, (now - then).total_seconds() / 86400)
 
 
 # --------------------------------------------------------------------- normalization
@@ -470,6 +472,7 @@ def _relations(tags: list[str], card: dict) -> list[Relation]:
 
 # card fields whose GitHub URLs are not the model's code (example images, eval results)
 _NOT_CODE = ("widget", "model-index", "inference", "thumbnail")
+_encode_json = json.JSONEncoder(default=str).encode  # built once, not per call as json.dumps does
 
 
 def _repos(card: dict) -> list[RepoLink]:
@@ -478,7 +481,7 @@ def _repos(card: dict) -> list[RepoLink]:
     for k, v in card.items():
         if k in _NOT_CODE or v is None or isinstance(v, (bool, int, float)):
             continue
-        text = v if isinstance(v, str) else json.dumps(v, default=str)[:20_000]
+        text = v if isinstance(v, str) else _encode_json(v)[:20_000]
         if "github" in text:
             texts.append(text)
     return [RepoLink(ident, f"https://github.com/{written}") for ident, written in github_repo_ids(texts)][:20]
