@@ -249,3 +249,18 @@ def test_other_databases_are_left_alone(tmp_path):
     page = asyncio.run(ds.client.get("/other/things")).text
     assert "load_model(" not in page and "mc-badge" not in page and "Size (MB)" not in page
     assert "modelcat.css" not in page and "mc-copy" not in page
+    assert asyncio.run(ds.get_database("other").execute("PRAGMA cache_size")).first()[0] == -2000  # SQLite's default
+
+
+def test_catalog_connections_keep_pages_between_requests(built_catalog):
+    """The plugin gives a catalog's read connections a bigger page cache (P3's seed question),
+    and, where Datasette was given the metadata (modelcat serve), no per-call copy of it."""
+    from datasette.plugins import pm
+
+    from indexer.datasette_plugin import READ_CACHE_KB
+
+    ds = make_datasette(built_catalog)
+    asyncio.run(ds.invoke_startup())
+    assert asyncio.run(ds.get_database("catalog").execute("PRAGMA cache_size")).first()[0] == -READ_CACHE_KB
+    assert pm.hook.get_metadata(datasette=ds, key=None, database="catalog", table=None) == []
+    assert "open_classifiers" in ds.metadata(database="catalog")["queries"]  # still there, once

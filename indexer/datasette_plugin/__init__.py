@@ -12,6 +12,7 @@ import html
 import json
 import math
 import re
+import sqlite3
 from urllib.parse import urlencode, urlsplit
 
 import datasette.handle_exception as _datasette_errors
@@ -106,6 +107,28 @@ document.addEventListener('click', function (ev) {
 """
 
 
+# ---------------------------------------------------------------------- connections
+# SQLite's own page cache for each of Datasette's read connections (its default is 2 MB). The
+# seed question reads about a thousand models' rows scattered over a Hub-size catalog; with the
+# pages it keeps between requests it answers in about 16 ms instead of 20 (scripts/bench.py, P3).
+# At most a few connections: well inside P6's memory budget. Catalogs only (asked of the
+# connection itself: they are made before startup() has found the catalogs).
+READ_CACHE_KB = 16384
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    if database.startswith("_"):
+        return
+    try:
+        ours = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                            "AND name IN ('_migrations', 'models', 'runs')").fetchone()[0] == 3
+    except sqlite3.DatabaseError:  # not a database we can read: not ours
+        return
+    if ours:
+        conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KB}")
+
+
 # ---------------------------------------------------------------------- which databases
 @hookimpl
 def startup(datasette):
@@ -141,10 +164,14 @@ def is_catalog(datasette, database: str | None) -> bool:
 def get_metadata(datasette, key, database, table):
     """The catalog's titles, column descriptions, facets and stored queries, for every catalog
     database (what `modelcat serve` passes itself, so plain `datasette catalog.db` gets it too)."""
-    if not catalogs(datasette):
+    # Datasette asks a dozen times per request; a catalog whose metadata Datasette was given
+    # (`modelcat serve`, make_datasette) needs no fresh copy each time (6 ms of a 20 ms answer)
+    given = (getattr(datasette, "_metadata_local", None) or {}).get("databases") or {}
+    names = [name for name in catalogs(datasette) if name not in given]
+    if not names:
         return None
     merged: dict = {"databases": {}}
-    for name in catalogs(datasette):
+    for name in names:
         meta = metadata_for(f"{name}.db")
         merged["databases"][name] = meta["databases"][name]
     return merged
