@@ -122,7 +122,6 @@ def naive_write(records, db: Path) -> None:
 
 def p1_ingest(n: int, runs: int, tmp: Path) -> list[str]:
     from bench_hf import normalize_and_write  # this folder's Hub benchmark: the same stage
-    from indexer.refresh import refresh
     from replay.hub import HubReplay
     from replay.synth import synthetic_models
 
@@ -130,18 +129,25 @@ def p1_ingest(n: int, runs: int, tmp: Path) -> list[str]:
     stage = median_time(lambda: normalize_and_write(records, _fresh(tmp / "p1-stage.db")), runs)
     naive_n = max(200, n // 20)  # per-row commits: a sample is enough for a rate
     naive = median_time(lambda: naive_write(records[:naive_n], _fresh(tmp / "p1-naive.db")), runs)
-    with HubReplay(records, page_size=1000) as hub:
-        os.environ["HF_ENDPOINT"] = hub.url
-        e2e = median_time(lambda: refresh(_fresh(tmp / "p1-e2e.db"), ["hf"], cache=tmp / "cache"), runs)
-    stage_rate, naive_rate, e2e_rate = n / stage, naive_n / naive, n / e2e
+    e2e, serial = [], []
+    with HubReplay(records, page_size=1000) as hub:  # in this process: the refresh runs in its own
+        for _ in range(runs):
+            e2e.append(run_refresh_child(_fresh(tmp / "p1-e2e.db"), hub.url, tmp)["seconds"])
+            serial.append(run_refresh_child(_fresh(tmp / "p1-e2e.db"), hub.url, tmp, workers="0")["seconds"])
+    stage_rate, naive_rate = n / stage, naive_n / naive
+    e2e_rate, serial_rate = n / statistics.median(e2e), n / statistics.median(serial)
     return [
-        f"{n:,} synthetic Hub records, median of {runs}.",
+        f"{n:,} synthetic Hub records, median of {runs}. End to end: `refresh --source hf` (a first import) "
+        "in its own process against a local replay Hub in this one (1000 models a page), through "
+        "huggingface_hub's HTTP layer; the replay's own work shares the machine's cores.",
         "",
         "| P1 ingest | records/s | vs naive | goal |",
         "|---|---|---|---|",
         f"| normalize + write (the stage alone) | {stage_rate:,.0f} | {stage_rate / naive_rate:.1f}x | ≥ 50,000/s; ≥ 10x naive |",
-        f"| end to end: full sweep through huggingface_hub, local replay (1000/page) | {e2e_rate:,.0f} | "
+        f"| end to end: first import through huggingface_hub, local replay | {e2e_rate:,.0f} | "
         f"{e2e_rate / naive_rate:.1f}x | |",
+        f"| end to end, normalizing in the refresh process (`MODELCAT_WORKERS=0`) | {serial_rate:,.0f} | "
+        f"{serial_rate / naive_rate:.1f}x | |",
         f"| baseline: naive per-row sqlite-utils `upsert` ({naive_n:,} records) | {naive_rate:,.0f} | 1.0x | |",
     ]
 
@@ -153,10 +159,13 @@ def _fresh(db: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------- P2 + P6 ingest
-def run_refresh_child(db: Path, endpoint: str, tmp: Path, *extra) -> dict:
+def run_refresh_child(db: Path, endpoint: str, tmp: Path, *extra, workers: str = "") -> dict:
     """`refresh --source hf` in its own process; returns its wall time and peak RSS."""
+    env = child_env(HF_ENDPOINT=endpoint, MODELCAT_CACHE_DIR=str(tmp / "cache"))
+    if workers:
+        env["MODELCAT_WORKERS"] = workers
     out = subprocess.run([sys.executable, __file__, "--child-refresh", str(db), *extra], capture_output=True,
-                         text=True, env=child_env(HF_ENDPOINT=endpoint, MODELCAT_CACHE_DIR=str(tmp / "cache")))
+                         text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"refresh failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -169,8 +178,10 @@ def child_refresh(db: str, extra: list[str]) -> None:
     t = time.perf_counter()
     [res] = refresh(Path(db), ["hf"], config=config)
     seconds = time.perf_counter() - t
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"seconds": seconds, "status": res.status, "error": res.error, "details": res.details,
-                      "rss_mb": peak_rss_mb()}))
+                      "rss_mb": peak_rss_mb(), "cpu_s": me.ru_utime + me.ru_stime,
+                      "worker_cpu_s": kids.ru_utime + kids.ru_stime, "worker_rss_mb": kids.ru_maxrss / 1024}))
 
 
 def peak_rss_mb(pid: str = "self") -> float:
@@ -184,7 +195,7 @@ def peak_rss_mb(pid: str = "self") -> float:
 
 def _memory_row(n: int, build: dict) -> str:
     return (f"| refresh process, first import (full sweep) of {n:,} models, {build['seconds']:.0f} s | "
-            f"{build['rss_mb']:,.0f} MB | < 400 MB, flat |")
+            f"{build['rss_mb']:,.0f} MB (its normalize worker: {build['worker_rss_mb']:,.0f} MB) | < 400 MB, flat |")
 
 
 def p2_nightly(n: int, changes: list[int], tmp: Path) -> tuple[list[str], list[str], Path]:

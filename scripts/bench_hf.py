@@ -33,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from indexer.refresh import refresh  # noqa: E402
-from indexer.sources.hf import normalize_hub  # noqa: E402
+from indexer.pipeline import normalized  # noqa: E402
+from indexer.refresh import few_collections, refresh  # noqa: E402
+from indexer.sources.hf import HubSource, normalize_hub  # noqa: E402
 from indexer.store import Catalog  # noqa: E402
 from replay.hub import HubReplay  # noqa: E402
 from replay.synth import synthetic_models  # noqa: E402
@@ -58,12 +59,14 @@ def normalize_all(records):
 
 def normalize_and_write(records, db: Path):
     """What a refresh does with the Hub's records on a first import (refresh.run_source): the
-    indexes deferred, every record normalized and written, the indexes built."""
-    with Catalog.open(db) as cat, cat.transaction():
+    indexes deferred, every record normalized (in a worker process past the first 2,000, where
+    there are two cores) and written, the indexes built."""
+    with Catalog.open(db) as cat, few_collections(), cat.transaction():
         cat.defer_indexes("hf")
         writer = cat.writer("hf")
-        for r in records:
-            writer.add(normalize_hub(r))
+        for _, outcome in normalized(HubSource(), records):
+            if outcome[0] == "ok":
+                writer.add_all(outcome[1])
         writer.finish(removed_since=None)
         cat.restore_indexes()
 

@@ -38,6 +38,7 @@ def test_bench_smoke():
     for section in ("P1: ingest", "P2: the nightly refresh", "P3: queries", "P6: memory", "Size"):
         assert f"## {section}" in out, section
     assert "| normalize + write (the stage alone) |" in out and "naive per-row sqlite-utils" in out
+    assert "| end to end: first import through huggingface_hub" in out and "`MODELCAT_WORKERS=0`" in out
     assert "| 0 | " in out and "| 100 | " in out  # the no-change night and the change curve
     assert out.count(" ms |") >= 3 * 5  # three queries, five latencies each
     assert "bytes per model" in out and "GB |" in out

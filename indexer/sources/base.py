@@ -78,6 +78,9 @@ class Source:
     # True: the source's first full load (no rows of it in the catalog yet) is big enough that the
     # catalog's secondary indexes are better built once at its end than row by row (the Hub)
     bulk_first_load: ClassVar[bool] = False
+    # True: normalize() is a pure function of the raw item (no state that fetch() changes later),
+    # so a big run may do it in a worker process while this one fetches and writes (pipeline.py)
+    parallel_normalize: ClassVar[bool] = False
     # the installed distribution whose version is the source's version (its client library)
     package: ClassVar[str | None] = None
 

@@ -191,6 +191,7 @@ class HubSource(Source):
     needs_network = True
     full_listing = False  # the nightly run lists only what changed; sweeps say when they listed all
     bulk_first_load = True  # 2M models: indexes built once at the end of the first import
+    parallel_normalize = True  # normalize_hub is pure: a full sweep normalizes in a worker process
     package = "huggingface_hub"
     settings = {
         "authors": (list, [], "only models of these owners (default: everyone)"),

@@ -1,0 +1,171 @@
+"""Normalizing in a second process while this one fetches and writes (refresh.run_source).
+
+normalize() is pure CPU work (about 60 µs a Hub record); fetching waits on the network and
+writing on SQLite, both in this process. For a source that allows it (`parallel_normalize`), on a
+machine with two cores or more, a run past `START_AFTER` items hands the rest, in chunks, to one
+worker process and gets the records back in fetch order. Markers (Checkpoint, Seen) wait for the
+chunks before them, so a checkpoint still commits exactly what was fetched before it.
+
+Small runs, one core, no `fork`, or MODELCAT_WORKERS=0: everything in this process, item by item.
+A worker that dies is reported and its chunks are normalized here; the run goes on. The worker
+ignores Ctrl-C (this process handles it) and exits when this process is gone (even after kill -9).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import traceback
+from typing import Any, Iterable, Iterator
+
+from .errors import SkipRecord
+from .records import ModelRecord
+from .sources.base import Checkpoint, Seen
+
+log = logging.getLogger("modelcat")
+
+CHUNK = 500  # items per task: big enough that pickling is batched, small enough to keep order cheap
+AHEAD = 4  # chunks in flight before this process waits for the oldest
+START_AFTER = 2_000  # items: a smaller run is not worth a process
+
+Outcome = tuple  # ("ok", [records]) | ("skip", reason) | ("error", reason, traceback text)
+
+
+def normalize_one(source, item: Any) -> Outcome:
+    """One raw item's records (completed with their loadability, which the writer would otherwise
+    compute), or why it was skipped. A normalizer bug on one record must not sink the source."""
+    try:
+        records = source.normalize(item)
+    except SkipRecord as e:
+        return ("skip", str(e))
+    except Exception as e:  # noqa: BLE001
+        return ("error", f"{type(e).__name__}: {e}"[:200], traceback.format_exc())
+    records = records if isinstance(records, list) else [records]
+    for r in records:
+        if isinstance(r, ModelRecord) and r.loadable is None:
+            r.set_loadability()
+    return ("ok", records)
+
+
+def workers_wanted() -> int:
+    setting = os.environ.get("MODELCAT_WORKERS", "").strip()
+    if setting:
+        try:
+            return max(0, min(1, int(setting)))
+        except ValueError:
+            log.warning("MODELCAT_WORKERS=%r is not a number: normalizing in this process", setting)
+            return 0
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return 1 if cpus >= 2 else 0
+
+
+# ---------------------------------------------------------------------- the worker's side
+_source = None  # the worker's source: this process's, as it was when the worker was forked
+
+
+def _worker_init(parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+    def watch() -> None:  # the parent killed (-9): its worker must not live on
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _work(items: list) -> list[Outcome]:
+    return [normalize_one(_source, item) for item in items]
+
+
+def _start(source) -> concurrent.futures.ProcessPoolExecutor | None:
+    global _source
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None  # the worker needs this process's source as it is now (settings, endpoint)
+    _source = source
+    return concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(os.getpid(),))
+
+
+# ---------------------------------------------------------------------- this process's side
+def normalized(source, items: Iterable[Any], *, parallel: bool = True) -> Iterator[tuple[Any, Outcome | None]]:
+    """(item, outcome) for every item `items` yields, in its order; markers as (marker, None)."""
+    pool = None
+    want = workers_wanted() if parallel else 0
+    pending: collections.deque = collections.deque()  # ("chunk", future, items) | ("marker", marker, None)
+    chunk: list = []
+    seen = 0
+
+    def drain(entry) -> Iterator[tuple[Any, Outcome | None]]:
+        nonlocal pool
+        kind, payload, raws = entry
+        if kind == "marker":
+            yield payload, None
+            return
+        try:
+            outcomes = payload.result()
+        except Exception as e:  # noqa: BLE001 - the worker died, or an item would not pickle
+            if pool is not None:
+                log.warning("the normalize worker failed (%s: %s); normalizing in this process from here on",
+                            type(e).__name__, str(e)[:200])
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
+            outcomes = [normalize_one(source, item) for item in raws]
+        yield from zip(raws, outcomes)
+
+    def send(items: list) -> None:
+        try:
+            future = pool.submit(_work, items)
+        except Exception as e:  # noqa: BLE001 - the pool broke since the last chunk: drain() copes
+            future = concurrent.futures.Future()
+            future.set_exception(e)
+        pending.append(("chunk", future, items))
+
+    def flush() -> Iterator[tuple[Any, Outcome | None]]:
+        nonlocal chunk
+        while pending:
+            yield from drain(pending.popleft())
+        rest, chunk = chunk, []
+        for item in rest:
+            yield item, normalize_one(source, item)
+
+    try:
+        for item in items:
+            is_marker = isinstance(item, (Checkpoint, Seen))
+            if want and not is_marker:
+                seen += 1
+                if seen > START_AFTER:
+                    want = 0  # one try: after a failure the run stays in this process
+                    pool = _start(source)
+            if pool is None:
+                yield from flush()  # what a failed worker left, normalized here, in order
+                yield (item, None) if is_marker else (item, normalize_one(source, item))
+                continue
+            if is_marker or len(chunk) + 1 >= CHUNK:
+                if not is_marker:
+                    chunk.append(item)
+                if chunk:
+                    send(chunk)
+                    chunk = []
+                if is_marker:
+                    pending.append(("marker", item, None))
+            else:
+                chunk.append(item)
+            while pending and (pending[0][0] == "marker" or pending[0][1].done() or len(pending) > AHEAD):
+                yield from drain(pending.popleft())
+        if pool is not None and chunk:
+            send(chunk)
+            chunk = []
+        yield from flush()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
