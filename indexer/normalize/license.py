@@ -113,6 +113,19 @@ def _one(value: Any) -> tuple[str, str | None]:
 
 
 def normalize_license(raw: Any, name: Any = None) -> License:
+    """Normalize a license as a source gives it (see _normalize_license). Text values repeat
+    across the Hub's millions of models: their answers (immutable License values) are cached."""
+    if (raw is None or type(raw) is str) and (name is None or type(name) is str):
+        return _normalize_text(raw, name)
+    return _normalize_license(raw, name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalize_text(raw: str | None, name: str | None) -> License:
+    return _normalize_license(raw, name)
+
+
+def _normalize_license(raw: Any, name: Any = None) -> License:
     """Normalize a license as a source gives it.
 
     `raw` may be None, a string (an id, free text, a URL) or a list of those (each must allow
