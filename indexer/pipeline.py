@@ -122,13 +122,15 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True) -> Iterat
             outcomes = [normalize_one(source, item) for item in raws]
         yield from zip(raws, outcomes)
 
-    def send(items: list) -> None:
+    def send() -> None:  # the chunk so far, to the worker
+        nonlocal chunk
         try:
-            future = pool.submit(_work, items)
+            future = pool.submit(_work, chunk)
         except Exception as e:  # noqa: BLE001 - the pool broke since the last chunk: drain() copes
             future = concurrent.futures.Future()
             future.set_exception(e)
-        pending.append(("chunk", future, items))
+        pending.append(("chunk", future, chunk))
+        chunk = []
 
     def flush() -> Iterator[tuple[Any, Outcome | None]]:
         nonlocal chunk
@@ -150,21 +152,18 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True) -> Iterat
                 yield from flush()  # what a failed worker left, normalized here, in order
                 yield (item, None) if is_marker else (item, normalize_one(source, item))
                 continue
-            if is_marker or len(chunk) + 1 >= CHUNK:
-                if not is_marker:
-                    chunk.append(item)
+            if is_marker:
                 if chunk:
-                    send(chunk)
-                    chunk = []
-                if is_marker:
-                    pending.append(("marker", item, None))
+                    send()
+                pending.append(("marker", item, None))
             else:
                 chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    send()
             while pending and (pending[0][0] == "marker" or pending[0][1].done() or len(pending) > AHEAD):
                 yield from drain(pending.popleft())
         if pool is not None and chunk:
-            send(chunk)
-            chunk = []
+            send()
         yield from flush()
     finally:
         if pool is not None:
