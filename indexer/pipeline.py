@@ -1,9 +1,11 @@
 """Normalizing in a second process while this one fetches and writes (refresh.run_source).
 
-normalize() is pure CPU work (about 60 µs a Hub record); fetching waits on the network and
-writing on SQLite, both in this process. For a source that allows it (`parallel_normalize`), on a
-machine with two cores or more, a run past `START_AFTER` items hands the rest, in chunks, to one
-worker process and gets the records back in fetch order. Markers (Checkpoint, Seen) wait for the
+normalize() is pure CPU work (about 30-55 µs a Hub record), and so is turning a record into the
+rows the writer stores (store.prepare_model, about 20 µs); fetching waits on the network and writing
+on SQLite, both in this process. For a source that allows it (`parallel_normalize`), on a machine
+with two cores or more, a run past `START_AFTER` items hands the rest, in chunks, to one worker
+process, which normalizes them and (with `prepare`) builds their rows, and gets them back in fetch
+order. Markers (Checkpoint, Seen) wait for the
 chunks before them, so a checkpoint still commits exactly what was fetched before it.
 
 Small runs, one core, no `fork`, or MODELCAT_WORKERS=0: everything in this process, item by item.
@@ -27,6 +29,7 @@ from typing import Any, Iterable, Iterator
 from .errors import SkipRecord
 from .records import ModelRecord
 from .sources.base import Checkpoint, Seen
+from .store import prepare_model
 
 log = logging.getLogger("modelcat")
 
@@ -37,19 +40,23 @@ START_AFTER = 2_000  # items: a smaller run is not worth a process
 Outcome = tuple  # ("ok", [records]) | ("skip", reason) | ("error", reason, traceback text)
 
 
-def normalize_one(source, item: Any) -> Outcome:
-    """One raw item's records (completed with their loadability, which the writer would otherwise
-    compute), or why it was skipped. A normalizer bug on one record must not sink the source."""
+def normalize_one(source, item: Any, prepare: bool = False) -> Outcome:
+    """One raw item's records, or why it was skipped. Model records come completed with their
+    loadability, or with `prepare` as the rows the writer stores (store.prepare_model): work the
+    writing process would otherwise do. A normalizer bug on one record must not sink the source."""
     try:
         records = source.normalize(item)
+        records = records if isinstance(records, list) else [records]
+        if prepare:
+            records = [prepare_model(r) if isinstance(r, ModelRecord) else r for r in records]
+        else:
+            for r in records:
+                if isinstance(r, ModelRecord) and r.loadable is None:
+                    r.set_loadability()
     except SkipRecord as e:
         return ("skip", str(e))
     except Exception as e:  # noqa: BLE001
         return ("error", f"{type(e).__name__}: {e}"[:200], traceback.format_exc())
-    records = records if isinstance(records, list) else [records]
-    for r in records:
-        if isinstance(r, ModelRecord) and r.loadable is None:
-            r.set_loadability()
     return ("ok", records)
 
 
@@ -83,8 +90,8 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _work(items: list) -> list[Outcome]:
-    return [normalize_one(_source, item) for item in items]
+def _work(items: list, prepare: bool) -> list[Outcome]:
+    return [normalize_one(_source, item, prepare) for item in items]
 
 
 def _start(source) -> concurrent.futures.ProcessPoolExecutor | None:
@@ -97,8 +104,10 @@ def _start(source) -> concurrent.futures.ProcessPoolExecutor | None:
 
 
 # ---------------------------------------------------------------------- this process's side
-def normalized(source, items: Iterable[Any], *, parallel: bool = True) -> Iterator[tuple[Any, Outcome | None]]:
-    """(item, outcome) for every item `items` yields, in its order; markers as (marker, None)."""
+def normalized(source, items: Iterable[Any], *, parallel: bool = True,
+               prepare: bool = False) -> Iterator[tuple[Any, Outcome | None]]:
+    """(item, outcome) for every item `items` yields, in its order; markers as (marker, None).
+    With `prepare`, model records come as the writer's rows (normalize_one)."""
     pool = None
     want = workers_wanted() if parallel else 0
     pending: collections.deque = collections.deque()  # ("chunk", future, items) | ("marker", marker, None)
@@ -119,13 +128,13 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True) -> Iterat
                             type(e).__name__, str(e)[:200])
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
-            outcomes = [normalize_one(source, item) for item in raws]
+            outcomes = [normalize_one(source, item, prepare) for item in raws]
         yield from zip(raws, outcomes)
 
     def send() -> None:  # the chunk so far, to the worker
         nonlocal chunk
         try:
-            future = pool.submit(_work, chunk)
+            future = pool.submit(_work, chunk, prepare)
         except Exception as e:  # noqa: BLE001 - the pool broke since the last chunk: drain() copes
             future = concurrent.futures.Future()
             future.set_exception(e)
@@ -138,7 +147,7 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True) -> Iterat
             yield from drain(pending.popleft())
         rest, chunk = chunk, []
         for item in rest:
-            yield item, normalize_one(source, item)
+            yield item, normalize_one(source, item, prepare)
 
     try:
         for item in items:
@@ -150,7 +159,7 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True) -> Iterat
                     pool = _start(source)
             if pool is None:
                 yield from flush()  # what a failed worker left, normalized here, in order
-                yield (item, None) if is_marker else (item, normalize_one(source, item))
+                yield (item, None) if is_marker else (item, normalize_one(source, item, prepare))
                 continue
             if is_marker:
                 if chunk:

@@ -120,7 +120,8 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
             counts = writer.counts
             ctx.run_started = writer.now
             # normalize() may run in a worker process (pipeline.py); outcomes come in fetch order
-            for item, outcome in normalized(source, source.fetch(ctx), parallel=source.parallel_normalize):
+            for item, outcome in normalized(source, source.fetch(ctx), parallel=source.parallel_normalize,
+                                             prepare=True):
                 if isinstance(item, Checkpoint):
                     writer.flush()
                     cat.save_state(name, item.state)

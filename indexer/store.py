@@ -807,6 +807,47 @@ def _digest(values: list, rec, columns=MODEL_COLUMNS, volatile=VOLATILE_FIELDS) 
     return hashlib.blake2b(repr((list(content), children)).encode(), digest_size=16).hexdigest()
 
 
+class PreparedModel(tuple):
+    """A model record as the writer stores it: its row, its digest and its child rows, built
+    without SQL (prepare_model). The Hub's normalize worker (pipeline.py) builds these, so the
+    writing process only runs statements; a tuple of plain values also unpickles faster than the
+    record it came from (about 4 µs against 7 for a Hub model)."""
+
+    __slots__ = ()
+    id = property(operator.itemgetter(0))
+    source = property(operator.itemgetter(1))
+    source_uid = property(operator.itemgetter(2))
+    values = property(operator.itemgetter(3))  # the models row, in MODEL_COLUMNS order
+    digest = property(operator.itemgetter(4))
+    datasets = property(operator.itemgetter(5))  # model_datasets rows
+    metric_datasets = property(operator.itemgetter(6))  # (dataset_id, raw) of the metrics' datasets
+    metrics = property(operator.itemgetter(7))  # metrics rows
+    papers = property(operator.itemgetter(8))  # model_papers rows
+    relations = property(operator.itemgetter(9))  # model_relations rows
+    repos = property(operator.itemgetter(10))  # model_repos rows
+
+
+def prepare_model(rec: ModelRecord) -> PreparedModel:
+    """The rows a model record becomes (pure: no catalog needed). Its loadability is completed
+    if the source left it unset."""
+    if rec.loadable is None:
+        rec.set_loadability()
+    values = _values(rec)
+    rid, src = rec.id, rec.source
+    metrics = [(m, _real_cell(m.value)) for m in rec.metrics]
+    return PreparedModel((
+        rid, src, rec.source_uid, tuple(values), _digest(values, rec),
+        tuple(_texts(rid, d.dataset_id, d.role, d.raw, src) for d in rec.datasets),
+        tuple(_texts(m.dataset_id, m.dataset_raw) for m, _ in metrics if m.dataset_id),
+        # a value that is not a finite number is no measurement
+        tuple(_texts(rid, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, v, src)
+              for m, v in metrics if v is not None),
+        tuple(_texts(rid, p.paper_id, p.raw, src) for p in rec.papers),
+        tuple(_texts(rid, x.relation, x.related_id, x.raw, src) for x in rec.relations),
+        tuple(_texts(rid, x.repo_id, x.raw, src) for x in rec.repos),
+    ))
+
+
 _INSERT = (
     f"INSERT INTO models ({', '.join(MODEL_COLUMNS)}, record_hash, first_seen, last_seen, changed_at) "
     f"VALUES ({', '.join('?' * (len(MODEL_COLUMNS) + 4))})"
@@ -840,14 +881,14 @@ class SourceWriter:
         self._papers: dict[str, PaperRecord] = {}
         self._repos: dict[str, RepoRecord] = {}
 
-    def add(self, rec: ModelRecord | PaperRecord | RepoRecord) -> None:
+    def add(self, rec: ModelRecord | PreparedModel | PaperRecord | RepoRecord) -> None:
         if rec.source != self.source:
             raise ValueError(f"record {rec.id!r} is from {rec.source!r}, not {self.source!r}")
         # a repeated id within a batch: the last one wins
-        if isinstance(rec, ModelRecord):
-            if rec.loadable is None:
-                rec.set_loadability()
+        if isinstance(rec, PreparedModel):
             self._batch[rec.id] = rec
+        elif isinstance(rec, ModelRecord):
+            self._batch[rec.id] = prepare_model(rec)
         elif isinstance(rec, PaperRecord):
             self._papers[rec.id] = rec
         elif isinstance(rec, RepoRecord):
@@ -857,7 +898,7 @@ class SourceWriter:
         if len(self._batch) + len(self._papers) + len(self._repos) >= self.batch_size:
             self.flush()
 
-    def add_all(self, records: Iterable[ModelRecord]) -> None:
+    def add_all(self, records: Iterable[ModelRecord | PreparedModel]) -> None:
         for rec in records:
             self.add(rec)
 
@@ -892,8 +933,7 @@ class SourceWriter:
             )
         inserts, updates, touched, added, changed = [], [], [], [], []
         for rec_id, rec in batch.items():
-            values = _values(rec)
-            h = _digest(values, rec)
+            values, h = rec.values, rec.digest
             old = existing.get(rec_id)
             if old is None:
                 inserts.append((*values, h, self.now, self.now, self.now))
@@ -968,13 +1008,13 @@ class SourceWriter:
             [(t[0], t[0], *t[1:]) if has_seen else t for t in touched])
         return changed
 
-    def _repo_stubs(self, links) -> None:
-        """Rows for repositories a link names before any source has read them."""
+    def _repo_stubs(self, repo_ids) -> None:
+        """Rows for repositories a link names ("github:owner/name") before any source has read them."""
         self.conn.executemany(
             "INSERT OR IGNORE INTO repos (id, full_name, owner, name, url, first_seen, last_seen, changed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(x.repo_id, x.repo_id[7:], *x.repo_id[7:].split("/", 1), f"https://github.com/{x.repo_id[7:]}",
-              self.now, self.now, self.now) for x in links],
+            [(i, i[7:], *i[7:].split("/", 1), f"https://github.com/{i[7:]}", self.now, self.now, self.now)
+             for i in repo_ids],
         )
 
     def _paper_stubs(self, paper_ids) -> None:
@@ -1000,11 +1040,11 @@ class SourceWriter:
         c = self.conn
         c.executemany("DELETE FROM paper_repos WHERE paper_id = ? AND source = ?", [(p.id, self.source) for p in papers])
         links = [(p.id, x) for p in papers for x in p.repos]
-        self._repo_stubs(x for _, x in links)
+        self._repo_stubs(x.repo_id for _, x in links)
         c.executemany("INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
                       [(pid, x.repo_id, x.raw, self.source) for pid, x in links])
 
-    def _follow_renames(self, records: list[ModelRecord]) -> None:
+    def _follow_renames(self, records: list[PreparedModel]) -> None:
         """New ids carrying the source_uid of an existing row: that row's id was renamed."""
         c = self.conn
         by_uid = {r.source_uid: r.id for r in records}
@@ -1026,7 +1066,7 @@ class SourceWriter:
         # an id that comes back after being an alias is a model again
         c.executemany("DELETE FROM model_aliases WHERE alias = ?", [(r.id,) for r in records])
 
-    def _write_children(self, added: list[ModelRecord], changed: list[ModelRecord]) -> None:
+    def _write_children(self, added: list[PreparedModel], changed: list[PreparedModel]) -> None:
         """Child rows of new records, and the replacement of a changed record's child rows."""
         c = self.conn
         keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
@@ -1034,38 +1074,26 @@ class SourceWriter:
             c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND source = ?", keys)
         records = added + changed
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
-        c.executemany(
-            "INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
-            {_texts(d.dataset_id, d.raw) for r in records for d in r.datasets},
-        )
+        c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
+                      dict.fromkeys((d[1], d[3]) for r in records for d in r.datasets))
         c.executemany(
             "INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) VALUES (?, ?, ?, ?, ?)",
-            [_texts(r.id, d.dataset_id, d.role, d.raw, self.source) for r in records for d in r.datasets],
-        )
+            [row for r in records for row in r.datasets])
+        c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
+                      dict.fromkeys(stub for r in records for stub in r.metric_datasets))
         c.executemany(
-            "INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
-            {_texts(m.dataset_id, m.dataset_raw) for r in records for m in r.metrics if m.dataset_id},
-        )
-        c.executemany(  # a value that is not a finite number is no measurement
             "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [_texts(r.id, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, _real_cell(m.value), self.source)
-             for r in records for m in r.metrics if _real_cell(m.value) is not None],
-        )
-        self._paper_stubs(p.paper_id for r in records for p in r.papers)
-        c.executemany(
-            "INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
-            [_texts(r.id, p.paper_id, p.raw, self.source) for r in records for p in r.papers],
-        )
+            [row for r in records for row in r.metrics])
+        self._paper_stubs(p[1] for r in records for p in r.papers)
+        c.executemany("INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
+                      [row for r in records for row in r.papers])
         c.executemany(
             "INSERT OR REPLACE INTO model_relations (model_id, relation, related_id, raw, source) VALUES (?, ?, ?, ?, ?)",
-            [_texts(r.id, x.relation, x.related_id, x.raw, self.source) for r in records for x in r.relations],
-        )
-        self._repo_stubs(x for r in records for x in r.repos)
-        c.executemany(
-            "INSERT OR REPLACE INTO model_repos (model_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
-            [_texts(r.id, x.repo_id, x.raw, self.source) for r in records for x in r.repos],
-        )
+            [row for r in records for row in r.relations])
+        self._repo_stubs(x[1] for r in records for x in r.repos)
+        c.executemany("INSERT OR REPLACE INTO model_repos (model_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
+                      [row for r in records for row in r.repos])
 
     def finish(self, *, removed_since: str | None) -> WriteCounts:
         """Flush; then, when the source has listed everything it has since `removed_since` (a

@@ -64,7 +64,7 @@ def normalize_and_write(records, db: Path):
     with Catalog.open(db) as cat, few_collections(), cat.transaction():
         cat.defer_indexes("hf")
         writer = cat.writer("hf")
-        for _, outcome in normalized(HubSource(), records):
+        for _, outcome in normalized(HubSource(), records, prepare=True):
             if outcome[0] == "ok":
                 writer.add_all(outcome[1])
         writer.finish(removed_since=None)

@@ -11,6 +11,7 @@ from indexer import pipeline
 from indexer.errors import SkipRecord
 from indexer.records import ModelRecord
 from indexer.sources.base import Checkpoint, Seen, Source
+from indexer.store import MODEL_COLUMNS, Catalog, PreparedModel, prepare_model
 
 
 class PidSource(Source):
@@ -75,6 +76,28 @@ def test_worker_gives_the_same_outcomes_in_the_same_order(small_start):
     assert kinds.count("skip") == 3000 // 97 and kinds.count("error") == 3000 // 89 - 3000 // (89 * 97)
     errors = [o for _, o in parallel if o and o[0] == "error"]
     assert errors[0][1] == "ValueError: bad 89" and "Traceback" in errors[0][2]
+
+
+def test_prepared_rows_come_back_from_the_worker(small_start, tmp_path):
+    """With prepare=True the worker also builds the writer's rows: what comes back is what the
+    writer would have built from the record here, and it writes the same catalog."""
+    src = PidSource()
+    pairs = list(pipeline.normalized(src, stream(1000), prepare=True))
+    ok = [o[1][0] for _, o in pairs if o and o[0] == "ok"]
+    assert ok and all(type(p) is PreparedModel for p in ok)
+    description = MODEL_COLUMNS.index("description")
+    assert {p.values[description] for p in ok} == {str(os.getpid()), str(ok[-1].values[description])}
+    assert ok[-1].values[description] != str(os.getpid())  # the last ones came from the worker
+    for p in ok[:3] + ok[-3:]:
+        rec = src.normalize({"i": int(p.id.split(":")[1])})
+        rec.description = p.values[description]
+        assert prepare_model(rec) == p and p.values[MODEL_COLUMNS.index("loadable")] in (0, 1)
+    with Catalog.open(tmp_path / "c.db") as cat, cat.transaction():
+        writer = cat.writer("pid")
+        writer.add_all(ok)
+        assert writer.finish(removed_since=None).new == len(ok)
+        with pytest.raises(ValueError, match="not 'other'"):
+            cat.writer("other").add(ok[0])
 
 
 def test_markers_wait_for_the_items_before_them(small_start):
