@@ -158,3 +158,31 @@ def test_failure_before_the_first_page_rolls_the_drop_back(tmp_path, source, all
     [r] = refresh(db, ["big"])
     assert r.status == "failed"
     assert indexes(db) == all_indexes
+
+
+def test_an_unfinished_load_survives_the_migration_that_redefines_indexes(tmp_path, all_indexes):
+    """Migration 0009 replaces some indexes (facets, issue 8). In a catalog that a killed first load
+    left with those indexes dropped, the migration builds the new ones, keeps the note of the
+    others, and the next refresh rebuilds those: nothing fails, nothing stays missing."""
+    import shutil
+
+    from indexer.paths import schema_dir
+
+    old = tmp_path / "migrations"
+    old.mkdir()
+    for f in sorted((schema_dir() / "migrations").glob("*.sql")):
+        if f.name < "0009":
+            shutil.copy(f, old / f.name)
+    db = tmp_path / "c.db"
+    with Catalog.open(db, migrations_dir=old) as cat, cat.transaction():
+        cat.defer_indexes("hf")
+    assert "idx_models_library" not in indexes(db)
+    with Catalog.open(db) as cat:  # migrates to 0009 and on
+        left = set(cat.deferred_indexes())
+        assert "idx_models_task_size" in left and "idx_models_library" not in left
+        assert "idx_models_library" in indexes(db) and "idx_models_license" in indexes(db)
+        with cat.transaction():
+            cat.restore_indexes()
+        assert not cat.deferred_indexes()
+        assert all(r.ok for r in cat.check(quick=True)), [r for r in cat.check(quick=True) if not r.ok]
+    assert indexes(db) == all_indexes
