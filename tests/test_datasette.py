@@ -72,6 +72,23 @@ def test_every_default_facet_is_counted_from_an_index(built_catalog):
     assert len(checked) >= 20, checked
 
 
+def test_the_models_page_walks_an_index_in_its_default_order(built_catalog, get):
+    """model_summary's default sort (downloads) is read from an index, stopping at the page's rows;
+    a computed column (imagenet_top1) would be computed and sorted for every model."""
+    import sqlite3
+
+    from indexer.serve import metadata_for
+
+    meta = metadata_for(built_catalog)["databases"]["catalog"]["tables"]["model_summary"]
+    assert meta["sort_desc"] == "downloads"
+    plan = " | ".join(r[3] for r in sqlite3.connect(built_catalog).execute(
+        "EXPLAIN QUERY PLAN select * from model_summary order by downloads desc limit 51"))
+    assert "idx_models_downloads" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    rows = get("/catalog/model_summary.json?_shape=array&_size=20").json()
+    downloads = [r["downloads"] if r["downloads"] is not None else -1 for r in rows]
+    assert len(rows) == 20 and downloads == sorted(downloads, reverse=True)
+
+
 def test_facet_filters_narrow_the_rows(get):
     rows = get("/catalog/model_summary.json?_shape=array&_size=max&source=torchvision"
                "&task=object-detection").json()
