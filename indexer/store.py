@@ -375,7 +375,7 @@ class Catalog:
         out = {}
         for chunk in _chunks(list(ids), 900):
             for r in self.conn.execute(
-                f"SELECT id, sha, updated_at, removed_at FROM models WHERE source = ? "
+                f"SELECT id, sha, updated_at, removed_at FROM models WHERE +source = ? "  # + : by id
                 f"AND id IN ({', '.join('?' * len(chunk))})", (source, *chunk)):
                 out[r[0]] = {"sha": r[1], "updated_at": r[2], "removed_at": r[3]}
         return out
@@ -1052,7 +1052,7 @@ class SourceWriter:
         for i in range(0, len(uids), 900):
             chunk = uids[i:i + 900]
             moved = c.execute(
-                f"SELECT id, source_uid FROM models WHERE source = ? AND removed_at IS NULL "
+                f"SELECT id, source_uid FROM models WHERE source = ? AND +removed_at IS NULL "  # + : by uid
                 f"AND source_uid IN ({', '.join('?' * len(chunk))})", (self.source, *chunk)).fetchall()
             for old, uid in moved:
                 new = by_uid[uid]
@@ -1071,7 +1071,7 @@ class SourceWriter:
         c = self.conn
         keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
         for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos"):
-            c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND source = ?", keys)
+            c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND +source = ?", keys)  # + : by model
         records = added + changed
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
         c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",

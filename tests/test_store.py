@@ -391,3 +391,50 @@ def test_two_sources_say_where_a_papers_code_is_each_with_its_own_rows(tmp_path)
     write("github", repo)
     assert links() == [("arxiv", "https://github.com/..."), ("github", "README")]
     conn.close()
+
+
+def test_a_night_of_changes_costs_the_same_on_a_bigger_catalog(tmp_path):
+    """The writer's statements (what the catalog holds for ids, renames by source_uid, child rows
+    replaced, rows touched) find their rows through an index: their cost follows the changes, not
+    the catalog. An index that lures SQLite's planner into scanning every row of a source (migration
+    0009's facet indexes once did, with no statistics to say better) shows as work that grows with
+    the catalog. Counted in SQLite VM steps, not seconds."""
+    from indexer.records import Relation, RepoLink
+
+    def record(i, note="a"):
+        return ModelRecord(id=f"hf:o/m{i}", source="hf", name=f"o/m{i}", source_uid=f"uid{i}", description=note,
+                           task="image-classification", library="timm", license="mit",
+                           datasets=[DatasetLink("imagenet-1k", "train", "in1k")],
+                           metrics=[Metric("ImageNet", "acc@1", 80.0, "imagenet-1k", "top1")],
+                           papers=[PaperLink("arxiv:2010.11929", "arxiv:2010.11929")],
+                           relations=[Relation("finetune", "hf:o/base", "base_model:finetune:o/base")],
+                           repos=[RepoLink("github:o/r", "https://github.com/o/r")])
+
+    def night_steps(n):
+        db = tmp_path / f"c{n}.db"
+        with Catalog.open(db) as cat:
+            with cat.transaction():
+                writer = cat.writer("hf", now="2026-01-01T00:00:00Z")
+                for i in range(n):
+                    writer.add(record(i))
+                writer.finish(removed_since=None)
+            steps = [0]
+
+            def count():
+                steps[0] += 1
+            cat.conn.set_progress_handler(count, 100)
+            with cat.transaction():
+                writer = cat.writer("hf", now="2026-01-02T00:00:00Z")
+                assert len(cat.lookup("hf", [f"hf:o/m{i}" for i in range(0, 60, 3)])) == 20
+                for i in range(0, 40, 2):
+                    writer.add(record(i, note="changed"))  # child rows replaced
+                for i in range(20):
+                    writer.add(record(n + i))  # new rows: looked up as renames by source_uid
+                writer.touch([f"hf:o/m{i}" for i in range(1, 41, 2)])
+                counts = writer.finish(removed_since=None)
+            cat.conn.set_progress_handler(None, 0)
+            assert (counts.new, counts.updated) == (20, 20)
+            return steps[0]
+
+    small, big = night_steps(1000), night_steps(8000)
+    assert big < 1.5 * small, (small, big)

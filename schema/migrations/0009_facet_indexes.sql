@@ -5,6 +5,11 @@
 -- 500 ms); with these indexes each facet takes 20-26 ms. tests/test_datasette.py checks that every
 -- default facet's count uses a covering index. (scripts/bench.py, P3)
 --
+-- Without statistics SQLite's planner would take some of these for the writer's own statements
+-- (`source = ? AND id IN (...)` by source: every row of the Hub); those statements keep to their
+-- indexes with unary-plus hints (store.py), and tests/test_store.py checks that a night's cost does
+-- not grow with the catalog.
+--
 -- Indexes a killed first load left dropped (deferred_indexes) are replaced too: the note goes, and
 -- the new index is built now.
 DROP INDEX IF EXISTS idx_models_library;
