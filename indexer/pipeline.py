@@ -5,8 +5,8 @@ rows the writer stores (store.prepare_model, about 20 µs); fetching waits on th
 on SQLite, both in this process. For a source that allows it (`parallel_normalize`), on a machine
 with two cores or more, a run past `START_AFTER` items hands the rest, in chunks, to one worker
 process, which normalizes them and (with `prepare`) builds their rows, and gets them back in fetch
-order. Markers (Checkpoint, Seen) wait for the
-chunks before them, so a checkpoint still commits exactly what was fetched before it.
+order. Markers (Checkpoint, Seen) wait for the chunks before them, so a checkpoint still commits
+exactly what was fetched before it.
 
 Small runs, one core, no `fork`, or MODELCAT_WORKERS=0: everything in this process, item by item.
 A worker that dies is reported and its chunks are normalized here; the run goes on. The worker
