@@ -550,6 +550,13 @@ class Catalog:
             add("indexes", "no index left dropped by a first load that did not finish", lambda: [
                 f"{name} (dropped by the first load of {source}: the next `modelcat refresh` builds it)"
                 for name, source in self.deferred_indexes().items()])
+        pending = sorted({p.stem for p in _migration_files(None)} - set(self.applied_migrations()))
+        if pending:  # the invariants are written for the current schema: they wait for it
+            add("migrations", "the catalog has every migration of this modelcat (the invariants need them)",
+                lambda: [f"{name} not applied yet (a refresh stopped while creating or upgrading the catalog, "
+                         "or modelcat was upgraded since): the next `modelcat refresh` applies it"
+                         for name in pending])
+            return results
         columns = {r[1] for r in self.conn.execute("PRAGMA table_info(models)")}
         for name, what, sql in _INVARIANTS:
             if "loadable" in sql and "loadable" not in columns:

@@ -136,7 +136,11 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(world, clean, tmp_
                 # the next refresh builds them; below, the refreshes that follow do
                 pending = [c for c in problems if c.name == "indexes"]
                 assert all("next `modelcat refresh` builds it" in c.examples[0] for c in pending), pending
-                problems = [c for c in problems if c.name != "indexes"]
+                # killed while the catalog was being created: its later migrations wait for the
+                # next refresh (each is one transaction), and check says so
+                waiting = [c for c in problems if c.name == "migrations"]
+                assert all("next `modelcat refresh` applies it" in c.examples[0] for c in waiting), waiting
+                problems = [c for c in problems if c.name not in ("indexes", "migrations")]
                 assert not problems, (i, [(c.name, c.examples) for c in problems])
             except CatalogError as e:  # killed before the first table was made
                 assert "is empty" in str(e), e
