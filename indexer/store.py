@@ -557,10 +557,7 @@ class Catalog:
                          "or modelcat was upgraded since): the next `modelcat refresh` applies it"
                          for name in pending])
             return results
-        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(models)")}
         for name, what, sql in _INVARIANTS:
-            if "loadable" in sql and "loadable" not in columns:
-                continue
             add(name, what, lambda sql=sql: rows(sql))
         return results
 
