@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench.py                    # the issue's sizes; writes docs/benchmarks.md
     .venv/bin/python scripts/bench.py --models 200000    # a smaller catalog for P2, P3, P6 and size
     .venv/bin/python scripts/bench.py --smoke            # tiny sizes, one run: CI runs this
+    .venv/bin/python scripts/bench.py crawl --models 300000   # the page crawl (scripts/crawl.py)
 
 P1 ingest       synthetic Hub records in the real shapes (tests/replay/synth.py): normalize+write
                 into a new catalog (the stage alone), and a full sweep through huggingface_hub
@@ -422,6 +423,10 @@ def script_table(script: str, *args: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- main
 def main() -> None:
+    if sys.argv[1:2] == ["crawl"]:  # the page crawl of the served catalog (issue #29)
+        from crawl import main as crawl
+
+        sys.exit(crawl(sys.argv[2:]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", type=int, default=1_000_000, help="the catalog of P2 (and P6's first import)")
     ap.add_argument("--query-models", type=int, default=2_000_000,
