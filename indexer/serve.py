@@ -50,17 +50,19 @@ def ensure_plugin() -> None:
         pm.register(datasette_plugin, name="modelcat")
 
 
-def make_datasette(db_path: str | Path):
-    """A Datasette instance on the catalog (used by `modelcat serve` and by the tests)."""
+def make_datasette(db_path: str | Path, settings: dict | None = None):
+    """A Datasette instance on the catalog (used by `modelcat serve` and by the tests);
+    `settings` override Datasette settings of SETTINGS (e.g. sql_time_limit_ms)."""
     from datasette.app import Datasette
 
     ensure_plugin()
+    settings = {**SETTINGS, **(settings or {})}
 
     # Fail with our clear errors (missing, corrupt, not a catalog) before Datasette's own.
     Catalog.open(db_path, readonly=True, create=False).close()
     if on_read_only_storage(Path(db_path)):  # a WAL file there cannot be opened as mutable
-        return Datasette(immutables=[str(db_path)], metadata=metadata_for(db_path), settings=SETTINGS)
-    return Datasette([str(db_path)], metadata=metadata_for(db_path), settings=SETTINGS)
+        return Datasette(immutables=[str(db_path)], metadata=metadata_for(db_path), settings=settings)
+    return Datasette([str(db_path)], metadata=metadata_for(db_path), settings=settings)
 
 
 def check_port(host: str, port: int) -> None:

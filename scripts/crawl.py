@@ -65,6 +65,10 @@ SEED_GOAL_MS = 20
 SEED_QUERY = "open_classifiers"  # the seed question: "an open-license ImageNet classifier under 100 MB"
 MAX_HTML_BYTES = 2_000_000  # 2 MB (10^6 bytes, as the catalog counts MB)
 LEVELS = 2
+# Row pages of one table run the same queries (the row, its links from other tables); the pages of
+# a Hub-size catalog link tens of thousands of them. The crawl takes the first ROW_PAGES of each
+# table it finds (--row-pages; 0 = all) and counts the rest in the report.
+ROW_PAGES = 20
 PLUGIN_PAGES = ("/-/modelcat/chart",)  # the plugin's own pages, with their default parameters
 
 STATIC_PREFIXES = ("/-/static/", "/-/static-plugins/")
@@ -76,7 +80,7 @@ EXPORT_SUFFIXES = (".json", ".csv", ".tsv", ".db", ".sqlite", ".sqlite3")
 EXPORT_ARGS = ("_format", "_dl", "_stream")
 
 TIME_LIMIT_PHRASES = ("SQL query took too long", "SQL Interrupted", "query was interrupted",
-                      "Query interrupted")
+                      "Query interrupted", "took longer than the time limit")  # the last: modelcat's pages
 _FACETS_TIMED_OUT = re.compile(rb'<p class="facets-timed-out">\s*These facets timed out:\s*([^<]*)</p>')
 # the words that say a query was interrupted, outside the catalog's own data (cells, the SQL shown)
 _INTERRUPTED = re.compile(r"\binterrupted\b|took too long", re.I)
@@ -425,11 +429,11 @@ def row_path(page_url: str, data: dict) -> str | None:
 
 class Crawler:
     def __init__(self, base: str, reps: int = 3, slow_s: float = 2.0, budget_s: float | None = None,
-                 progress=None, timeout_s: float = 120):
+                 progress=None, timeout_s: float = 120, row_pages: int | None = ROW_PAGES):
         import httpx
 
         self.base = base.rstrip("/")
-        self.reps, self.slow_s, self.budget_s = reps, slow_s, budget_s
+        self.reps, self.slow_s, self.budget_s, self.row_pages = reps, slow_s, budget_s, row_pages
         self.client = httpx.Client(base_url=self.base, follow_redirects=True, timeout=timeout_s)
         self.progress = progress or (lambda msg: None)
         self.site = self._site()
@@ -524,6 +528,8 @@ class Crawler:
         seen: dict[tuple, Page] = {}
         order: list[Page] = []
         skipped: dict[str, int] = {}
+        rows_taken: dict[tuple, int] = {}  # row pages taken per table
+        sampled_out: set[tuple] = set()  # row pages past the sample
 
         def add(url: str | None, level: int, found_by: str) -> None:
             if url is None:
@@ -533,9 +539,16 @@ class Crawler:
                 skipped[why] = skipped.get(why, 0) + 1
                 return
             key = url_key(url)
-            if key not in seen:
-                seen[key] = Page(url, level, found_by)
-                order.append(seen[key])
+            if key in seen or key in sampled_out:
+                return
+            kind, db, name = self.site.classify(url)
+            if kind == "row" and self.row_pages is not None:
+                if rows_taken.get((db, name), 0) >= self.row_pages:
+                    sampled_out.add(key)
+                    return
+                rows_taken[(db, name)] = rows_taken.get((db, name), 0) + 1
+            seen[key] = Page(url, level, found_by)
+            order.append(seen[key])
 
         add("/", 0, "start")
         listed = False
@@ -578,6 +591,8 @@ class Crawler:
                     add(self.search_url(page, data), below, "search box")
                 if page.kind == "table":
                     add(row_path(page.url, data), below, "row page")
+        if sampled_out:
+            skipped[f"row pages past the first {self.row_pages} of their table"] = len(sampled_out)
         visited = [p for p in order if p.visited]
         return Report(self.base, visited, [p for p in order if not p.visited], skipped,
                       time.perf_counter() - started, self.reps, self.slow_s, self.budget_s)
@@ -734,9 +749,10 @@ def to_json(report: Report) -> dict:
 
 
 def run_crawl(base: str, reps: int = 3, slow_s: float = 2.0, budget_s: float | None = None,
-              quiet: bool = False) -> Report:
+              quiet: bool = False, row_pages: int | None = ROW_PAGES) -> Report:
     progress = None if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    return Crawler(base, reps=reps, slow_s=slow_s, budget_s=budget_s, progress=progress).crawl()
+    return Crawler(base, reps=reps, slow_s=slow_s, budget_s=budget_s, progress=progress,
+                   row_pages=row_pages).crawl()
 
 
 def catalog_line(db: Path) -> str:
@@ -765,6 +781,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="timed requests a page, after one warm-up (default 3)")
     ap.add_argument("--slow-s", type=float, default=2.0,
                     help="a page whose warm-up takes longer is timed once (its p50 is over every goal)")
+    ap.add_argument("--row-pages", type=int, default=ROW_PAGES,
+                    help=f"row pages crawled per table, the first found (default {ROW_PAGES}; 0: every one)")
     ap.add_argument("--budget-s", type=float, help="stop after this many seconds and list the pages not reached")
     ap.add_argument("--smoke", action="store_true", help="1 timed request a page (CI)")
     ap.add_argument("--out", type=Path, help="write the markdown table here (default: print it)")
@@ -776,13 +794,13 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     if args.url:
         db = None
-        report = run_crawl(args.url, args.reps, args.slow_s, args.budget_s, args.quiet)
+        report = run_crawl(args.url, args.reps, args.slow_s, args.budget_s, args.quiet, args.row_pages or None)
     else:
         db = args.db or build_catalog(args.models, args.cache_dir or default_cache_dir(), log=say)
         if not db.exists():
             ap.error(f"no catalog at {db}: build one with `modelcat refresh --db {db}` or pass --models N")
         with Server(db) as server:
-            report = run_crawl(server.base, args.reps, args.slow_s, args.budget_s, args.quiet)
+            report = run_crawl(server.base, args.reps, args.slow_s, args.budget_s, args.quiet, args.row_pages or None)
         report.catalog = catalog_line(db)
     lines = markdown(report, smoke=args.smoke)
     if args.out:

@@ -18,8 +18,10 @@ from urllib.parse import urlencode, urlsplit
 import datasette.handle_exception as _datasette_errors
 import markupsafe
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
+from datasette.views.base import DatasetteError
 
 from ..serve import metadata_for
 
@@ -258,8 +260,11 @@ def _paper_titles(datasette, database, value):
 
     async def inner():
         db = datasette.get_database(database)
-        found = {r["id"]: r["title"] for r in (await db.execute(
-            f"SELECT id, title FROM papers WHERE id IN ({', '.join('?' * len(ids))})", ids)).rows}
+        try:
+            found = {r["id"]: r["title"] for r in (await db.execute(
+                f"SELECT id, title FROM papers WHERE id IN ({', '.join('?' * len(ids))})", ids)).rows}
+        except QueryInterrupted:  # past the time limit: the ids still link to the papers' pages
+            found = {}
         parts = []
         for ident in ids:
             title = found.get(ident)
@@ -299,27 +304,39 @@ async def catalog_summary(datasette, name: str) -> dict:
     """What the home page says about one catalog: sources with row counts and freshness."""
     db = datasette.get_database(name)
     q = lambda sql, params=None: db.execute(sql, params or [])  # noqa: E731
-    by_source = {r["source"]: dict(r) for r in (await q(
+    too_slow = []  # what passed the time limit: the page says so (and how to narrow it), not a 500
+
+    async def rows(what: str, sql: str) -> list:
+        try:
+            return (await q(sql)).rows
+        except QueryInterrupted:
+            too_slow.append(what)
+            return []
+
+    by_source = {r["source"]: dict(r) for r in await rows("the models of each source", (
         "SELECT source, count(*) AS models, sum(loadable = 1) AS loadable, sum(is_open = 1) AS open "
-        "FROM models WHERE removed_at IS NULL GROUP BY source")).rows}
-    runs = {r["source"]: dict(r) for r in (await q(
+        "FROM models WHERE removed_at IS NULL GROUP BY source"))}
+    runs = {r["source"]: dict(r) for r in await rows("the latest refresh of each source", (
         "SELECT r.source, r.status, r.finished_at, r.error, "
         "(SELECT max(r2.finished_at) FROM runs r2 WHERE r2.source = r.source AND r2.status = 'ok') AS last_ok "
-        "FROM runs r WHERE r.id = (SELECT max(r3.id) FROM runs r3 WHERE r3.source = r.source)")).rows}
-    counts = (await q(
+        "FROM runs r WHERE r.id = (SELECT max(r3.id) FROM runs r3 WHERE r3.source = r.source)"))}
+    counts = next(iter(await rows("the totals of the catalog", (
         "SELECT (SELECT count(*) FROM models WHERE removed_at IS NULL) AS models, "
         "(SELECT count(DISTINCT entity_id) FROM models WHERE removed_at IS NULL) AS entities, "
         "(SELECT count(*) FROM papers) AS papers, (SELECT count(*) FROM repos) AS repos, "
-        "(SELECT count(*) FROM models WHERE removed_at IS NULL AND loadable = 1) AS loadable")).first()
+        "(SELECT count(*) FROM models WHERE removed_at IS NULL AND loadable = 1) AS loadable"))), None)
+    unknown = {"models": None, "loadable": None, "open": None} if "the models of each source" in too_slow else \
+        {"models": 0, "loadable": 0, "open": 0}
     sources = []
     for source in sorted(set(by_source) | set(runs)):
-        row = {"source": source, **by_source.get(source, {"models": 0, "loadable": 0, "open": 0})}
+        row = {"source": source, **by_source.get(source, unknown)}
         run = runs.get(source) or {}
         row.update(status=run.get("status"), finished_at=run.get("finished_at"), last_ok=run.get("last_ok"),
                    error=run.get("error"))
         sources.append(row)
     return {"name": name, "sources": sources, "counts": dict(counts) if counts else {},
-            "queries": (datasette.metadata("queries", database=name) or {})}
+            "queries": (datasette.metadata("queries", database=name) or {}), "too_slow": too_slow,
+            "time_limit_ms": datasette.setting("sql_time_limit_ms")}
 
 
 # ---------------------------------------------------------------------- routes: css, chart
@@ -337,15 +354,31 @@ async def chart_view(datasette, request):
     try:
         max_mb = float(request.args.get("max_mb") or 1000)
     except ValueError:
-        return Response.html("<p>max_mb must be a number of megabytes.</p>", status=400)
-    open_only = (request.args.get("open") or "1") not in ("0", "no", "false")
+        max_mb = math.nan
+    if not (math.isfinite(max_mb) and 0 < max_mb <= MAX_CHART_MB):
+        return await error_page(datasette, request, 400, "Not a size",
+                                f"max_mb must be a number of megabytes above 0 and at most {MAX_CHART_MB:,}, "
+                                "for example ?max_mb=100.")
+    open_arg = (request.args.get("open") or "1").lower()
+    if open_arg not in TRUTHY | FALSY:
+        return await error_page(datasette, request, 400, "Not a choice",
+                                "open must be 1 (open licenses only, the default) or 0 (every license).")
+    open_only = open_arg in TRUTHY
     db = datasette.get_database(name)
-    rows = [dict(r) for r in (await db.execute(
-        "SELECT m.id, m.entity_id, m.license_family, m.size_bytes, max(x.value) AS top1 "
-        "FROM models m JOIN metrics x ON x.model_id = m.id "
-        "WHERE m.removed_at IS NULL AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' "
-        "AND m.size_bytes > 0 AND m.size_bytes < ? AND (m.is_open = 1 OR ?) "
-        "GROUP BY m.id ORDER BY m.id", [int(max_mb * 1e6), 0 if open_only else 1])).rows]
+    try:
+        rows = [dict(r) for r in (await db.execute(
+            "SELECT m.id, m.entity_id, m.license_family, m.size_bytes, max(x.value) AS top1 "
+            "FROM models m JOIN metrics x ON x.model_id = m.id "
+            "WHERE m.removed_at IS NULL AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' "
+            "AND m.size_bytes > 0 AND m.size_bytes < ? AND (m.is_open = 1 OR ?) "
+            "GROUP BY m.id ORDER BY m.id", [int(max_mb * 1e6), 0 if open_only else 1])).rows]
+    except QueryInterrupted:
+        return await too_slow_page(
+            datasette, request, "the chart's models (every classifier with an ImageNet top-1 under the size)",
+            f"ask for fewer models: a smaller size (max_mb={max_mb / 10:g})"
+            + (", or open licenses only (open=1)" if not open_only else "")
+            + f", or ask the table <a href=\"{html.escape(datasette.urls.database(name))}/best_top1_under_size\">"
+              "best top-1 under a size</a>, which stops at its first page")
     points, seen = [], set()
     for r in rows:  # one dot per entity (timm:x and hf:timm/x are the same weights)
         if r["entity_id"] in seen:
@@ -358,6 +391,73 @@ async def chart_view(datasette, request):
         "svg": markupsafe.Markup(svg), "n": len(points), "max_mb": max_mb, "open_only": open_only,
         "database": name, "query": query,
     }, request=request))
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(datasette, request, exception):
+    """A query past the SQL time limit that Datasette did not turn into its own 400 (a table
+    page's definition or counts, a plugin hook's query): a 400 that says so and how to narrow it,
+    never a 500. Other errors stay Datasette's."""
+    if not catalogs(datasette):
+        return None
+    if isinstance(exception, QueryInterrupted):
+        limit = datasette.setting("sql_time_limit_ms")
+        title = "Too slow to answer"
+        message = (f"This page's query took longer than the time limit ({limit:,} ms). To narrow it: "
+                   "pick a facet value or add a filter, sort by a column with fewer rows to read, or ask "
+                   "for fewer rows (?_size=10).")
+    elif isinstance(exception, DatasetteError) and exception.status == 500 and isinstance(exception.message, str) \
+            and _BAD_SORT.match(exception.message):
+        # Datasette 0.65 answers a bad ?_sort= with a 500
+        title = "Not a sort"
+        message = (f"{exception.message}: sort by one column whose header is a link on the page "
+                   "(?_sort=column or ?_sort_desc=column, not both).")
+    elif isinstance(exception, DatasetteError) and exception.status == 500 and request.args.get("sql") is not None:
+        # SQLite's OperationalError on the user's own SQL (no such column, a syntax error): a 500 there
+        title = "Invalid SQL"
+        message = f"{exception.message}. Check the SQL's table and column names against the database page."
+    elif isinstance(exception, ValueError) and request.args.get("_next") is not None:
+        # Datasette 0.65 reads a view's ?_next= as an offset: a 500 for anything else
+        title = "Not a next page"
+        message = ("_next must be the token of a page's \"Next page\" link (on this page, a number of rows to "
+                   "skip); drop it to start at the first page.")
+    else:
+        return None
+
+    async def inner():
+        if request.path.endswith(".json"):
+            return Response.json({"ok": False, "error": message, "status": 400, "title": title}, status=400)
+        return await error_page(datasette, request, 400, title, message)
+
+    return inner
+
+
+_BAD_SORT = re.compile(r"Cannot sort table by |Cannot use _sort and _sort_desc")
+
+
+MAX_CHART_MB = 1_000_000  # 1 TB: a size no model reaches; above it, the number is a typo
+TRUTHY = frozenset({"1", "yes", "true", "on"})
+FALSY = frozenset({"0", "no", "false", "off"})
+
+
+async def error_page(datasette, request, status: int, title: str, message: str) -> Response:
+    """Datasette's own error page (its look, its status), with a sentence that names the fix.
+    `message` is text; it is escaped here."""
+    return Response.html(await datasette.render_template("error.html", {
+        "ok": False, "status": status, "title": title, "error": markupsafe.Markup(f"<p>{html.escape(message)}</p>"),
+    }, request=request), status=status)
+
+
+async def too_slow_page(datasette, request, what: str, narrow_html: str) -> Response:
+    """A query of the plugin's own pages passed the SQL time limit: a 400 page, as Datasette gives
+    for its own interrupted queries, that says what was too slow and how to narrow it.
+    `what` is text; `narrow_html` is markup built here (no catalog text in it)."""
+    limit = datasette.setting("sql_time_limit_ms")
+    return Response.html(await datasette.render_template("error.html", {
+        "ok": False, "status": 400, "title": "Too slow to answer",
+        "error": markupsafe.Markup(f"<p>Reading {html.escape(what)} took longer than the time limit "
+                                   f"({limit:,} ms).</p><p>To narrow it: {narrow_html}.</p>"),
+    }, request=request), status=400)
 
 
 def scatter_svg(points: list[dict], href, width: int = 900, height: int = 520) -> str:
