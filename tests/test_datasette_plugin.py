@@ -114,6 +114,44 @@ def test_lists_of_ids_become_links(built):
     assert re.search(r'<td class="col-ids[^"]*"><a href="/catalog/models/timm~3A', page)
 
 
+def test_long_lists_in_a_cell_show_the_first_few_and_link_to_the_whole_list(tmp_path, list_source):
+    """A paper named by thousands of models made paper_summary a 10 MB page: a cell shows the first
+    LIST_CAP ids, then "... and N more" linking to the page that lists them all."""
+    from indexer.datasette_plugin import LIST_CAP
+    from indexer.refresh import refresh
+
+    n = LIST_CAP + 15
+    list_source("toy", [{"name": f"m{i:02d}", "papers": ["2101.00001"], "entity_id": "toy:family"} for i in range(n)]
+                + [{"name": "alone", "papers": ["2101.00002"]}])
+    db = tmp_path / "catalog.db"
+    refresh(db, ["toy"])
+    get = client(db)
+    page = get("/catalog/paper_summary?id=arxiv:2101.00001").text
+    cell = re.search(r'<td class="col-models[^"]*">(.*?)</td>', page, re.S).group(1)
+    assert cell.count('<a href="/catalog/models/toy~3A') == LIST_CAP
+    more = re.search(r'<a class="mc-more" href="([^"]+)">… and 15 more</a>', cell)
+    assert more, cell
+    whole = get(html.unescape(more.group(1)) + "&_size=max").text
+    assert whole.count('href="/catalog/models/toy~3Am') == n  # every one of them, on the linked page
+    short = get("/catalog/paper_summary?id=arxiv:2101.00002").text
+    assert "mc-more" not in short and 'href="/catalog/models/toy~3Aalone"' in short
+    entity = get("/catalog/model_entities?entity=toy:family").text
+    more = re.search(r'<a class="mc-more" href="([^"]+)">… and 15 more</a>', entity)
+    assert more and len(set(re.findall(r"toy:m\d\d", get(html.unescape(more.group(1))).text))) == n
+
+
+def test_the_plugin_registers_whole_whatever_is_imported_first():
+    """`from indexer.datasette_plugin import ...` before Datasette had loaded its plugins registered
+    this plugin half-defined (no render_cell) and Datasette's own exception handler not at all."""
+    code = ("import indexer.datasette_plugin\n"
+            "from datasette.plugins import pm\n"
+            "print(sorted({i.plugin_name for i in pm.hook.render_cell.get_hookimpls()}),"
+            " sorted({i.plugin_name for i in pm.hook.handle_exception.get_hookimpls()}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "['modelcat'] ['datasette.handle_exception', 'modelcat']"
+
+
 # ---------------------------------------------------------------------- stored queries
 def rows(get, query: str, **params) -> list[dict]:
     qs = "&".join(f"{k}={v}" for k, v in params.items())

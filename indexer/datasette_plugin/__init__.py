@@ -15,13 +15,13 @@ import re
 import sqlite3
 from urllib.parse import urlencode, urlsplit
 
+import datasette.plugins  # noqa: F401 - first: loading it whole before the import below (see _register_whole)
 import datasette.handle_exception as _datasette_errors
 import markupsafe
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
-from datasette.views.base import DatasetteError
 
 from ..serve import metadata_for
 
@@ -229,13 +229,36 @@ def render_cell(row, value, column, table, database, datasette):
     if column in LIST_COLUMNS and isinstance(value, str):
         ids = _id_list(value)
         if ids:
-            return markupsafe.Markup(", ".join(
-                f'<a href="{html.escape(_row_url(datasette, database, i))}">{html.escape(i)}</a>' for i in ids))
+            links = ", ".join(f'<a href="{html.escape(_row_url(datasette, database, i))}">{html.escape(i)}</a>'
+                              for i in ids[:LIST_CAP])
+            if len(ids) > LIST_CAP:
+                links += _whole_list_link(datasette, database, table, column, row, len(ids) - LIST_CAP)
+            return markupsafe.Markup(links)
     return None
 
 
 # columns holding several catalog ids: a JSON array or space-separated
 LIST_COLUMNS = frozenset({"ids", "models", "code", "sources_ids"})
+# A cell shows this many of them, then a link to the page that lists them all: a paper named by
+# 7,000 models made paper_summary a 10 MB page.
+LIST_CAP = 10
+# where the whole list of a (table, column) is: (the table that lists it, its filter column, the
+# row's column that holds the filter value)
+WHOLE_LISTS = {
+    ("paper_summary", "models"): ("model_papers", "paper_id", "id"),
+    ("paper_summary", "code"): ("paper_repos", "paper_id", "id"),
+    ("model_entities", "ids"): ("model_summary", "entity_id", "entity"),
+}
+
+
+def _whole_list_link(datasette, database: str, table: str, column: str, row, more: int) -> str:
+    text = f"… and {more:,} more"
+    target = WHOLE_LISTS.get((table, column))
+    key = _row_value(row, target[2]) if target else None
+    if not isinstance(key, str):
+        return f' <span class="mc-more">{text}</span>'
+    href = f"{datasette.urls.table(database, target[0])}?{urlencode({target[1]: key})}"
+    return f' <a class="mc-more" href="{html.escape(href, quote=True)}">{text}</a>'
 _TABLES = {"arxiv": "papers", "github": "repos"}
 
 
@@ -398,6 +421,10 @@ def handle_exception(datasette, request, exception):
     """A query past the SQL time limit that Datasette did not turn into its own 400 (a table
     page's definition or counts, a plugin hook's query): a 400 that says so and how to narrow it,
     never a 500. Other errors stay Datasette's."""
+    # (imported here: datasette.views imports datasette.plugins, which loads this module's entry
+    # point; imported at the top, a first import of this module registered half of its hooks)
+    from datasette.views.base import DatasetteError
+
     if not catalogs(datasette):
         return None
     if isinstance(exception, QueryInterrupted):
@@ -524,3 +551,22 @@ def menu_links(datasette):
     if catalogs(datasette):
         return [{"href": datasette.urls.path("/-/modelcat/chart"), "label": "Chart: accuracy against size"}]
     return []
+
+
+def _register_whole() -> None:
+    """Imported before Datasette has loaded its plugins (`from indexer.datasette_plugin import
+    ...` first), this module's own import of datasette.handle_exception loads them, entry points
+    included: this module is then registered while half-defined, with only the hooks above that
+    line. Registered again here, whole; otherwise nothing to do."""
+    import sys
+
+    from datasette.plugins import pm
+
+    me = sys.modules[__name__]
+    if pm.is_registered(me) and not any(i.plugin is me for i in pm.hook.render_cell.get_hookimpls()):
+        name = pm.get_name(me)
+        pm.unregister(me)
+        pm.register(me, name=name)
+
+
+_register_whole()
