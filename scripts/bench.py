@@ -498,6 +498,9 @@ def main() -> None:
     for title, rows in sections:
         doc += [f"## {title}", "", *rows, ""]
     text = "\n".join(doc)
+    if args.out.exists():  # the page crawl's sections (scripts/bench.py crawl --doc) stay
+        kept = [s for s in re.split(r"(?m)^(?=## )", args.out.read_text()) if s.startswith("## Page crawl")]
+        text = text.rstrip("\n") + "\n\n" + "".join(kept)
     if args.smoke:
         print(text)
     else:

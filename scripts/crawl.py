@@ -384,6 +384,7 @@ class Report:
     slow_s: float
     budget_s: float | None = None
     catalog: str = ""
+    models: int = 0
 
     @property
     def broken(self) -> list[Page]:
@@ -757,7 +758,7 @@ def run_crawl(base: str, reps: int = 3, slow_s: float = 1.0, budget_s: float | N
                    row_pages=row_pages).crawl()
 
 
-def catalog_line(db: Path) -> str:
+def catalog_line(db: Path) -> tuple[str, int]:
     import sqlite3
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -766,7 +767,44 @@ def catalog_line(db: Path) -> str:
                             "ORDER BY count(*) DESC").fetchall()
     finally:
         conn.close()
-    return f"A catalog of {sum(n for _, n in rows):,} models ({', '.join(f'{s}: {n:,}' for s, n in rows)}). "
+    total = sum(n for _, n in rows)
+    return f"A catalog of {total:,} models ({', '.join(f'{s}: {n:,}' for s, n in rows)}). ", total
+
+
+DOC_SECTION = "## Page crawl"
+
+
+def write_doc_section(doc: Path, title: str, lines: list[str]) -> None:
+    """Put `## {title}` with these lines in the benchmarks document, replacing a section of the same
+    title (scripts/bench.py keeps the crawl's sections when it rewrites the rest)."""
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    sections = re.split(r"(?m)^(?=## )", text)
+    block = f"## {title}\n\n" + "\n".join(lines).rstrip() + "\n\n"
+    for i, section in enumerate(sections):
+        if section.startswith(f"## {title}\n"):
+            sections[i] = block
+            break
+    else:
+        sections.append(block if sections[-1].endswith("\n\n") else "\n" + block)
+    doc.write_text("".join(sections))
+
+
+def machine() -> str:
+    import platform
+    import sqlite3
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+
+
+def doc_lines(args, lines: list[str], day) -> list[str]:
+    source = f"--db {args.db}" if args.db else f"--url {args.url}" if args.url else f"--models {args.models}"
+    extra = "".join(f" {flag} {value:g}" for flag, value in (("--budget-s", args.budget_s),) if value) + \
+        (" --smoke" if args.smoke else "")
+    return [f"`.venv/bin/python scripts/bench.py crawl {source}{extra} --doc docs/benchmarks.md` on {day.isoformat()}. "
+            f"Machine: {machine()}.", "", *lines]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -790,6 +828,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="1 timed request a page (CI)")
     ap.add_argument("--out", type=Path, help="write the markdown table here (default: print it)")
     ap.add_argument("--json", type=Path, help="write every page's figures here as JSON")
+    ap.add_argument("--doc", type=Path, help="also put the table in this markdown document (docs/benchmarks.md), "
+                    "as the section 'Page crawl: N models', replacing an older one")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     args = ap.parse_args(argv)
     if args.smoke:
@@ -804,7 +844,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"no catalog at {db}: build one with `modelcat refresh --db {db}` or pass --models N")
         with Server(db) as server:
             report = run_crawl(server.base, args.reps, args.slow_s, args.budget_s, args.quiet, args.row_pages or None)
-        report.catalog = catalog_line(db)
+        report.catalog, report.models = catalog_line(db)
     lines = markdown(report, smoke=args.smoke)
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")
@@ -813,6 +853,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps(to_json(report), indent=1))
+    if args.doc:
+        import datetime
+
+        n = f"{report.models:,} models" if report.models else report.base
+        write_doc_section(args.doc, f"{DOC_SECTION[3:]}: {n}", doc_lines(args, lines, datetime.date.today()))
+        say(f"written to {args.doc}")
     for p in report.broken:
         say(f"BROKEN {p.url}: {'; '.join(p.problems)}")
     say(f"{len(report.pages):,} pages, {len(report.broken):,} broken, {len(report.not_reached):,} not reached, "

@@ -168,3 +168,15 @@ def test_the_report_puts_broken_pages_first_then_the_slowest():
     assert md.index("`/broken`") < md.index("`/slow`") < md.index("`/fast`")
     assert "not reached" in md and "`/later`" in md
     assert crawl.to_json(report)["not_reached"] == [{"url": "/later", "level": 2, "found_by": "link"}]
+
+
+def test_the_crawl_puts_its_table_in_the_benchmarks_document_replacing_its_own_section(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nintro\n\n## P1: ingest\n\nx\n\n## P3: queries\n\ny\n")
+    crawl.write_doc_section(doc, "Page crawl: 300,000 models", ["first"])
+    crawl.write_doc_section(doc, "Page crawl: 1,000,000 models", ["big"])
+    crawl.write_doc_section(doc, "Page crawl: 300,000 models", ["second"])
+    text = doc.read_text()
+    assert text.count("## Page crawl: 300,000 models") == 1 and "second" in text and "first" not in text
+    assert text.index("## P3: queries") < text.index("## Page crawl: 300,000 models") < text.index("big")
+    assert "## P1: ingest\n\nx\n" in text and "y\n" in text
