@@ -296,7 +296,9 @@ def show(model_id, db, as_json) -> None:
     for d in row.get("datasets", []):
         click.echo(f"{'dataset':17} {d['dataset_id']} ({d['role']}, from {d['raw']!r})")
     for m in row.get("metrics", []):
-        click.echo(f"{'metric':17} {m['dataset_raw']} {m['metric_raw']} = {m['value']}")
+        # a result at another image size than the one that ranks says so (top1@288px)
+        named = m["metric"] if (m.get("metric") or "").endswith("px") else m["metric_raw"]
+        click.echo(f"{'metric':17} {m['dataset_raw']} {named} = {m['value']}  [{m['source']}]")
     for m in row.get("models", []):
         click.echo(f"{'model':17} {m['id']}" + (f" ({m['task']})" if m["task"] else ""))
     for p in row.get("papers", []):

@@ -188,3 +188,96 @@ def test_worker_count_is_configurable(monkeypatch):
     assert _workers() == 1
     monkeypatch.delenv("MODELCAT_WORKERS")
     assert 1 <= _workers() <= max(1, os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------- timm's published results
+def test_published_results_become_metrics_with_the_default_input_size_ranking(cat):
+    """resnet18.a1_in1k: timm tested it at 224 px (its default input size) and at 288 px; both are
+    listed, and the 224 px result is the one that ranks (`top1`)."""
+    got = {(m["dataset_raw"], m["metric"]): m["value"] for m in cat.get_model("timm:resnet18.a1_in1k")["metrics"]}
+    assert got[("ImageNet-1K validation, 224 px (timm results-imagenet.csv)", "top1")] == 71.504
+    assert got[("ImageNet-1K validation, 288 px (timm results-imagenet.csv)", "top1@288px")] == 73.164
+    assert got[("ImageNet-ReaL, 224 px (timm results-imagenet-real.csv)", "top1")] == 79.45
+    ranked = [v for (d, m), v in got.items() if m == "top1" and "ImageNet-1K" in d]
+    assert ranked == [71.504]
+    metrics = cat.get_model("timm:resnet18.a1_in1k")["metrics"]
+    assert {m["source"] for m in metrics} == {"timm"}
+    assert {m["dataset_id"] for m in metrics} == {"imagenet-1k", "imagenet-real", "imagenet-v2", "imagenet-sketch",
+                                                  "imagenet-a", "imagenet-r"}
+
+
+def test_show_lists_both_resolutions_with_their_source(built_catalog):
+    out = subprocess.run([sys.executable, "-m", "indexer", "show", "--db", str(built_catalog), "timm:resnet18.a1_in1k"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "ImageNet-1K validation, 224 px (timm results-imagenet.csv) top1 = 71.504  [timm]" in out.stdout
+    assert "ImageNet-1K validation, 288 px (timm results-imagenet.csv) top1@288px = 73.164  [timm]" in out.stdout
+
+
+def test_the_seed_question_answers_carry_an_imagenet_top1_and_the_best_is_timms(cat, built_catalog):
+    """Issue #18: on an offline catalog (timm + torchvision) at least 90% of the seed answers carry an
+    ImageNet top-1, and the best open ImageNet classifier under 100 MB is above 86%."""
+    answers, with_top1 = cat.conn.execute(
+        "SELECT count(*), sum(EXISTS (SELECT 1 FROM metrics x WHERE x.model_id = m.id AND x.dataset_id = 'imagenet-1k' "
+        "AND x.metric = 'top1')) FROM models m WHERE m.removed_at IS NULL AND m.task = 'image-classification' "
+        "AND m.is_open = 1 AND m.size_bytes < 100000000 AND EXISTS (SELECT 1 FROM model_datasets d "
+        "WHERE d.model_id = m.id AND d.dataset_id = 'imagenet-1k')").fetchone()
+    assert answers > 500 and with_top1 / answers >= 0.9, (with_top1, answers)
+    out = subprocess.run([sys.executable, "-m", "indexer", "search", "--db", str(built_catalog), "--task",
+                          "image-classification", "--dataset", "imagenet-1k", "--open", "--max-mb", "100", "--sort",
+                          "top1", "--limit", "1", "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    [best] = json.loads(out.stdout)
+    assert best["id"].startswith("timm:") and best["imagenet_top1"] > 86, best
+
+
+def test_result_metrics_rank_one_size_per_file():
+    from indexer.sources.timm import result_metrics
+
+    rows = [{"file": "results-imagenet.csv", "dataset": "ImageNet-1K validation", "dataset_id": "imagenet-1k",
+             "img_size": s, "top1": t, "top5": None} for s, t in ((288, 80.0), (224, 78.0))]
+    by = {(m.metric, m.value) for m in result_metrics(rows, [3, 224, 224])}
+    assert by == {("top1", 78.0), ("top1@288px", 80.0)}  # the default size ranks, not the best
+    by = {(m.metric, m.value) for m in result_metrics(rows, [3, 256, 256])}
+    assert by == {("top1", 78.0), ("top1@288px", 80.0)}  # no result at 256: the smallest size ranks
+    assert result_metrics(None, None) == [] and result_metrics([{"file": "x"}, "junk", {"img_size": "a"}], None) == []
+
+
+def test_reading_results_files_as_timm_writes_them(tmp_path):
+    from indexer.sources.timm_results import read_results
+
+    (tmp_path / "results-imagenet.csv").write_text(
+        "model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation\n"
+        'big.tag,448,88.5,11.5,98.6,1.4,"1,014.45",1.000,bicubic\n'
+        "bad.tag,,80,20,95,5,1,1,bicubic\n"
+        "worse.tag,224,not-a-number,0,0,0,1,1,bicubic\n"
+        ",224,80,20,95,5,1,1,bicubic\n")
+    got = read_results(tmp_path)
+    assert list(got) == ["big.tag"]
+    [row] = got["big.tag"]
+    assert row["img_size"] == 448 and row["top1"] == 88.5 and row["top5"] == 98.6 and row["dataset_id"] == "imagenet-1k"
+
+
+def test_the_shipped_snapshot_says_where_it_came_from_and_covers_most_tags():
+    from indexer.sources.timm_results import SNAPSHOT, origin, read_results
+
+    o = origin()
+    assert o["repository"] == "huggingface/pytorch-image-models" and len(o["commit"]) == 40
+    assert "Apache License" in (SNAPSHOT / "LICENSE").read_text()
+    assert all((SNAPSHOT / f).is_file() for f in o["files"])
+    results = read_results()
+    tags = set(timm.list_pretrained())
+    assert len(tags & set(results)) / len(tags) > 0.6
+
+
+@pytest.mark.conformance
+def test_the_reader_reads_the_real_recorded_results(shared_fixtures):
+    """../shared/fixtures-raw/timm: timm's real results files (quoted thousands separators)."""
+    from indexer.sources.timm_results import read_results
+
+    folder = shared_fixtures / "timm"
+    got = read_results(folder)
+    lines = (folder / "results-imagenet.csv").read_text().strip().splitlines()
+    imagenet = sum(1 for rows in got.values() for r in rows if r["file"] == "results-imagenet.csv")
+    assert imagenet == len(lines) - 1  # every row read
+    assert any(r["file"] == "results-imagenet-real.csv" for rows in got.values() for r in rows)

@@ -29,8 +29,9 @@ from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normali
 from ..normalize.dataset import dataset_kind, label_space_sizes
 from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, number, numbers, text, texts
-from ..records import DatasetLink, ModelRecord, PaperLink, RepoLink
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink
 from .base import FetchContext, Source, family_words, jsonable
+from .timm_results import origin, read_results
 
 CACHE_FORMAT = 1  # bump when the raw record shape or the counting method changes
 _CFG_KEYS = (
@@ -194,8 +195,11 @@ class TimmSource(Source):
             ctx.details["count_errors"] = sum(1 for r in records if r.get("count_error"))
             _write_cache(cache, records, ctx)
         ctx.details["timm_version"] = version
+        results = read_results()  # timm's published results: the snapshot shipped with the package
+        ctx.details["results_commit"] = origin().get("commit")
         for rec in records:
             rec["timm_version"] = version
+            rec["results"] = results.get(rec["name"], [])
             yield rec
 
     def normalize(self, raw: dict) -> ModelRecord:
@@ -315,9 +319,39 @@ def normalize_timm(raw: dict) -> ModelRecord:
         papers=papers,
         repos=[RepoLink(ident, u) for u in (origin_url, url) if u for ident, _ in github_repo_ids(u)],
     )
+    rec.metrics = result_metrics(raw.get("results"), rec.input_size)
     if text(raw.get("module")):
         rec.extra["module"] = text(raw.get("module"), 200)
     if text(raw.get("count_error")):
         rec.extra["count_error"] = text(raw.get("count_error"), 2000)
     rec.set_license(normalize_license(cfg.get("license")))
     return rec
+
+
+def result_metrics(results, input_size: list | None) -> list[Metric]:
+    """timm's published results as metrics: top-1 and top-5 on each evaluation set, at each image
+    size timm tested. One size ranks (canonical metric `top1`, `top5`): the model's default input
+    size, else the smallest size tested; the others keep the size in the metric (`top1@288px`), so
+    a ranking never mixes a model's test-time resolution with another's default one."""
+    if not isinstance(results, list):
+        return []
+    rows = [r for r in results if isinstance(r, dict) and integer(r.get("img_size")) and number(r.get("top1")) is not None
+            and text(r.get("file"), 200)]
+    default = input_size[-1] if input_size else None
+    metrics = []
+    for file in dict.fromkeys(r["file"] for r in rows):
+        here = [r for r in rows if r["file"] == file]
+        sizes = {r["img_size"] for r in here}
+        ranked = default if default in sizes else min(sizes)
+        for r in here:
+            size = r["img_size"]
+            name = text(r.get("dataset"), 200) or file
+            dataset_raw = f"{name}, {size} px (timm {file})"
+            for key in ("top1", "top5"):
+                value = number(r.get(key))
+                if value is None:
+                    continue
+                metrics.append(Metric(dataset_raw=dataset_raw, metric_raw=key, value=value,
+                                      dataset_id=text(r.get("dataset_id"), 100),
+                                      metric=key if size == ranked else f"{key}@{size}px"))
+    return metrics
