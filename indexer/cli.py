@@ -219,9 +219,12 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
               show_default=True, help="Output format.")
 @click.option("--every-source", is_flag=True,
               help="A row per source: timm:x and hf:timm/x separately (default: one row per model).")
+@click.option("--include-test", is_flag=True,
+              help="Also test models (timm's test_* architectures, tiny-random-* and test-fixture repositories), "
+                   "left out by default.")
 @_handle_errors
 def search(text, db, task, dataset, open_only, max_mb, source, library, license_family, license_, loadable,
-           sort, limit, fmt, every_source) -> None:
+           sort, limit, fmt, every_source, include_test) -> None:
     """Find models. TEXT searches names, descriptions and tags.
 
     A model seen in several sources (timm:x is hf:timm/x) is one row; the other ids are listed.
@@ -235,8 +238,9 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 
     q = Query(text=text, task=task, dataset=dataset, open_only=open_only, max_mb=max_mb,
               source=source, library=library, license_family=license_family, license=license_,
-              loadable=loadable, sort=sort, limit=limit, group=not every_source)
+              loadable=loadable, sort=sort, limit=limit, group=not every_source, include_test=include_test)
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
+        cat.require_current()
         rows = run_search(cat, q)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))

@@ -43,7 +43,9 @@ class RepoLink:
 
 # Counters that move every day without the model changing: written, but not part of the record's
 # digest, so a download bump is not a "change" (changed_at, the FTS index and children stay put).
-VOLATILE_FIELDS = ("downloads", "likes")
+# is_test is derived from the row's own name and author (schema/test_models.yml): kept out of the
+# digest too, so a change of the rules rewrites the flag on every row seen, not the rows.
+VOLATILE_FIELDS = ("downloads", "likes", "is_test")
 
 
 @dataclass
@@ -96,6 +98,8 @@ class ModelRecord:
     loadable: bool | None = None
     load_backend: str | None = None
     load_note: str | None = None
+    # a model that exists to test code (normalize.testmodel; the writer fills it when a source did not)
+    is_test: bool | None = None
     datasets: list[DatasetLink] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
     papers: list[PaperLink] = field(default_factory=list)
@@ -107,6 +111,12 @@ class ModelRecord:
         self.license, self.license_raw = lic.id, lic.raw
         self.license_family, self.is_open = lic.family, lic.is_open
         self.license_name = lic.name
+
+    def set_is_test(self) -> None:
+        from .normalize.testmodel import is_test_model
+
+        self.is_test = is_test_model(self.source, name=self.name, author=self.author, architecture=self.architecture,
+                                     id=self.id)
 
     def set_loadability(self) -> None:
         from .normalize.loadable import loadability

@@ -33,6 +33,7 @@ class Query:
     license: str | None = None
     include_removed: bool = False
     loadable: bool = False  # only rows load_model can build
+    include_test: bool = False  # also test models (schema/test_models.yml), left out by default
     sort: str = "size"
     limit: int | None = None
     group: bool = True  # one row per entity (timm:x and hf:timm/x are one model), with all its ids
@@ -95,6 +96,8 @@ def build_sql(q: Query) -> tuple[str, list]:
         params.append(family)
     if q.loadable:
         where.append("m.loadable = 1")
+    if not q.include_test:
+        where.append("m.is_test = 0")
     if q.text and fts_query(q.text):
         where.append("m.rowid IN (SELECT rowid FROM models_fts WHERE models_fts MATCH ?)")
         params.append(fts_query(q.text))

@@ -58,8 +58,10 @@ def make_datasette(db_path: str | Path, settings: dict | None = None):
     ensure_plugin()
     settings = {**SETTINGS, **(settings or {})}
 
-    # Fail with our clear errors (missing, corrupt, not a catalog) before Datasette's own.
-    Catalog.open(db_path, readonly=True, create=False).close()
+    # Fail with our clear errors (missing, corrupt, not a catalog, written by an older modelcat)
+    # before Datasette's own.
+    with Catalog.open(db_path, readonly=True, create=False) as cat:
+        cat.require_current()
     if on_read_only_storage(Path(db_path)):  # a WAL file there cannot be opened as mutable
         return Datasette(immutables=[str(db_path)], metadata=metadata_for(db_path), settings=settings)
     return Datasette([str(db_path)], metadata=metadata_for(db_path), settings=settings)

@@ -37,7 +37,7 @@ MODEL_COLUMNS = (
     "architecture", "weights", "hf_hub_id", "input_size", "mean", "std", "crop_pct",
     "interpolation", "num_classes", "classifier", "first_conv", "source_version", "extra",
     "entity_id", "source_uid", "license_name", "downloads", "likes", "gated", "private", "disabled",
-    "sha", "repo_bytes", "loadable", "load_backend", "load_note",
+    "sha", "repo_bytes", "loadable", "load_backend", "load_note", "is_test",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"tags", "input_size", "mean", "std", "extra", "authors", "categories", "topics"})
 PAPER_COLUMNS = (
@@ -52,7 +52,7 @@ REPO_COLUMNS = (
 # columns a source may not know (None) while another source does: a None keeps the stored value
 _KEEP_KNOWN = {"repos": ("has_hubconf",)}
 _BOOL_COLUMNS = frozenset({"is_open", "loadable", "size_is_estimate", "private", "disabled", "missing", "archived", "fork",
-                           "has_hubconf"})
+                           "has_hubconf", "is_test"})
 
 
 _last_stamp = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
@@ -91,8 +91,18 @@ def _backfill_loadable(conn: sqlite3.Connection) -> None:
     conn.executemany("UPDATE models SET loadable = ?, load_backend = ?, load_note = ? WHERE id = ?", updates)
 
 
+def _backfill_is_test(conn: sqlite3.Connection) -> None:
+    """0010: flag the test models already in the catalog (new rows get it when written)."""
+    from .normalize.testmodel import is_test_model
+
+    rows = conn.execute("SELECT id, source, name, author, architecture FROM models").fetchall()
+    conn.executemany("UPDATE models SET is_test = 1 WHERE id = ?", [
+        (ident,) for ident, source, name, author, arch in rows
+        if is_test_model(source, name=name, author=author, architecture=arch, id=ident)])
+
+
 # Python steps that run right after a migration's SQL, in its transaction.
-_BACKFILLS = {"0005_loadable": _backfill_loadable}
+_BACKFILLS = {"0005_loadable": _backfill_loadable, "0010_test_models": _backfill_is_test}
 
 
 def _migration_files(directory: Path | None = None) -> list[Path]:
@@ -235,6 +245,16 @@ class Catalog:
             raise CatalogError(
                 f"{self.path} was written by a newer modelcat (migrations {', '.join(newer)} are "
                 "unknown here): upgrade modelcat (pip install -U modelcat) to use it"
+            )
+
+    def require_current(self) -> None:
+        """Fail clearly on a catalog an older modelcat wrote (a read-only open does not upgrade it):
+        its queries would ask for columns it does not have yet."""
+        pending = sorted({p.stem for p in _migration_files(None)} - set(self.applied_migrations()))
+        if pending:
+            raise CatalogError(
+                f"{self.path} was written by an older modelcat (migrations {', '.join(pending)} are not applied "
+                f"yet): run `modelcat refresh --db {self.path}` once, which upgrades it first"
             )
 
     def close(self) -> None:
@@ -836,6 +856,8 @@ def prepare_model(rec: ModelRecord) -> PreparedModel:
     if the source left it unset."""
     if rec.loadable is None:
         rec.set_loadability()
+    if rec.is_test is None:
+        rec.set_is_test()
     values = _values(rec)
     rid, src = rec.id, rec.source
     metrics = [(m, _real_cell(m.value)) for m in rec.metrics]
