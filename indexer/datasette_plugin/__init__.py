@@ -392,7 +392,7 @@ async def chart_view(datasette, request):
         rows = [dict(r) for r in (await db.execute(
             "SELECT m.id, m.entity_id, m.license_family, m.size_bytes, max(x.value) AS top1 "
             "FROM models m JOIN metrics x ON x.model_id = m.id "
-            "WHERE m.removed_at IS NULL AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' "
+            "WHERE m.removed_at IS NULL AND m.is_test = 0 AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' "
             "AND m.size_bytes > 0 AND m.size_bytes < ? AND (m.is_open = 1 OR ?) "
             "GROUP BY m.id ORDER BY m.id", [int(max_mb * 1e6), 0 if open_only else 1])).rows]
     except QueryInterrupted:
