@@ -281,3 +281,93 @@ def test_the_reader_reads_the_real_recorded_results(shared_fixtures):
     imagenet = sum(1 for rows in got.values() for r in rows if r["file"] == "results-imagenet.csv")
     assert imagenet == len(lines) - 1  # every row read
     assert any(r["file"] == "results-imagenet-real.csv" for rows in got.values() for r in rows)
+
+
+# ---------------------------------------------------------------------- results read from GitHub
+@pytest.fixture
+def results_repo():
+    """A GitHub replay holding timm's results/ folder as the snapshot has it."""
+    from replay.github import GitHubReplay
+
+    from indexer.sources.timm_results import FILES, SNAPSHOT
+
+    with GitHubReplay() as gh:
+        gh.add_repo("huggingface/pytorch-image-models",
+                    files={f"results/{name}": (SNAPSHOT / name).read_bytes() for name in FILES}, license="apache-2.0")
+        yield gh
+
+
+def _results(tmp_path, gh, version="1.0.31", **cfg):
+    from indexer.sources.base import FetchContext
+    from indexer.sources.timm import TimmSource
+    from indexer.sources.timm_results import results_folder
+
+    ctx = FetchContext(cache_dir=tmp_path / "cache")
+    ctx.config = {"endpoint": gh.url if gh else "http://github.invalid", "seconds_between_requests": 0.0,
+                  "retries": 0, **cfg}
+    folder, where = results_folder(ctx, version, TimmSource().resolved_settings(ctx))
+    return folder, where, ctx
+
+
+def test_results_are_read_from_github_once_per_version_downloading_only_what_changed(tmp_path, results_repo):
+    from indexer.sources.timm_results import SNAPSHOT, read_results
+
+    changed = (SNAPSHOT / "results-imagenet.csv").read_text().replace(
+        "resnet18.a1_in1k,224,71.504,", "resnet18.a1_in1k,224,99.5,")
+    results_repo.set_file("huggingface/pytorch-image-models", "results/results-imagenet.csv", changed)
+    folder, where, ctx = _results(tmp_path, results_repo)
+    assert folder != SNAPSHOT and where.startswith("github v1.0.31") and "1 of 7 files downloaded" in where
+    assert ctx.details["results_downloaded"] == 1  # the other six are the snapshot's, byte for byte
+    assert results_repo.count("/repos/huggingface/pytorch-image-models/contents/results/") == 1
+    row = next(r for r in read_results(folder)["resnet18.a1_in1k"] if r["file"] == "results-imagenet.csv"
+               and r["img_size"] == 224)
+    assert row["top1"] == 99.5
+    assert json.loads((folder / "ORIGIN.json").read_text())["ref"] == "v1.0.31"
+    results_repo.reset_log()
+    again, where, _ = _results(tmp_path, results_repo)
+    assert again == folder and "cached" in where and results_repo.count() == 0  # a tag's files do not change
+
+
+def test_github_unreachable_or_failing_falls_back_to_what_was_read_else_the_snapshot(tmp_path, results_repo):
+    from indexer.sources.timm_results import SNAPSHOT
+
+    folder, where, _ = _results(tmp_path, None)  # DNS fails at once
+    assert folder == SNAPSHOT and where.startswith("snapshot (cannot reach the GitHub API")
+    results_repo.fail_next(50, status=500)
+    folder, where, _ = _results(tmp_path, results_repo)
+    assert folder == SNAPSHOT and where.startswith("snapshot (GitHub") and "500" in where
+    folder, where, _ = _results(tmp_path, results_repo, results="snapshot")
+    assert folder == SNAPSHOT and where == 'snapshot (results = "snapshot")'
+    results_repo.clear_failures()
+    read, _, _ = _results(tmp_path, results_repo)  # v1.0.31 read once
+    results_repo.fail_next(50, status=500)
+    folder, where, _ = _results(tmp_path, results_repo, version="1.0.32")  # a new timm while GitHub fails
+    assert folder == read and where.startswith("github v1.0.31 (an earlier version's copy")
+
+
+def test_an_online_refresh_replaces_the_snapshot_and_the_next_reads_nothing(tmp_path, results_repo, monkeypatch,
+                                                                           session_cache):
+    """Against the replay: `modelcat refresh --source timm` writes GitHub's figures, not the
+    snapshot's; the next refresh asks GitHub nothing."""
+    import shutil
+
+    from indexer.refresh import refresh
+    from indexer.sources.timm_results import SNAPSHOT
+
+    cache = tmp_path / "cache"
+    shutil.copytree(session_cache, cache, ignore=shutil.ignore_patterns("timm-results"))  # the warm timm counts
+    changed = (SNAPSHOT / "results-imagenet.csv").read_text().replace(
+        "resnet18.a1_in1k,224,71.504,", "resnet18.a1_in1k,224,77.7,")
+    results_repo.set_file("huggingface/pytorch-image-models", "results/results-imagenet.csv", changed)
+    monkeypatch.setenv("GITHUB_API_URL", results_repo.url)
+    db = tmp_path / "catalog.db"
+    config = {"timm": {"seconds_between_requests": 0.0}}
+    [r] = refresh(db, ["timm"], cache=cache, config=config)
+    assert r.status == "ok" and r.details["results"].startswith("github v"), r.details
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        top1 = {m["metric"]: m["value"] for m in cat.get_model("timm:resnet18.a1_in1k")["metrics"]
+                if m["dataset_id"] == "imagenet-1k"}
+    assert top1["top1"] == 77.7
+    results_repo.reset_log()
+    [r] = refresh(db, ["timm"], cache=cache, config=config)
+    assert r.status == "ok" and "cached" in r.details["results"] and results_repo.count() == 0

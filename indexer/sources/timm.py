@@ -31,7 +31,8 @@ from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, number, numbers, text, texts
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink
 from .base import FetchContext, Source, family_words, jsonable
-from .timm_results import origin, read_results
+from . import ghclient
+from .timm_results import read_results, results_folder
 
 CACHE_FORMAT = 1  # bump when the raw record shape or the counting method changes
 _CFG_KEYS = (
@@ -179,6 +180,12 @@ def read_registry(progress) -> list[dict]:
 
 class TimmSource(Source):
     name = "timm"
+    settings = {
+        "results": (str, "github", "where timm's published results come from: \"github\" (its repository at the "
+                                   "installed version's tag, read once per version; the snapshot shipped with "
+                                   "modelcat when GitHub cannot be reached) or \"snapshot\" (never ask GitHub)"),
+        **ghclient.SETTINGS,
+    }
 
     def version(self) -> str | None:
         return timm_fingerprint()[0]
@@ -195,8 +202,9 @@ class TimmSource(Source):
             ctx.details["count_errors"] = sum(1 for r in records if r.get("count_error"))
             _write_cache(cache, records, ctx)
         ctx.details["timm_version"] = version
-        results = read_results()  # timm's published results: the snapshot shipped with the package
-        ctx.details["results_commit"] = origin().get("commit")
+        folder, where = results_folder(ctx, version, self.resolved_settings(ctx))
+        results = read_results(folder)  # timm's published results (GitHub for this version, or the snapshot)
+        ctx.details["results"] = where
         for rec in records:
             rec["timm_version"] = version
             rec["results"] = results.get(rec["name"], [])

@@ -1,5 +1,7 @@
-"""timm's published evaluation results (its repository's `results/` folder), read from the snapshot
-this package ships (indexer/data/timm_results, with its origin and license).
+"""timm's published evaluation results (its repository's `results/` folder): read through GitHub for
+the installed timm's tag, cached per version, else from the snapshot this package ships
+(indexer/data/timm_results, with its origin and license), so a machine that never reached GitHub
+answers too.
 
 timm keeps them outside its wheel: `results-imagenet.csv` (ImageNet-1K validation) and the same
 models on ImageNet-ReaL, ImageNetV2 (matched frequency), ImageNet-Sketch, ImageNet-A and ImageNet-R,
@@ -13,10 +15,14 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
-from pathlib import Path
-
 import math
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 from ..normalize.values import text
 
@@ -31,6 +37,92 @@ RESULT_FILES = {
     "results-imagenet-a.csv": ("imagenet-a", "ImageNet-A"),
     "results-imagenet-r.csv": ("imagenet-r", "ImageNet-R"),
 }
+
+
+REPOSITORY = "huggingface/pytorch-image-models"
+FILES = (*RESULT_FILES, "model_metadata-in1k.csv")
+
+
+def blob_sha(data: bytes) -> str:
+    """Git's blob id of a file's bytes: what GitHub's contents API lists as its `sha`."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def results_folder(ctx, version: str, cfg: dict) -> tuple[Path, str]:
+    """(the folder to read, where it came from) for timm `version`. With `results = "github"`
+    (the default): the copy read from GitHub at the tag v<version>, once per version (a tag's
+    files do not change: a later run reads nothing); a file the snapshot or an earlier version
+    already holds (same git blob id) is copied, not downloaded. GitHub unreachable or failing:
+    the newest copy read before, else the snapshot; the run's details say which."""
+    if cfg.get("results") == "snapshot":
+        return SNAPSHOT, "snapshot (results = \"snapshot\")"
+    root = Path(ctx.cache_dir) / "timm-results"
+    here = root / f"v{version}"
+    if _complete(here):
+        return here, f"github v{version} (read {origin(here).get('read_at', '?')}, cached)"
+    from . import ghclient
+    from ..errors import SourceError, SourceUnavailable
+
+    try:
+        gh = ghclient.connect(ctx, cfg)
+        repo = gh.get_repo(REPOSITORY)
+        ref = f"v{version}"
+        listing = repo.get_contents("results", ref=ref)
+        shas = {c.name: c.sha for c in (listing if isinstance(listing, list) else [listing]) if c.name in FILES}
+        if "results-imagenet.csv" not in shas:
+            raise SourceError(f"GitHub's {REPOSITORY} has no results/results-imagenet.csv at {ref}")
+        known = _local_blobs(root)
+        tmp = Path(tempfile.mkdtemp(prefix=".v", dir=_mkdir(root)))
+        downloaded = 0
+        try:
+            for name, sha in sorted(shas.items()):
+                data = known[sha].read_bytes() if sha in known else None
+                if data is None:
+                    data = repo.get_contents(f"results/{name}", ref=ref).decoded_content
+                    downloaded += 1
+                if blob_sha(data) != sha:
+                    raise SourceError(f"GitHub's results/{name} at {ref} does not match its listed id {sha}")
+                (tmp / name).write_bytes(data)
+            (tmp / "ORIGIN.json").write_text(json.dumps({
+                "repository": REPOSITORY, "ref": ref, "path": "results/", "files": shas,
+                "read_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "license": "Apache-2.0 (the repository's LICENSE)"}, indent=1))
+            shutil.rmtree(here, ignore_errors=True)
+            os.replace(tmp, here)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        ctx.details["results_downloaded"] = downloaded
+        return here, f"github {ref} (read now: {downloaded} of {len(shas)} files downloaded)"
+    except Exception as e:  # noqa: BLE001 - results are the source's extra: never its failure
+        why = e if isinstance(e, (SourceError, SourceUnavailable)) else ghclient.translate(e, f"{REPOSITORY}/results")
+        fallback = max((d for d in root.glob("v*") if _complete(d)), key=lambda d: d.stat().st_mtime, default=None) \
+            if root.is_dir() else None
+        ctx.log.warning("timm: results not read from GitHub (%s); using %s", why, fallback or "the snapshot")
+        if fallback is not None:
+            return fallback, f"github {fallback.name} (an earlier version's copy: {why})"
+        return SNAPSHOT, f"snapshot ({why})"
+
+
+def _complete(folder: Path) -> bool:
+    files = origin(folder).get("files")
+    return isinstance(files, dict) and bool(files) and all((folder / f).is_file() for f in files)
+
+
+def _local_blobs(root: Path) -> dict[str, Path]:
+    """The results files already on this machine (the snapshot, earlier versions), by blob id."""
+    out = {}
+    for folder in [SNAPSHOT, *sorted(root.glob("v*"))]:
+        for name in FILES:
+            path = folder / name
+            if path.is_file():
+                out.setdefault(blob_sha(path.read_bytes()), path)
+    return out
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def origin(folder: Path = SNAPSHOT) -> dict:

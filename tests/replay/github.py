@@ -197,6 +197,10 @@ class GitHubReplay(LocalServer):
             self._fail.append({"n": n, "status": status, "headers": headers or {}, "body": body,
                                "prefix": path_prefix})
 
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._fail.clear()
+
     def count(self, path_prefix: str = "/") -> int:
         return sum(1 for r in self.requests if r["path"].startswith(path_prefix))
 
