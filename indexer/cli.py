@@ -212,8 +212,11 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
 @click.option("--license-family", help="permissive, copyleft, restricted, non-commercial or unknown.")
 @click.option("--license", "license_", help="An exact license id, e.g. apache-2.0.")
 @click.option("--loadable", is_flag=True, help="Only rows `modelcat load` can build as a torch model.")
-@click.option("--sort", type=click.Choice(["size", "params", "top1", "name"]), default="size",
-              show_default=True, help="Order of the results.")
+@click.option("--sort", type=click.Choice(["size", "params", "top1", "name", "speed"]), default="size",
+              show_default=True, help="Order of the results (speed: images/s on --device, fastest first).")
+@click.option("--device", help="Inference speed on this device, as timm measured it: RTX 4090, RTX 3090, ... "
+                               "(`modelcat devices`); adds an img/s column.")
+@click.option("--min-speed", type=float, help="Only models that run at least this many images/s on --device.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "ids"]), default="table",
               show_default=True, help="Output format.")
@@ -224,7 +227,7 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
                    "left out by default.")
 @_handle_errors
 def search(text, db, task, dataset, open_only, max_mb, source, library, license_family, license_, loadable,
-           sort, limit, fmt, every_source, include_test) -> None:
+           sort, device, min_speed, limit, fmt, every_source, include_test) -> None:
     """Find models. TEXT searches names, descriptions and tags.
 
     A model seen in several sources (timm:x is hf:timm/x) is one row; the other ids are listed.
@@ -238,7 +241,8 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 
     q = Query(text=text, task=task, dataset=dataset, open_only=open_only, max_mb=max_mb,
               source=source, library=library, license_family=license_family, license=license_,
-              loadable=loadable, sort=sort, limit=limit, group=not every_source, include_test=include_test)
+              loadable=loadable, sort=sort, limit=limit, group=not every_source, include_test=include_test,
+              device=device, min_speed=min_speed)
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
         cat.require_current()
         rows = run_search(cat, q)
@@ -253,10 +257,11 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
              "" if r["num_params"] is None else f"{r['num_params'] / 1e6:.2f}",
              "" if r["size_bytes"] is None else ("~" if r["size_is_estimate"] else "") + f"{r['size_bytes'] / 1e6:.1f}",
              "" if r["imagenet_top1"] is None else f"{r['imagenet_top1']:.2f}",
+             *(("" if r.get("samples_per_sec") is None else f"{r['samples_per_sec']:,.0f}",) if device else ()),
              ", ".join(r.get("ids", [])[1:]))
             for r in rows
         ]
-        header = ("id", "task", "license", "params_M", "size_MB", "in1k_top1", "also")
+        header = ("id", "task", "license", "params_M", "size_MB", "in1k_top1", *(("img/s",) if device else ()), "also")
         if not any(row[-1] for row in table_rows):
             header, table_rows = header[:-1], [row[:-1] for row in table_rows]
         if table_rows:
@@ -292,7 +297,7 @@ def show(model_id, db, as_json) -> None:
     if as_json:
         click.echo(json.dumps(row, indent=2, default=str))
         return
-    linked = ("datasets", "metrics", "papers", "repos", "code", "models", "relations")
+    linked = ("datasets", "metrics", "papers", "repos", "code", "models", "relations", "speeds")
     for key, value in row.items():
         if key in linked or key == "record_hash" or value in (None, [], {}):
             continue
@@ -303,6 +308,16 @@ def show(model_id, db, as_json) -> None:
         # a result at another image size than the one that ranks says so (top1@288px)
         named = m["metric"] if (m.get("metric") or "").endswith("px") else m["metric_raw"]
         click.echo(f"{'metric':17} {m['dataset_raw']} {named} = {m['value']}  [{m['source']}]")
+    for x in row.get("speeds", []):
+        if x["kind"] == "ops":
+            click.echo(f"{'cost':17} {x['gflops']:g} GFLOPs per image at {x['img_size']} px  [{x['source']}]")
+            continue
+        setup = ", ".join(str(v) for v in (x["precision"], x["layout"], x["torch"] and f"torch {x['torch']}",
+                                            x["compiled"] and "compiled", x["batch_size"] and f"batch {x['batch_size']}")
+                          if v)
+        cost = f", {x['gmacs']:g} GMACs" if x.get("gmacs") else ""
+        click.echo(f"{'speed (' + x['kind'] + ')':17} {x['samples_per_sec']:,.0f} img/s on {x['device']} at "
+                   f"{x['img_size']} px ({setup}){cost}  [{x['source']}]")
     for m in row.get("models", []):
         click.echo(f"{'model':17} {m['id']}" + (f" ({m['task']})" if m["task"] else ""))
     for p in row.get("papers", []):
@@ -455,6 +470,16 @@ def tasks() -> None:
 
     for ident, entry in load_table("tasks")["tasks"].items():
         click.echo(f"{ident:32} {(entry or {}).get('modality', '')}")
+
+
+@cli.command()
+def devices() -> None:
+    """List the devices timm measured inference speed on (`search --device`), with their aliases."""
+    from .normalize.device import device_table
+
+    for ident, d in device_table().items():
+        aliases = ", ".join(str(a) for a in d.get("aliases") or [])
+        click.echo(f"{d.get('name', ident):24} {d.get('kind', '')}" + (f"  [{aliases}]" if aliases else ""))
 
 
 @cli.command()

@@ -23,6 +23,26 @@ class Metric:
 
 
 @dataclass
+class Speed:
+    """How fast a model runs, or what it costs per image, as a source measured it (timm's benchmark
+    files; torchvision's GFLOPs)."""
+    kind: str  # infer | train | ops (a cost without a device: torchvision's _ops)
+    raw: str  # where it came from (timm's file name; "torchvision _ops")
+    img_size: int | None = None
+    device: str | None = None  # schema/devices.yml's name ("RTX 4090")
+    precision: str | None = None  # amp | amp_bf16 | bf16 | fp32
+    layout: str | None = None  # nchw | nhwc
+    torch: str | None = None  # the torch version measured with
+    compiled: bool | None = None  # torch.compile (dynamo)
+    batch_size: int | None = None
+    samples_per_sec: float | None = None
+    step_time_ms: float | None = None
+    gmacs: float | None = None  # multiply-accumulates per image, billions
+    gflops: float | None = None  # floating-point operations per image, billions (torchvision)
+    macts_m: float | None = None  # activations per image, millions
+
+
+@dataclass
 class PaperLink:
     paper_id: str  # "arxiv:2010.11929"
     raw: str  # as the source gave it
@@ -105,6 +125,7 @@ class ModelRecord:
     papers: list[PaperLink] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
     repos: list[RepoLink] = field(default_factory=list)
+    speeds: list[Speed] = field(default_factory=list)
 
     def set_license(self, lic) -> None:
         """Copy a normalize.License onto the record's license columns."""

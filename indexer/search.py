@@ -17,6 +17,7 @@ SORTS = {
     "params": "m.num_params IS NULL, m.num_params, m.id",
     "top1": "imagenet_top1 IS NULL, imagenet_top1 DESC, m.id",
     "name": "m.id",
+    "speed": "samples_per_sec IS NULL, samples_per_sec DESC, m.id",  # on --device
 }
 
 
@@ -34,6 +35,8 @@ class Query:
     include_removed: bool = False
     loadable: bool = False  # only rows load_model can build
     include_test: bool = False  # also test models (schema/test_models.yml), left out by default
+    device: str | None = None  # inference speed on this device (schema/devices.yml): samples_per_sec
+    min_speed: float | None = None  # at least this many images/s on `device` (model_speed)
     sort: str = "size"
     limit: int | None = None
     group: bool = True  # one row per entity (timm:x and hf:timm/x are one model), with all its ids
@@ -54,6 +57,14 @@ def _resolve(value: str, normalizer, choices, what: str, hint: str) -> str:
 def resolve_task(value: str) -> str:
     return _resolve(value, normalize_task, task_ids(), "task",
                     "use a Hugging Face pipeline tag such as image-classification (`modelcat tasks` lists them)")
+
+
+def resolve_device(value: str) -> str:
+    from .normalize.device import canonical_device, device_table
+
+    names = [d.get("name") for d in device_table().values()]
+    return _resolve(value, canonical_device, names, "device",
+                    f"the devices timm measured are {', '.join(names)} (`modelcat devices`)")
 
 
 def resolve_dataset(value: str) -> str:
@@ -103,15 +114,32 @@ def build_sql(q: Query) -> tuple[str, list]:
         params.append(fts_query(q.text))
     if q.sort not in SORTS:
         raise ModelcatError(f"unknown sort {q.sort!r}: choose from {', '.join(SORTS)}")
+    speed, speed_params = "", []
+    if q.device is not None or q.min_speed is not None or q.sort == "speed":
+        if not q.device:
+            raise ModelcatError("--min-speed and --sort speed are images/s on a device: add --device "
+                                "(e.g. --device 'RTX 4090'; `modelcat devices` lists them)")
+        device = resolve_device(q.device)
+        # the fastest inference timm measured on the device (any precision, torch version, compile)
+        speed = (", (SELECT max(s.samples_per_sec) FROM model_speed s WHERE s.model_id = m.id "
+                 "AND s.kind = 'infer' AND s.device = ?) AS samples_per_sec")
+        speed_params = [device]
+        if q.min_speed is not None:
+            if q.min_speed <= 0:
+                raise ModelcatError(f"--min-speed must be a positive number of images per second, not {q.min_speed:g}")
+            where.append("EXISTS (SELECT 1 FROM model_speed s WHERE s.model_id = m.id AND s.kind = 'infer' "
+                         "AND s.device = ? AND s.samples_per_sec >= ?)")
+            params += [device, float(q.min_speed)]
     sql = (
         "SELECT m.id, m.name, m.source, m.task, m.library, m.license, m.license_family, m.is_open, "
         "m.num_params, m.size_bytes, m.size_is_estimate, m.url, m.downloads, m.entity_id, "
         "(SELECT max(x.value) FROM metrics x WHERE x.model_id = m.id "
-        "AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1 "
+        f"AND x.dataset_id = 'imagenet-1k' AND x.metric = 'top1') AS imagenet_top1{speed} "
         "FROM models m"
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {SORTS[q.sort]}"
     )
+    params = speed_params + params
     if q.limit is not None and not q.group:
         sql += " LIMIT ?"
         params.append(int(q.limit))

@@ -485,6 +485,9 @@ class Catalog:
         out["metrics"] = [dict(r) for r in self.conn.execute(
             "SELECT dataset_id, dataset_raw, metric, metric_raw, value, source FROM metrics "
             "WHERE model_id = ? ORDER BY dataset_raw, metric_raw", (model_id,))]
+        out["speeds"] = [dict(r) for r in self.conn.execute(
+            f"SELECT {', '.join(SPEED_COLUMNS)}, source FROM model_speed WHERE model_id = ? "
+            "ORDER BY kind, device, samples_per_sec DESC, raw", (model_id,))]
         out["papers"] = [dict(r) for r in self.conn.execute(
             "SELECT p.id, p.title, p.url FROM model_papers mp JOIN papers p ON p.id = mp.paper_id "
             "WHERE mp.model_id = ? ORDER BY p.id", (model_id,))]
@@ -585,7 +588,7 @@ class Catalog:
         """Row counts of the catalog's tables (models: rows still listed by their source)."""
         out = {}
         for table in ("models", "datasets", "model_datasets", "metrics", "papers", "model_papers",
-                      "model_relations", "model_aliases", "repos", "model_repos", "paper_repos", "runs"):
+                      "model_relations", "model_aliases", "repos", "model_repos", "paper_repos", "runs", "model_speed"):
             out[table] = self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
         out["models_removed"] = self.conn.execute(
             "SELECT count(*) FROM models WHERE removed_at IS NOT NULL").fetchone()[0]
@@ -617,7 +620,9 @@ _INVARIANTS = [
      "UNION ALL SELECT 'model_papers: ' || model_id FROM model_papers WHERE model_id NOT IN (SELECT id FROM models) "
      "UNION ALL SELECT 'model_repos: ' || model_id FROM model_repos WHERE model_id NOT IN (SELECT id FROM models) "
      "UNION ALL SELECT 'model_relations: ' || model_id FROM model_relations "
-     "WHERE model_id NOT IN (SELECT id FROM models) LIMIT 100"),
+     "WHERE model_id NOT IN (SELECT id FROM models) "
+     "UNION ALL SELECT 'model_speed: ' || model_id FROM model_speed WHERE model_id NOT IN (SELECT id FROM models) "
+     "LIMIT 100"),
     ("links have their target", "every dataset, paper and repository a link names exists",
      "SELECT 'model_datasets -> ' || dataset_id FROM model_datasets WHERE dataset_id NOT IN (SELECT id FROM datasets) "
      "UNION ALL SELECT 'metrics -> ' || dataset_id FROM metrics "
@@ -828,6 +833,8 @@ def _digest(values: list, rec, columns=MODEL_COLUMNS, volatile=VOLATILE_FIELDS) 
     content = _plan(columns, volatile)[3](values)
     children = [[tuple(x.__dict__.values()) for x in getattr(rec, f) or ()]
                 for f in _CHILD_LISTS if hasattr(rec, f)]
+    if getattr(rec, "speeds", None):  # only where there are: the digests of every other row stay as they were
+        children.append([tuple(x.__dict__.values()) for x in rec.speeds])
     return hashlib.blake2b(repr((list(content), children)).encode(), digest_size=16).hexdigest()
 
 
@@ -849,6 +856,7 @@ class PreparedModel(tuple):
     papers = property(operator.itemgetter(8))  # model_papers rows
     relations = property(operator.itemgetter(9))  # model_relations rows
     repos = property(operator.itemgetter(10))  # model_repos rows
+    speeds = property(operator.itemgetter(11))  # model_speed rows
 
 
 def prepare_model(rec: ModelRecord) -> PreparedModel:
@@ -871,7 +879,21 @@ def prepare_model(rec: ModelRecord) -> PreparedModel:
         tuple(_texts(rid, p.paper_id, p.raw, src) for p in rec.papers),
         tuple(_texts(rid, x.relation, x.related_id, x.raw, src) for x in rec.relations),
         tuple(_texts(rid, x.repo_id, x.raw, src) for x in rec.repos),
+        tuple((rid, src, *(_speed_cell(getattr(x, c)) for c in SPEED_COLUMNS)) for x in rec.speeds),
     ))
+
+
+# model_speed's columns after (model_id, source), as records.Speed names them
+SPEED_COLUMNS = ("kind", "raw", "img_size", "device", "precision", "layout", "torch", "compiled", "batch_size",
+                 "samples_per_sec", "step_time_ms", "gmacs", "gflops", "macts_m")
+
+
+def _speed_cell(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float):
+        return _real_cell(v)
+    return v
 
 
 _INSERT = (
@@ -1096,7 +1118,7 @@ class SourceWriter:
         """Child rows of new records, and the replacement of a changed record's child rows."""
         c = self.conn
         keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
-        for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos"):
+        for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos", "model_speed"):
             c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND +source = ?", keys)  # + : by model
         records = added + changed
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
@@ -1120,6 +1142,9 @@ class SourceWriter:
         self._repo_stubs(x[1] for r in records for x in r.repos)
         c.executemany("INSERT OR REPLACE INTO model_repos (model_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
                       [row for r in records for row in r.repos])
+        c.executemany(f"INSERT OR REPLACE INTO model_speed (model_id, source, {', '.join(SPEED_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * (len(SPEED_COLUMNS) + 2))})",
+                      [row for r in records for row in r.speeds])
 
     def finish(self, *, removed_since: str | None) -> WriteCounts:
         """Flush; then, when the source has listed everything it has since `removed_since` (a

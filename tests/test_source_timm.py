@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -371,3 +372,51 @@ def test_an_online_refresh_replaces_the_snapshot_and_the_next_reads_nothing(tmp_
     results_repo.reset_log()
     [r] = refresh(db, ["timm"], cache=cache, config=config)
     assert r.status == "ok" and "cached" in r.details["results"] and results_repo.count() == 0
+
+
+# ---------------------------------------------------------------------- speed and cost
+def test_every_shipped_benchmark_file_name_says_its_setup():
+    from indexer.sources.timm_results import SNAPSHOT, benchmark_setup
+
+    names = sorted(p.name for p in SNAPSHOT.glob("benchmark-*.csv"))
+    assert len(names) >= 20
+    setups = {n: benchmark_setup(n) for n in names}
+    assert all(setups.values()), [n for n, s in setups.items() if not s]
+    assert setups["benchmark-infer-amp-nchw-pt291-cu128-4090-dynamo.csv"] == {
+        "kind": "infer", "precision": "amp", "layout": "nchw", "torch": "2.9.1", "cuda": "12.8", "device": "RTX 4090",
+        "compiled": True}
+    assert setups["benchmark-train-amp-nhwc-pt112-cu113-rtx3090.csv"]["torch"] == "1.12"
+    assert setups["benchmark-infer-fp32-nchw-pt240-cpu-i7_12700h-dynamo.csv"]["device"] == "Intel Core i7-12700H"
+
+
+def test_speeds_are_in_one_table_at_the_models_input_size(cat):
+    rows = cat.conn.execute("SELECT * FROM model_speed WHERE model_id = 'timm:resnet50.a1_in1k'").fetchall()
+    assert rows and {r["img_size"] for r in rows} == {224} and {r["source"] for r in rows} == {"timm"}
+    devices = {r["device"] for r in rows}
+    assert {"RTX 3090", "RTX 4090", "RTX 5090"} <= devices
+    fast = [r for r in rows if r["device"] == "RTX 4090" and r["kind"] == "infer"]
+    assert all(r["samples_per_sec"] > 1000 and r["gmacs"] == 4.11 for r in fast)
+    ops = cat.get_model("torchvision:resnet50.IMAGENET1K_V2")["speeds"]
+    assert [(s["kind"], s["gflops"], s["img_size"]) for s in ops] == [("ops", 4.089, 224)]
+
+
+def test_search_filters_and_sorts_on_speed_on_a_named_device(built_catalog):
+    from click.testing import CliRunner
+
+    from indexer.cli import cli
+
+    args = ["search", "--db", str(built_catalog), "--task", "image-classification", "--dataset", "imagenet-1k",
+            "--device", "4090", "--min-speed", "1000", "--sort", "speed", "--limit", "30", "--format", "json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    speeds = [r["samples_per_sec"] for r in rows]
+    assert len(rows) == 30 and all(s >= 1000 for s in speeds) and speeds == sorted(speeds, reverse=True)
+    table = CliRunner().invoke(cli, args[:-2] + ["--sort", "top1", "--limit", "3"])
+    assert "img/s" in table.output.splitlines()[0]
+    bad = CliRunner().invoke(cli, ["search", "--db", str(built_catalog), "--device", "h100"])
+    assert bad.exit_code == 1 and "unknown device 'h100'" in bad.output and "RTX 4090" in bad.output
+    bare = CliRunner().invoke(cli, ["search", "--db", str(built_catalog), "--min-speed", "10"])
+    assert bare.exit_code == 1 and "add --device" in bare.output
+    shown = CliRunner().invoke(cli, ["show", "--db", str(built_catalog), "timm:resnet50.a1_in1k"])
+    assert re.search(r"speed \(infer\) +[\d,]+ img/s on RTX 4090 at 224 px \(amp, nchw, torch 2\.9\.1", shown.output)

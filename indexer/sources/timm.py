@@ -29,10 +29,10 @@ from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normali
 from ..normalize.dataset import dataset_kind, label_space_sizes
 from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, number, numbers, text, texts
-from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
 from .base import FetchContext, Source, family_words, jsonable
 from . import ghclient
-from .timm_results import read_results, results_folder
+from .timm_results import read_benchmarks, read_results, results_folder
 
 CACHE_FORMAT = 1  # bump when the raw record shape or the counting method changes
 _CFG_KEYS = (
@@ -204,10 +204,12 @@ class TimmSource(Source):
         ctx.details["timm_version"] = version
         folder, where = results_folder(ctx, version, self.resolved_settings(ctx))
         results = read_results(folder)  # timm's published results (GitHub for this version, or the snapshot)
+        benchmarks = read_benchmarks(folder)  # its speed measurements, by architecture
         ctx.details["results"] = where
         for rec in records:
             rec["timm_version"] = version
             rec["results"] = results.get(rec["name"], [])
+            rec["benchmarks"] = benchmarks.get((rec.get("cfg") or {}).get("architecture") or rec["name"].split(".")[0], [])
             yield rec
 
     def normalize(self, raw: dict) -> ModelRecord:
@@ -328,6 +330,7 @@ def normalize_timm(raw: dict) -> ModelRecord:
         repos=[RepoLink(ident, u) for u in (origin_url, url) if u for ident, _ in github_repo_ids(u)],
     )
     rec.metrics = result_metrics(raw.get("results"), rec.input_size)
+    rec.speeds = benchmark_speeds(raw.get("benchmarks"), rec.input_size)
     if text(raw.get("module")):
         rec.extra["module"] = text(raw.get("module"), 200)
     if text(raw.get("count_error")):
@@ -363,3 +366,22 @@ def result_metrics(results, input_size: list | None) -> list[Metric]:
                                       dataset_id=text(r.get("dataset_id"), 100),
                                       metric=key if size == ranked else f"{key}@{size}px"))
     return metrics
+
+
+def benchmark_speeds(benchmarks, input_size: list | None) -> list[Speed]:
+    """timm's benchmark rows for the model's architecture, at the model's default input size (the
+    size it runs at; timm measures some architectures at several)."""
+    if not isinstance(benchmarks, list) or not input_size:
+        return []
+    size = input_size[-1]
+    out = []
+    for b in benchmarks:
+        if not isinstance(b, dict) or b.get("img_size") != size or number(b.get("samples_per_sec")) is None:
+            continue
+        out.append(Speed(kind=text(b.get("kind"), 20) or "infer", raw=f"timm {text(b.get('file'), 200)}", img_size=size,
+                         device=text(b.get("device"), 100), precision=text(b.get("precision"), 20),
+                         layout=text(b.get("layout"), 10), torch=text(b.get("torch"), 20),
+                         compiled=bool(b.get("compiled")), batch_size=integer(b.get("batch_size")),
+                         samples_per_sec=number(b.get("samples_per_sec")), step_time_ms=number(b.get("step_time_ms")),
+                         gmacs=number(b.get("gmacs")), macts_m=number(b.get("macts_m"))))
+    return out

@@ -14,6 +14,7 @@ one row per model and test image size (resnet18.a1_in1k at 224 and at 288 px).
 from __future__ import annotations
 
 import csv
+import re
 import functools
 import hashlib
 import json
@@ -24,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..normalize.device import device_table, loose_device as _loose
 from ..normalize.values import text
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "timm_results"
@@ -181,3 +183,60 @@ def _number(value) -> float | None:
 def _integer(value) -> int | None:
     value = str(value).strip()
     return int(value) if value.isdigit() and len(value) < 6 else None
+
+
+# ---------------------------------------------------------------------------------- benchmarks
+_BENCH_FILE = re.compile(r"benchmark-(?P<kind>infer|train)-(?P<precision>[a-z0-9_]+)-(?P<layout>nchw|nhwc)-"
+                         r"pt(?P<torch>\d+)-(?P<accel>cu\d+|cpu)-(?P<device>[a-z0-9_]+?)(?P<dynamo>-dynamo)?\.csv")
+
+
+def benchmark_setup(file: str) -> dict | None:
+    """What a benchmark file's name says: kind, precision, memory layout, torch and CUDA versions,
+    the device (schema/devices.yml's name), whether torch.compile ran; None for another name."""
+    m = _BENCH_FILE.fullmatch(file)
+    if not m:
+        return None
+    torch = m["torch"]
+    devices = device_table()
+    key = m["device"] if m["device"] in devices else next(
+        (k for k, d in devices.items() if m["device"] in [_loose(a) for a in d.get("aliases") or []]), m["device"])
+    accel = m["accel"]
+    return {"kind": m["kind"], "precision": m["precision"], "layout": m["layout"],
+            "torch": f"1.{torch[1:]}" if torch.startswith("1") else ".".join(torch),
+            "cuda": f"{accel[2:-1]}.{accel[-1]}" if accel != "cpu" else None,
+            "device": (devices.get(key) or {}).get("name") or m["device"], "compiled": bool(m["dynamo"])}
+
+
+@functools.lru_cache(maxsize=4)
+def read_benchmarks(folder: Path = SNAPSHOT) -> dict[str, list[dict]]:
+    """Every row of every benchmark-*.csv in the folder, by the architecture it measures (timm names
+    the architecture: its speed is the same for every pretrained tag of it)."""
+    out: dict[str, list[dict]] = {}
+    for path in sorted(Path(folder).glob("benchmark-*.csv")):
+        setup = benchmark_setup(path.name)
+        if setup is None:
+            continue
+        kind = setup["kind"]
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                arch = text(row.get("model"), 300)
+                size = _integer(row.get(f"{kind}_img_size"))
+                speed = _positive(row.get(f"{kind}_samples_per_sec"))
+                if not arch or size is None or speed is None:
+                    continue
+                out.setdefault(arch.split(".", 1)[0], []).append({
+                    **setup, "file": path.name, "img_size": size, "samples_per_sec": speed,
+                    "step_time_ms": _positive(row.get(f"{kind}_step_time")),
+                    "batch_size": _integer(row.get(f"{kind}_batch_size")),
+                    "gmacs": _positive(row.get(f"{kind}_gmacs")),
+                    "macts_m": _positive(row.get(f"{kind}_macts")),
+                })
+    return out
+
+
+def _positive(value) -> float | None:
+    try:
+        n = float(str(value).replace(",", "").strip())
+    except ValueError:
+        return None
+    return n if math.isfinite(n) and n > 0 else None

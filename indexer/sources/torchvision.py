@@ -23,7 +23,7 @@ from ..normalize import (
 from ..normalize.dataset import dataset_kind
 from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, number, numbers, text
-from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
 from .base import FetchContext, Source, family_words, jsonable
 
 DEFAULT_LICENSE = "bsd-3-clause"  # torchvision's own license, for weights whose meta names none
@@ -275,4 +275,8 @@ def normalize_torchvision(raw: dict) -> ModelRecord:
         rec.set_license(normalize_license(DEFAULT_LICENSE))
         rec.license_raw = None  # the source stated nothing: the id is torchvision's default
         rec.extra["license_note"] = "no license in the weights' meta: torchvision's BSD-3-Clause"
+    gflops = number(meta.get("_ops"))
+    if gflops is not None and gflops > 0:  # the cost per image, at the size its transforms crop to
+        rec.speeds = [Speed(kind="ops", raw="torchvision _ops", img_size=input_size[-1] if input_size else None,
+                            gflops=gflops)]
     return rec
