@@ -111,6 +111,7 @@ def naive_write(records, db: Path) -> None:
     for raw in records:
         rec = normalize_hub(raw)
         rec.set_loadability()
+        rec.set_is_test()
         values = _values(rec)
         row = dict(zip(MODEL_COLUMNS, values), record_hash=_digest(values, rec), first_seen=now, last_seen=now,
                    changed_at=now)
@@ -498,7 +499,7 @@ def main() -> None:
     for title, rows in sections:
         doc += [f"## {title}", "", *rows, ""]
     text = "\n".join(doc)
-    if args.out.exists():  # the page crawl's sections (scripts/bench.py crawl --doc) stay
+    if not args.smoke and args.out.exists():  # the page crawl's sections (scripts/bench.py crawl --doc) stay
         kept = [s for s in re.split(r"(?m)^(?=## )", args.out.read_text()) if s.startswith("## Page crawl")]
         text = text.rstrip("\n") + "\n\n" + "".join(kept)
     if args.smoke:
