@@ -303,3 +303,17 @@ def test_catalog_connections_keep_pages_between_requests(built_catalog):
     assert asyncio.run(ds.get_database("catalog").execute("PRAGMA cache_size")).first()[0] == -READ_CACHE_KB
     assert pm.hook.get_metadata(datasette=ds, key=None, database="catalog", table=None) == []
     assert "open_classifiers" in ds.metadata(database="catalog")["queries"]  # still there, once
+
+
+def test_the_leaderboard_ranks_a_dataset_and_metric_with_who_reported_it(built):
+    board = rows(built, "leaderboard")
+    values = [r["value"] for r in board]
+    assert len(board) == 100 and values == sorted(values, reverse=True) and values[0] > 88
+    assert {r["reported_by"] for r in board} <= {"timm", "torchvision"}
+    assert all("timm results-imagenet.csv" in r["measured_on"] for r in board if r["reported_by"] == "timm")
+    small = rows(built, "leaderboard", max_mb=100, open=1, limit=5)
+    assert len(small) == 5 and all(r["size_mb"] < 100 and r["license_family"] in ("permissive", "copyleft")
+                                   for r in small) and small[0]["value"] > 86
+    real = rows(built, "leaderboard", dataset="imagenet-real", limit=3)
+    assert len(real) == 3 and all(r["reported_by"] == "timm" for r in real)
+    assert not any(":test_" in r["id"] for r in rows(built, "leaderboard", limit=2000))

@@ -259,6 +259,8 @@ def _whole_list_link(datasette, database: str, table: str, column: str, row, mor
         return f' <span class="mc-more">{text}</span>'
     href = f"{datasette.urls.table(database, target[0])}?{urlencode({target[1]: key})}"
     return f' <a class="mc-more" href="{html.escape(href, quote=True)}">{text}</a>'
+
+
 _TABLES = {"arxiv": "papers", "github": "repos"}
 
 
