@@ -229,7 +229,9 @@ def parse_page(html: str) -> PageParser:
 def body_problems(status: int, body: bytes, content_type: str) -> list[str]:
     """What makes one answer broken, read off the answer itself."""
     problems = []
-    if status >= 400:
+    if status == 0:
+        problems.append(body.decode("utf-8", "replace")[:200] or "no answer")
+    elif status >= 400:
         problems.append(f"HTTP {status}")
     html = "html" in (content_type or "")
     if any(p.encode() in body for p in TIME_LIMIT_PHRASES):
@@ -456,8 +458,15 @@ class Crawler:
         return site
 
     def get(self, url: str):
+        """(the answer, seconds). No answer at all (a timeout, a reset, the server gone) is an
+        answer too: status 0 with the error as its body, so the page is broken, not the crawl."""
+        import httpx
+
         t = time.perf_counter()
-        r = self.client.get(url)
+        try:
+            r = self.client.get(url)
+        except httpx.HTTPError as e:
+            r = httpx.Response(0, text=f"no answer: {type(e).__name__}: {e}", request=httpx.Request("GET", url))
         return r, time.perf_counter() - t
 
     def visit(self, page: Page) -> tuple[PageParser | None, dict | None]:
@@ -489,7 +498,7 @@ class Crawler:
         json_problems = []
         base = not urlsplit(page.url).query  # a table's own page: its JSON also says what to click
         if page.kind in ("table", "view") and (base or not problems):  # (a broken page is broken)
-            j = self.client.get(json_url(page.url))
+            j, _ = self.get(json_url(page.url))
             if j.status_code != 200:
                 json_problems.append(f"JSON: HTTP {j.status_code}")
             else:
@@ -511,7 +520,7 @@ class Crawler:
         for w in words[:5]:
             url = with_params(page.url, {"_search": w}, delete=("_next",))
             probe = with_params(json_url(url), {"_size": "1", "_nofacet": "1", "_nocount": "1"})
-            r = self.client.get(probe)
+            r, _ = self.get(probe)
             if r.status_code == 200 and r.json().get("rows"):
                 return url
         return with_params(page.url, {"_search": words[0]}, delete=("_next",))

@@ -180,3 +180,36 @@ def test_the_crawl_puts_its_table_in_the_benchmarks_document_replacing_its_own_s
     assert text.count("## Page crawl: 300,000 models") == 1 and "second" in text and "first" not in text
     assert text.index("## P3: queries") < text.index("## Page crawl: 300,000 models") < text.index("big")
     assert "## P1: ingest\n\nx\n" in text and "y\n" in text
+
+
+def test_a_page_that_never_answers_is_broken_and_the_crawl_goes_on():
+    """A request that times out (or a server that died) must not end the crawl."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            if self.path.startswith("/slow"):
+                threading.Event().wait(3)
+            body = {"/-/metadata.json": b"{}", "/-/databases.json": b"[]"}.get(self.path, b'<a href="/slow">x</a>')
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json" if self.path.endswith(".json") else "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        report = crawl.Crawler(f"http://127.0.0.1:{server.server_port}", reps=1, timeout_s=0.5).crawl()
+    finally:
+        server.shutdown()
+    pages = {p.url: p for p in report.pages}
+    assert not pages["/"].broken
+    assert pages["/slow"].broken and pages["/slow"].problems[0].startswith("no answer: ReadTimeout")
