@@ -247,10 +247,14 @@ class Catalog:
                 "unknown here): upgrade modelcat (pip install -U modelcat) to use it"
             )
 
+    def pending_migrations(self) -> list[str]:
+        """This modelcat's migrations the catalog has not applied yet."""
+        return sorted({p.stem for p in _migration_files(None)} - set(self.applied_migrations()))
+
     def require_current(self) -> None:
         """Fail clearly on a catalog an older modelcat wrote (a read-only open does not upgrade it):
         its queries would ask for columns it does not have yet."""
-        pending = sorted({p.stem for p in _migration_files(None)} - set(self.applied_migrations()))
+        pending = self.pending_migrations()
         if pending:
             raise CatalogError(
                 f"{self.path} was written by an older modelcat (migrations {', '.join(pending)} are not applied "
@@ -573,7 +577,7 @@ class Catalog:
             add("indexes", "no index left dropped by a first load that did not finish", lambda: [
                 f"{name} (dropped by the first load of {source}: the next `modelcat refresh` builds it)"
                 for name, source in self.deferred_indexes().items()])
-        pending = sorted({p.stem for p in _migration_files(None)} - set(self.applied_migrations()))
+        pending = self.pending_migrations()
         if pending:  # the invariants are written for the current schema: they wait for it
             add("migrations", "the catalog has every migration of this modelcat (the invariants need them)",
                 lambda: [f"{name} not applied yet (a refresh stopped while creating or upgrading the catalog, "

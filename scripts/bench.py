@@ -35,11 +35,9 @@ import datetime
 import gc
 import json
 import os
-import platform
 import resource
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -51,6 +49,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from crawl import Server, machine, percentile  # noqa: E402 - this folder's page crawl: the same helpers
 
 HUB_MODELS = 2_300_000
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -65,26 +65,6 @@ def median_time(fn, runs: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
 
 
 def child_env(**extra) -> dict:
@@ -317,35 +297,17 @@ def in_process_latencies(db: Path, reps: int, baseline: bool = False) -> tuple[d
 
 def http_latencies(db: Path, reps: int) -> tuple[dict[str, list[float]], float]:
     """Over HTTP against `modelcat serve`; returns the latencies and the server's peak RSS."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--db", str(db), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=5).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("modelcat serve did not start")
-                time.sleep(0.1)
+    with Server(db, env=child_env()) as server:
         out = {}
         for label, path in QUERIES.items():
-            urllib.request.urlopen(base + path, timeout=60).read()
+            urllib.request.urlopen(server.base + path, timeout=60).read()
             times = []
             for _ in range(reps):
                 t = time.perf_counter()
-                urllib.request.urlopen(base + path, timeout=60).read()
+                urllib.request.urlopen(server.base + path, timeout=60).read()
                 times.append(time.perf_counter() - t)
             out[label] = times
         return out, peak_rss_mb(str(server.pid))
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def _ms(times) -> str:
@@ -424,9 +386,9 @@ def script_table(script: str, *args: str) -> list[str]:
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     if sys.argv[1:2] == ["crawl"]:  # the page crawl of the served catalog (issue #29)
-        from crawl import main as crawl
+        from crawl import main as crawl_main
 
-        sys.exit(crawl(sys.argv[2:]))
+        sys.exit(crawl_main(sys.argv[2:]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", type=int, default=1_000_000, help="the catalog of P2 (and P6's first import)")
     ap.add_argument("--query-models", type=int, default=2_000_000,

@@ -36,8 +36,8 @@ metadata declares: Datasette 0.65's JSON silently leaves out a facet that timed 
 Output: a markdown table (broken pages first, then the slowest), a JSON file (--json), progress on
 stderr (pages done of pages found, elapsed). --budget-s stops the crawl at that many seconds and
 lists the pages it did not reach. Exits 1 while any page is broken, 2 when the budget cut it short.
-Nothing in the crawl itself imports modelcat: it reads what the server serves (/-/metadata.json,
-/-/databases.json, /<db>.json and the pages).
+Nothing in the crawl itself imports modelcat (only Datasette's tilde encoding of row keys): it reads
+what the server serves (/-/metadata.json, /-/databases.json, /<db>.json and the pages).
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
+
+from datasette.utils import tilde_decode, tilde_encode  # the encoding Datasette's own links use
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,26 +157,6 @@ def sort_menu_urls(page_url: str, columns: list[str]) -> list[str]:
         if first_param(page_url, "_sort_desc") != column:
             out.append(with_params(page_url, {"_sort_desc": column}, delete=("_sort", "_next")))
     return out
-
-
-def tilde_encode(s: str) -> str:
-    """Datasette's tilde encoding of a path segment (datasette.utils.tilde_encode): every byte
-    outside [A-Za-z0-9_-] as ~XX, a space as +."""
-    out = []
-    for byte in s.encode("utf-8"):
-        c = chr(byte)
-        if c.isascii() and (c.isalnum() or c in "_-"):
-            out.append(c)
-        elif c == " ":
-            out.append("+")
-        else:
-            out.append(f"~{byte:02X}")
-    return "".join(out)
-
-
-def tilde_decode(s: str) -> str:
-    s = s.replace("%", "~25")  # as Datasette: a literal % stays
-    return unquote(re.sub(r"~([0-9A-Fa-f]{2})", r"%\1", s).replace("+", " "))
 
 
 # ----------------------------------------------------------------------------- HTML
