@@ -306,6 +306,7 @@ def test_catalog_connections_keep_pages_between_requests(built_catalog):
 
 
 def test_the_leaderboard_ranks_a_dataset_and_metric_with_who_reported_it(built):
+    assert 'href="/catalog/leaderboard"' in built("/").text  # the home page asks it
     board = rows(built, "leaderboard")
     values = [r["value"] for r in board]
     assert len(board) == 100 and values == sorted(values, reverse=True) and values[0] > 88
