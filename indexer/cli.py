@@ -307,7 +307,8 @@ def show(model_id, db, as_json) -> None:
     for m in row.get("metrics", []):
         # a result at another image size than the one that ranks says so (top1@288px)
         named = m["metric"] if (m.get("metric") or "").endswith("px") else m["metric_raw"]
-        click.echo(f"{'metric':17} {m['dataset_raw']} {named} = {m['value']}  [{m['source']}]")
+        origin = f": {m['origin']}" if m.get("origin") else ""
+        click.echo(f"{'metric':17} {m['dataset_raw']} {named} = {m['value']}  [{m['source']}{origin}]")
     for x in row.get("speeds", []):
         if x["kind"] == "ops":
             click.echo(f"{'cost':17} {x['gflops']:g} GFLOPs per image at {x['img_size']} px  [{x['source']}]")

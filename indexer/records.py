@@ -20,6 +20,7 @@ class Metric:
     value: float
     dataset_id: str | None = None  # canonical, when the dataset table knows it
     metric: str = ""  # canonical ("top1")
+    origin: str | None = None  # where exactly: a file and its version, a model card's section, whom it credits
 
 
 @dataclass

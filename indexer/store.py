@@ -487,7 +487,7 @@ class Catalog:
             "SELECT dataset_id, role, raw FROM model_datasets WHERE model_id = ? ORDER BY dataset_id",
             (model_id,))]
         out["metrics"] = [dict(r) for r in self.conn.execute(
-            "SELECT dataset_id, dataset_raw, metric, metric_raw, value, source FROM metrics "
+            "SELECT dataset_id, dataset_raw, metric, metric_raw, value, source, origin FROM metrics "
             "WHERE model_id = ? ORDER BY dataset_raw, metric_raw", (model_id,))]
         out["speeds"] = [dict(r) for r in self.conn.execute(
             f"SELECT {', '.join(SPEED_COLUMNS)}, source FROM model_speed WHERE model_id = ? "
@@ -878,7 +878,7 @@ def prepare_model(rec: ModelRecord) -> PreparedModel:
         tuple(_texts(rid, d.dataset_id, d.role, d.raw, src) for d in rec.datasets),
         tuple(_texts(m.dataset_id, m.dataset_raw) for m, _ in metrics if m.dataset_id),
         # a value that is not a finite number is no measurement
-        tuple(_texts(rid, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, v, src)
+        tuple(_texts(rid, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, v, src, m.origin)
               for m, v in metrics if v is not None),
         tuple(_texts(rid, p.paper_id, p.raw, src) for p in rec.papers),
         tuple(_texts(rid, x.relation, x.related_id, x.raw, src) for x in rec.relations),
@@ -1134,8 +1134,8 @@ class SourceWriter:
         c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
                       dict.fromkeys(stub for r in records for stub in r.metric_datasets))
         c.executemany(
-            "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [row for r in records for row in r.metrics])
         self._paper_stubs(p[1] for r in records for p in r.papers)
         c.executemany("INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",

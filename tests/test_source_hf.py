@@ -478,3 +478,50 @@ def test_model_card_metadata_links_code_repositories():
     })
     assert [(x.repo_id, x.raw) for x in rec.repos] == [
         ("github:acme/tinyvit", "https://github.com/Acme/TinyViT")]
+
+
+def test_the_hubs_newer_evaluation_results_become_metrics_with_their_origin(tmp_path, hub):
+    """`evalResults` (the repository's .eval_results/*.yaml files, as the API returns them) are read
+    beside model-index: each score keeps its benchmark dataset, task, notes and whom it credits;
+    a file the Hub rejected is skipped; model-index rows say they came from the model card."""
+    run(tmp_path / "c.db")
+    conn = sqlite3.connect(tmp_path / "c.db")
+    with_results = [i for i in hub.ids() if hub.get(i).get("evalResults")]
+    assert with_results
+    rid = with_results[0]
+    rows = conn.execute("SELECT dataset_id, dataset_raw, metric, metric_raw, value, origin FROM metrics "
+                        "WHERE model_id = ? ORDER BY dataset_raw, metric_raw", (f"hf:{rid}",)).fetchall()
+    data = {e["filename"]: e["data"] for e in hub.get(rid)["evalResults"] if "data" in e}
+    hle, tools, gpqa = data[".eval_results/hle.yaml"], data[".eval_results/hle_with_tools.yaml"], data[".eval_results/gpqa.yaml"]
+    assert rows == [
+        ("Idavidrein/gpqa", "Idavidrein/gpqa", "gpqa_diamond", "gpqa_diamond", gpqa["value"],
+         "Hub evaluation results .eval_results/gpqa.yaml (carries a verifyToken)"),
+        ("cais/hle", "cais/hle", "hle", "hle", hle["value"],
+         "Hub evaluation results .eval_results/hle.yaml; source: Eval logs <https://huggingface.co/spaces/example/hle-logs>"),
+        ("cais/hle", "cais/hle (With tools)", "hle", "hle", tools["value"],
+         "Hub evaluation results .eval_results/hle_with_tools.yaml"),
+    ]
+    # the benchmark datasets are catalog datasets: a leaderboard per dataset and metric can rank them
+    n = conn.execute("SELECT count(DISTINCT model_id) FROM metrics WHERE dataset_id = 'cais/hle' AND metric = 'hle'"
+                     ).fetchone()[0]
+    assert n == len(with_results)
+    assert conn.execute("SELECT 1 FROM datasets WHERE id = 'cais/hle'").fetchone()
+    origins = {o for (o,) in conn.execute("SELECT DISTINCT origin FROM metrics m JOIN models x ON x.id = m.model_id "
+                                          "WHERE x.source = 'hf' AND m.dataset_id != 'cais/hle' "
+                                          "AND m.dataset_id != 'Idavidrein/gpqa'")}
+    assert origins and all(o.startswith("model card model-index") for o in origins)
+
+
+def test_eval_results_in_odd_shapes_are_skipped_not_fatal():
+    rec = normalize_hub({"id": "a/b", "evalResults": [
+        "junk", {"error": "bad"}, {"data": {"dataset": {"id": "x/y"}}}, {"dataset": {"id": "x/y"}, "value": [1]},
+        {"dataset": {"task_id": "t"}, "value": 1}, {"dataset": {"id": "x/y"}, "value": "n/a"},
+        {"dataset": {"id": "x/y", "task_id": "t"}, "value": "61.5%", "source": "not a dict"},
+        {"dataset": {"id": "x/y", "task_id": "t"}, "value": 99},  # the same benchmark and task again: the first stays
+    ], "cardData": {"model-index": [{"results": [{"dataset": {"name": "ImageNet", "type": "imagenet-1k"},
+                                                   "source": {"name": "Paper", "url": "https://arxiv.org/abs/1"},
+                                                   "metrics": [{"type": "top-1", "value": 80}]}]}]}})
+    assert [(m.dataset_raw, m.metric_raw, m.value, m.metric, m.origin) for m in rec.metrics] == [
+        ("ImageNet", "top-1", 80.0, "top1", "model card model-index; source: Paper <https://arxiv.org/abs/1>"),
+        ("x/y", "t", 61.5, "t", "Hub evaluation results (.eval_results)"),
+    ]

@@ -211,8 +211,10 @@ def test_show_lists_both_resolutions_with_their_source(built_catalog):
     out = subprocess.run([sys.executable, "-m", "indexer", "show", "--db", str(built_catalog), "timm:resnet18.a1_in1k"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "ImageNet-1K validation, 224 px (timm results-imagenet.csv) top1 = 71.504  [timm]" in out.stdout
-    assert "ImageNet-1K validation, 288 px (timm results-imagenet.csv) top1@288px = 73.164  [timm]" in out.stdout
+    # where each figure came from: timm's repository at the snapshot's commit (offline), and the file
+    where = "timm: huggingface/pytorch-image-models @aa4b5850c154 results/results-imagenet.csv"
+    assert f"ImageNet-1K validation, 224 px (timm results-imagenet.csv) top1 = 71.504  [{where}]" in out.stdout
+    assert f"ImageNet-1K validation, 288 px (timm results-imagenet.csv) top1@288px = 73.164  [{where}]" in out.stdout
 
 
 def test_the_seed_question_answers_carry_an_imagenet_top1_and_the_best_is_timms(cat, built_catalog):

@@ -39,6 +39,15 @@ def test_every_weights_entry_is_in_the_catalog_with_its_meta(rows):
         assert json.loads(row["extra"])["weights_url"] == w.url
 
 
+def test_metrics_say_where_they_came_from(cat):
+    import torchvision
+    origins = {o for (o,) in cat.conn.execute(
+        "SELECT DISTINCT origin FROM metrics WHERE model_id = 'torchvision:resnet50.IMAGENET1K_V2'")}
+    assert origins == {f"torchvision {torchvision.__version__.split('+')[0]} ResNet50_Weights.IMAGENET1K_V2.meta['_metrics']"}
+    assert cat.conn.execute("SELECT count(*) FROM metrics WHERE source = 'torchvision' AND origin IS NULL"
+                            ).fetchone()[0] == 0
+
+
 def test_metrics_are_the_reported_ones(cat):
     got = {(r["dataset_id"], r["metric"], r["metric_raw"]): r["value"] for r in cat.conn.execute(
         "SELECT * FROM metrics WHERE model_id = 'torchvision:resnet18.IMAGENET1K_V1'")}

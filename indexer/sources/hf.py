@@ -52,11 +52,11 @@ from .base import Checkpoint, FetchContext, Seen, Source, preflight
 
 log = logging.getLogger("modelcat")
 
-FIELDS = ("author", "cardData", "createdAt", "disabled", "downloads", "gated", "lastModified",
+FIELDS = ("author", "cardData", "createdAt", "disabled", "downloads", "evalResults", "gated", "lastModified",
           "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "tags", "usedStorage")
 ID_FIELDS = ("lastModified", "sha")
 DEFAULT_ENDPOINT = "https://huggingface.co"
-NORMALIZE_VERSION = 2  # bump when normalize_hub changes what it makes of the same record
+NORMALIZE_VERSION = 3  # bump when normalize_hub changes what it makes of the same record
 _TABLES = ("licenses.yml", "tasks.yml", "datasets.yml")
 
 
@@ -414,24 +414,83 @@ def _metrics(model_index: Any) -> list[Metric]:
             split = _text(ds.get("split"), 50)
             dataset_raw = f"{ds_raw} ({split})" if split else ds_raw
             dataset_id = canonical_dataset(ds.get("type")) or canonical_dataset(ds_raw)
+            origin = _credited("model card model-index", result.get("source"))
             for m in _as_list(result.get("metrics"))[:50]:
                 if not isinstance(m, dict):
                     continue
                 name = _text(m.get("type"), 100) or _text(m.get("name"), 100)
-                value = m.get("value")
-                if isinstance(value, str):
-                    try:
-                        value = float(value.strip().rstrip("%"))
-                    except ValueError:
-                        continue
-                if not name or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                value = _score(m.get("value"))
+                if not name or value is None:
                     continue
                 key = (dataset_raw, name)
                 if key in seen:
                     continue
                 seen.add(key)
-                out.append(Metric(dataset_raw=dataset_raw, metric_raw=name, value=float(value),
-                                  dataset_id=dataset_id, metric=canonical_metric(name)))
+                out.append(Metric(dataset_raw=dataset_raw, metric_raw=name, value=value,
+                                  dataset_id=dataset_id, metric=canonical_metric(name), origin=origin))
+    return out
+
+
+def _score(value: Any) -> float | None:
+    """A metric value as a card or a results file writes it: a number, or a string holding one
+    ("81.2", "81.2%"); anything else (a list, a bool, "n/a", NaN) is no value."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().rstrip("%").strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (
+            float("inf"), float("-inf")):
+        return None
+    return float(value)
+
+
+def _credited(where: str, source: Any) -> str:
+    """A metric's origin: the part of the repository it was read from, and whom it credits (the
+    entry's `source`: a name and a URL), as plain text."""
+    if not isinstance(source, dict):
+        return where
+    name, url = _text(source.get("name"), 200), _text(source.get("url"), 500)
+    credit = " ".join(x for x in (name, f"<{url}>" if url else None) if x)
+    return f"{where}; source: {credit}" if credit else where
+
+
+def _unique(metrics: list[Metric]) -> list[Metric]:
+    """One metric per (evaluation set, metric) as the source names them (the table's key): the first."""
+    return list({(m.dataset_raw, m.metric_raw): m for m in reversed(metrics)}.values())[::-1]
+
+
+def _eval_results(entries: Any) -> list[Metric]:
+    """The Hub's newer evaluation results (the `.eval_results/*.yaml` files of a model repository,
+    which the API returns as `evalResults` when asked): one score per benchmark dataset and task,
+    with whom it credits. The API gives each entry as `{"filename", "data": {...}}`, an entry that
+    failed the Hub's validation as `{"filename", "error"}` (skipped), or the entry itself; a
+    benchmark scored several ways (with and without tools) tells them apart by `notes`."""
+    out, seen = [], set()
+    for item in _as_list(entries)[:100]:
+        if not isinstance(item, dict) or "error" in item:
+            continue
+        entry = item.get("data") if isinstance(item.get("data"), dict) else item
+        ds = entry.get("dataset") if isinstance(entry.get("dataset"), dict) else {}
+        ds_id = _text(ds.get("id"), 200)
+        value = _score(entry.get("value"))
+        if not ds_id or value is None:
+            continue
+        task = _text(ds.get("task_id"), 100) or "default"
+        notes = _text(entry.get("notes"), 100)
+        dataset_raw = f"{ds_id} ({notes})" if notes else ds_id
+        metric_raw = task
+        if (dataset_raw, metric_raw) in seen:
+            continue
+        seen.add((dataset_raw, metric_raw))
+        filename = _text(item.get("filename"), 200)
+        where = f"Hub evaluation results {filename}" if filename else "Hub evaluation results (.eval_results)"
+        if _text(entry.get("verifyToken"), 10_000):
+            where += " (carries a verifyToken)"
+        out.append(Metric(dataset_raw=dataset_raw, metric_raw=metric_raw, value=value,
+                          dataset_id=canonical_dataset(ds_id) or ds_id,  # a Hub benchmark dataset
+                          metric="score" if task == "default" else canonical_metric(task),
+                          origin=_credited(where, entry.get("source"))))
     return out
 
 
@@ -529,7 +588,8 @@ def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
         sha=_text(raw.get("sha"), 64),
         repo_bytes=integer(raw.get("usedStorage")),
         datasets=_datasets(tags, card),
-        metrics=_metrics(card.get("model-index") if "model-index" in card else raw.get("model-index")),
+        metrics=_unique(_metrics(card.get("model-index") if "model-index" in card else raw.get("model-index"))
+                        + _eval_results(raw.get("evalResults"))),
         papers=[PaperLink(f"arxiv:{i}", f"arxiv:{i}") for i in arxiv_ids([t for t in tags if t.startswith("arxiv:")],
                                                                           bare=False)],
         relations=_relations(tags, card),

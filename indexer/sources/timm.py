@@ -32,7 +32,7 @@ from ..normalize.values import integer, number, numbers, text, texts
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
 from .base import FetchContext, Source, family_words, jsonable
 from . import ghclient
-from .timm_results import read_benchmarks, read_results, results_folder
+from .timm_results import origin_label, read_benchmarks, read_results, results_folder
 
 CACHE_FORMAT = 1  # bump when the raw record shape or the counting method changes
 _CFG_KEYS = (
@@ -206,8 +206,10 @@ class TimmSource(Source):
         results = read_results(folder)  # timm's published results (GitHub for this version, or the snapshot)
         benchmarks = read_benchmarks(folder)  # its speed measurements, by architecture
         ctx.details["results"] = where
+        label = origin_label(folder)
         for rec in records:
             rec["timm_version"] = version
+            rec["results_origin"] = label
             rec["results"] = results.get(rec["name"], [])
             rec["benchmarks"] = benchmarks.get((rec.get("cfg") or {}).get("architecture") or rec["name"].split(".")[0], [])
             yield rec
@@ -329,7 +331,7 @@ def normalize_timm(raw: dict) -> ModelRecord:
         papers=papers,
         repos=[RepoLink(ident, u) for u in (origin_url, url) if u for ident, _ in github_repo_ids(u)],
     )
-    rec.metrics = result_metrics(raw.get("results"), rec.input_size)
+    rec.metrics = result_metrics(raw.get("results"), rec.input_size, text(raw.get("results_origin"), 200))
     rec.speeds = benchmark_speeds(raw.get("benchmarks"), rec.input_size)
     if text(raw.get("module")):
         rec.extra["module"] = text(raw.get("module"), 200)
@@ -339,7 +341,7 @@ def normalize_timm(raw: dict) -> ModelRecord:
     return rec
 
 
-def result_metrics(results, input_size: list | None) -> list[Metric]:
+def result_metrics(results, input_size: list | None, where: str | None = None) -> list[Metric]:
     """timm's published results as metrics: top-1 and top-5 on each evaluation set, at each image
     size timm tested. One size ranks (canonical metric `top1`, `top5`): the model's default input
     size, else the smallest size tested; the others keep the size in the metric (`top1@288px`), so
@@ -364,7 +366,8 @@ def result_metrics(results, input_size: list | None) -> list[Metric]:
                     continue
                 metrics.append(Metric(dataset_raw=dataset_raw, metric_raw=key, value=value,
                                       dataset_id=text(r.get("dataset_id"), 100),
-                                      metric=key if size == ranked else f"{key}@{size}px"))
+                                      metric=key if size == ranked else f"{key}@{size}px",
+                                      origin=f"{where or 'timm'} results/{file}"))
     return metrics
 
 

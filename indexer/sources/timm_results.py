@@ -127,6 +127,15 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
+def origin_label(folder: Path = SNAPSHOT) -> str:
+    """The repository and version a results folder holds, as a metric's origin names it:
+    "huggingface/pytorch-image-models v1.0.20" (a tag read from GitHub) or "... @aa4b5850c154"
+    (the snapshot's commit)."""
+    o = origin(folder)
+    where = o.get("ref") or (f"@{o['commit'][:12]}" if isinstance(o.get("commit"), str) else None)
+    return f"{o.get('repository') or REPOSITORY} {where}" if where else (o.get("repository") or REPOSITORY)
+
+
 def origin(folder: Path = SNAPSHOT) -> dict:
     """Where the files came from (repository, commit), as ORIGIN.json says."""
     try:

@@ -203,9 +203,12 @@ def normalize_torchvision(raw: dict) -> ModelRecord:
     transforms = raw.get("transforms") if isinstance(raw.get("transforms"), dict) else {}
     input_size, crop_pct = _input(transforms)
     datasets = _datasets(weights)
+    version = text(raw.get("torchvision_version"), 40)
+    origin = (f"torchvision {version or ''} {text(raw.get('weights_class'), 200) or 'weights'}.{weights}"
+              ".meta['_metrics']").replace("  ", " ")
     metrics = [
         Metric(dataset_raw=ds, metric_raw=m, value=number(v), dataset_id=canonical_dataset(ds),
-               metric=canonical_metric(m))
+               metric=canonical_metric(m), origin=origin)
         for ds, values in (meta.get("_metrics") if isinstance(meta.get("_metrics"), dict) else {}).items()
         if isinstance(values, dict) and text(ds, 200)
         for m, v in values.items() if number(v) is not None and text(m, 100)

@@ -244,6 +244,25 @@ def _weights_bytes(params: dict) -> int:
     return sum(n * _DTYPE_BYTES.get(d, 4) for d, n in params.items())
 
 
+def _eval_results(seed: int) -> list[dict]:
+    """`evalResults` as the Hub's API returns it for a repository with `.eval_results/*.yaml` files
+    (huggingface_hub's ModelInfo.eval_results reads the same): an entry per file under `data`, one
+    file that failed the Hub's validation as `error`, a benchmark scored with and without tools."""
+    hle, gpqa = 5 + seed % 2000 / 100, 0.25 + seed % 4000 / 10000
+    return [
+        {"filename": ".eval_results/hle.yaml", "data": {
+            "dataset": {"id": "cais/hle", "task_id": "hle"}, "value": round(hle, 2),
+            "source": {"url": "https://huggingface.co/spaces/example/hle-logs", "name": "Eval logs", "user": "evaluator"}}},
+        {"filename": ".eval_results/hle_with_tools.yaml", "data": {
+            "dataset": {"id": "cais/hle", "task_id": "hle"}, "value": round(hle * 1.8, 2), "notes": "With tools",
+            "date": "2025-01-15"}},
+        {"filename": ".eval_results/gpqa.yaml", "data": {
+            "dataset": {"id": "Idavidrein/gpqa", "task_id": "gpqa_diamond", "revision": "a" * 40},
+            "value": round(gpqa, 3), "verifyToken": "eyJhbGciOiJIUzI1NiJ9.e30.sig"}},
+        {"filename": ".eval_results/broken.yaml", "error": "Invalid eval results file: 'value' is required"},
+    ]
+
+
 def _model_index(name: str, task: str, task_name: str, dataset: str, config, split: str,
                  metric: str, metric_name: str, value: float) -> list:
     ds = {"name": dataset, "type": dataset}
@@ -515,7 +534,10 @@ class _Gen:
             sib += [f"model-{i:05d}-of-{shards:05d}.safetensors" for i in range(1, shards + 1)]
             sib.append("model.safetensors.index.json")
         sib += ["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]
-        return {
+        fields = {}
+        if base is None:  # an original model publishes benchmark scores (.eval_results/*.yaml); no rng drawn
+            fields["evalResults"] = _eval_results(total)
+        return fields | {
             "library_name": "transformers", "pipeline_tag": "text-generation", "tags": tags, "cardData": card,
             "gated": gated, "safetensors": {"parameters": p, "total": total},
             "usedStorage": _weights_bytes(p) * _ri(r, 1, 2) + _rr(r, 1_000_000, 20_000_000),
