@@ -318,3 +318,38 @@ def test_the_leaderboard_ranks_a_dataset_and_metric_with_who_reported_it(built):
     real = rows(built, "leaderboard", dataset="imagenet-real", limit=3)
     assert len(real) == 3 and all(r["reported_by"] == "timm" for r in real)
     assert not any(":test_" in r["id"] for r in rows(built, "leaderboard", limit=2000))
+
+
+# ---------------------------------------------------------------------- a model's page
+def test_a_model_page_lists_its_metrics_with_their_origin(built):
+    page = built("/catalog/models/timm~3Aresnet18~2Ea1_in1k").text
+    section = text(page.split('<section class="mc-metrics">', 1)[1].split("</section>", 1)[0])
+    assert "ImageNet-1K validation, 224 px (timm results-imagenet.csv) (imagenet-1k) top1 71.504 this id timm" in section
+    assert "ImageNet-1K validation, 288 px (timm results-imagenet.csv) (imagenet-1k) top1 (top1@288px) 73.164" in section
+    assert "huggingface/pytorch-image-models @aa4b5850c154 results/results-imagenet.csv" in section
+    assert "disagree" not in section
+
+
+def test_ids_of_the_same_weights_that_disagree_are_both_shown_and_the_page_says_which(catalog_copy):
+    """timm's resnet50.tv2_in1k downloads torchvision's IMAGENET1K_V2 file: once they are one entity,
+    the page lists both sources' ImageNet top-1 (timm's at 176 px, torchvision's at 224), marks the
+    conflict, and says which value each place shows. Strangers' text in a metric stays text."""
+    con = sqlite3.connect(catalog_copy)
+    con.execute("UPDATE models SET entity_id = 'timm:resnet50.tv2_in1k' WHERE id = 'torchvision:resnet50.IMAGENET1K_V2'")
+    con.execute("INSERT INTO metrics (model_id, dataset_raw, metric, metric_raw, value, source, origin) VALUES "
+                "('timm:resnet50.tv2_in1k', '<b>odd</b>', 'x', 'x', 1, 'hf', '<script>alert(1)</script>')")
+    con.commit()
+    con.close()
+    get = client(catalog_copy)
+    page = get("/catalog/models/timm~3Aresnet50~2Etv2_in1k").text
+    section = page.split('<section class="mc-metrics">', 1)[1].split("</section>", 1)[0]
+    assert "<script>alert" not in section and "&lt;script&gt;alert(1)&lt;/script&gt;" in section
+    assert "<b>odd</b>" not in section
+    plain = text(section)
+    assert "The sources disagree on 2 results for these weights" in plain  # top-1 and top-5
+    assert ("imagenet-1k top1: 79.434 from timm:resnet50.tv2_in1k [timm]; 80.858 from "
+            "torchvision:resnet50.IMAGENET1K_V2 [torchvision] (shown here: 79.434); ranked by 80.858.") in plain
+    assert 'href="/catalog/models/torchvision~3Aresnet50~2EIMAGENET1K_V2"' in section
+    assert section.count('class="mc-conflict"') == 4
+    other = text(get("/catalog/models/torchvision~3Aresnet50~2EIMAGENET1K_V2").text)
+    assert "(shown here: 80.858); ranked by 80.858." in other

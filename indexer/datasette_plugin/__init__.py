@@ -56,6 +56,9 @@ table.rows-and-columns .col-model_rowid, table.rows-and-columns .col-paper_rowid
 .mc-chart svg { max-width: 100%; height: auto; font: 11px sans-serif; }
 .mc-chart circle { fill-opacity: 0.65; }
 .mc-chart circle:hover { fill-opacity: 1; stroke: #000; }
+.mc-metrics-table td { vertical-align: top; } .mc-metrics-table small { color: #666; }
+.mc-conflicts { border-left: 4px solid #ef6c00; padding: 0.2em 0.8em; background: #fff8e1; }
+tr.mc-conflict td { background: #fff8e1; }
 """
 
 # Column headers as people read them (the JSON API keeps the column names; a header's tooltip
@@ -315,12 +318,64 @@ def extra_body_script(database, datasette):
 
 # ---------------------------------------------------------------------- home page
 @hookimpl
-def extra_template_vars(template, datasette, request):
+def extra_template_vars(template, database, table, datasette, request):
+    if template == "row.html" and table == "models" and is_catalog(datasette, database):
+        return _model_metrics_vars(datasette, database, request)
     if template != "index.html" or not catalogs(datasette):
         return {}
 
     async def inner():
         return {"modelcat_catalogs": [await catalog_summary(datasette, name) for name in sorted(catalogs(datasette))]}
+
+    return inner
+
+
+METRICS_SHOWN = 300  # a model page lists at most this many of its entity's metrics
+
+
+def _model_metrics_vars(datasette, database: str, request):
+    """A model page's metrics, inline: every result the model's entity carries (this id's and those
+    of the other ids of the same weights), each with its source and origin. Where ids of the same
+    weights report different values for the same evaluation set and metric, the page marks the
+    conflict and says which value is shown where (this page: this id's own; rankings: the highest)."""
+    from datasette.utils import tilde_decode
+
+    pks = (request.url_vars or {}).get("pks") if request is not None else None
+    if not pks:
+        return {}
+    model_id = tilde_decode(pks)
+
+    async def inner():
+        db = datasette.get_database(database)
+        try:
+            rows = [dict(r) for r in (await db.execute(
+                "SELECT x.model_id, x.dataset_id, x.dataset_raw, x.metric, x.metric_raw, x.value, x.source, x.origin "
+                "FROM metrics x WHERE x.model_id IN (SELECT e.id FROM models e WHERE e.entity_id = "
+                "(SELECT m.entity_id FROM models m WHERE m.id = :id) AND (e.removed_at IS NULL OR e.id = :id)) "
+                "ORDER BY x.model_id != :id, x.dataset_id IS NULL, x.dataset_id, x.metric, x.dataset_raw, x.model_id "
+                f"LIMIT {METRICS_SHOWN + 1}", {"id": model_id})).rows]
+        except QueryInterrupted:
+            return {"modelcat_metrics": {"too_slow": True}}
+        if not rows:
+            return {}
+        more = len(rows) > METRICS_SHOWN
+        rows = rows[:METRICS_SHOWN]
+        groups: dict[tuple, list[dict]] = {}
+        for r in rows:
+            groups.setdefault((r["dataset_id"] or r["dataset_raw"], r["metric"]), []).append(r)
+        conflicts = []
+        for (dataset, metric), members in groups.items():
+            values = {round(r["value"], 2) for r in members}
+            if len({r["model_id"] for r in members}) > 1 and len(values) > 1:
+                own = [r for r in members if r["model_id"] == model_id]
+                conflicts.append({"dataset": dataset, "metric": metric, "shown": own[0] if own else None,
+                                  "best": max(members, key=lambda r: r["value"]), "members": members})
+        for r in rows:
+            r["href"] = _row_url(datasette, database, r["model_id"]) if r["model_id"] != model_id else None
+            r["conflict"] = any(r in c["members"] for c in conflicts)
+        return {"modelcat_metrics": {"model_id": model_id, "rows": rows, "more": more, "conflicts": conflicts,
+                                     "all_href": datasette.urls.table(database, "metrics") + "?" + urlencode(
+                                         {"model_id": model_id})}}
 
     return inner
 
