@@ -151,8 +151,11 @@ class SourceName(click.ParamType):
 @click.option("--hf-library", multiple=True, help="Hub: only models with this library tag (repeatable).")
 @click.option("--hf-pipeline-tag", multiple=True, help="Hub: only models with this pipeline tag (repeatable).")
 @click.option("--hf-min-downloads", type=click.IntRange(min=0), help="Hub: skip models with fewer downloads.")
+@click.option("--no-space-check", is_flag=True,
+              help="Start a big import (the whole Hub) even when the disk looks too small for it.")
 @_handle_errors
-def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_tag, hf_min_downloads) -> None:
+def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_tag, hf_min_downloads,
+            no_space_check) -> None:
     """Fetch every source and write the catalog.
 
     Each source is written in its own transaction (long ones commit as they go, with their
@@ -175,7 +178,8 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
         hf["full"] = True
     path = _db(db)
     try:
-        results = run_refresh(path, sources or None, progress=_Progress, config=config)
+        results = run_refresh(path, sources or None, progress=_Progress, config=config,
+                              space_check=not no_space_check)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: the source being written was rolled back; sources already "
                    "written are kept", err=True)

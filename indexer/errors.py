@@ -55,3 +55,9 @@ class WeightsUnavailable(LoadError):
 
 class UnsafeWeights(LoadError):
     """The weights are a pickle that a weights-only load refuses (it could run code)."""
+
+
+class LocalFault(CatalogError):
+    """This machine could not write the catalog: a full disk, a file or folder that cannot be
+    written, an I/O error, no memory. The refresh stops (every other source would meet it too);
+    what was committed before the fault is kept."""

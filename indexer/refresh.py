@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import SourceUnavailable, UnknownSource
+from .errors import LocalFault, SourceUnavailable, UnknownSource
+from .localfault import Reserve, check_space, local_fault
 from .paths import cache_dir
 from .pipeline import normalized
 from .sources import FetchContext, get_source, source_names
@@ -49,12 +50,16 @@ def refresh(
     progress: ProgressFactory | None = None,
     cache: Path | None = None,
     config: dict[str, dict] | None = None,
+    space_check: bool = True,
 ) -> list[SourceResult]:
     """Refresh the catalog at `db_path` from `sources` (default: every registered source).
 
     `config` maps a source name to its settings (see indexer.config). Raises CatalogError /
     RefreshLocked / UnknownSource before anything is written; a source's own failure is reported
-    in its SourceResult instead.
+    in its SourceResult instead. A local fault (a full disk, an I/O error, a file that cannot be
+    written, no memory) stops the refresh: the run row says `failed` with the reason, and
+    LocalFault says it in one line. With `space_check`, a source about to start a big import
+    (the whole Hub) first checks the disk has room for it.
     """
     names = list(dict.fromkeys(sources or source_names()))
     unknown = [n for n in names if n not in source_names()]
@@ -62,15 +67,22 @@ def refresh(
         raise UnknownSource(f"unknown source {unknown[0]!r}: choose from {', '.join(source_names())}")
     db_path = Path(db_path)
     check_location(db_path, create=True)  # clear errors before the lock file is made beside it
-    with refresh_lock(db_path), Catalog.open(db_path) as cat, few_collections():
-        stale = cat.mark_interrupted_runs()
-        if stale:
-            log.warning("marked %d run(s) left 'running' by an earlier refresh as interrupted", stale)
-        return [
-            run_source(cat, name, progress=progress(name) if progress else None, cache=cache,
-                       config=(config or {}).get(name))
-            for name in names
-        ]
+    with refresh_lock(db_path), Reserve(db_path) as reserve:
+        try:
+            with Catalog.open(db_path) as cat, few_collections():
+                stale = cat.mark_interrupted_runs()
+                if stale:
+                    log.warning("marked %d run(s) left 'running' by an earlier refresh as interrupted", stale)
+                return [
+                    run_source(cat, name, progress=progress(name) if progress else None, cache=cache,
+                               config=(config or {}).get(name), reserve=reserve, space_check=space_check)
+                    for name in names
+                ]
+        except Exception as e:
+            fault = local_fault(db_path, e)
+            if fault is None or fault is e:
+                raise
+            raise fault from e
 
 
 @contextlib.contextmanager
@@ -90,13 +102,42 @@ def few_collections():
 
 
 def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = None,
-               config: dict | None = None) -> SourceResult:
+               config: dict | None = None, reserve: Reserve | None = None,
+               space_check: bool = True) -> SourceResult:
     t0 = time.perf_counter()
     run_id = cat.start_run(name)
+    try:
+        return _run_source(cat, run_id, name, t0, progress=progress, cache=cache, config=config,
+                           space_check=space_check)
+    except Exception as e:
+        fault = local_fault(cat.path, e)
+        if fault is None:
+            raise
+        # the write stopped at the fault, rolled back to the last checkpoint; the run row says
+        # why (the reserve beside the catalog makes room for that on a full disk), then the
+        # refresh stops: every other source would meet the same fault
+        if reserve is not None and getattr(fault, "kind", None) == "full":
+            reserve.release()
+        if cat.conn.in_transaction:
+            with contextlib.suppress(Exception):
+                cat.conn.execute("ROLLBACK")
+        try:
+            _finish(cat, run_id, name, "failed", WriteCounts(), t0, None, str(fault), None)
+        except Exception as again:  # noqa: BLE001 - the next refresh marks the run interrupted
+            log.warning("%s: the failure could not be recorded on its run row either: %s", name, again)
+        if fault is e:
+            raise
+        raise fault from e
+
+
+def _run_source(cat: Catalog, run_id: int, name: str, t0: float, *, progress, cache, config,
+                space_check: bool) -> SourceResult:
     counts = WriteCounts()
     view = cat.view(name)
     ctx = FetchContext(cache_dir=cache or cache_dir(), log=log, config=dict(config or {}),
                        state=cat.load_state(name), lookup=view.lookup, catalog=view)
+    if space_check:
+        ctx.need_space = lambda needed, what: check_space(cat.path, needed, what)
     if progress:
         ctx.progress = progress
     version = None
@@ -124,7 +165,7 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
                                              prepare=True):
                 if isinstance(item, Checkpoint):
                     writer.flush()
-                    cat.save_state(name, item.state)
+                    cat.save_state(name, item.state)  # refuses when SQLite rolled the transaction back
                     cat.checkpoint()
                     continue
                 if isinstance(item, Seen):
@@ -159,6 +200,8 @@ def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = N
     except Exception as e:
         # SystemExit and other BaseExceptions propagate: the next refresh marks the run interrupted
         log.debug("%s failed:\n%s", name, traceback.format_exc())
+        if isinstance(e, LocalFault) or local_fault(cat.path, e) is not None:
+            raise  # run_source records it and stops the refresh
         _restore_indexes(cat)
         return _finish(cat, run_id, name, "failed", WriteCounts(seen=counts.seen), t0, version,
                        f"{type(e).__name__}: {e}", ctx.details)

@@ -335,15 +335,30 @@ class Catalog:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite may have rolled back on its own (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, or
+            # a COMMIT that failed): the fault that did it is the error to report, not "cannot
+            # rollback - no transaction is active"
+            if self.conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
 
     def checkpoint(self) -> None:
-        """Inside transaction(): make everything so far durable and visible, and go on."""
+        """Inside transaction(): make everything so far durable and visible, and go on. A failed
+        COMMIT raises (the write stops there): the transaction is gone, committed or rolled back
+        whole, and nothing may be written outside it."""
+        self.require_transaction()
         self.conn.execute("COMMIT")
         self.conn.execute("BEGIN IMMEDIATE")
+
+    def require_transaction(self) -> None:
+        """Refuse to write on once the transaction a refresh writes in is gone (SQLite rolls back
+        on its own after some errors; a statement after that would commit by itself: a cursor
+        saved without the rows it stands for)."""
+        if not self.conn.in_transaction:
+            raise sqlite3.OperationalError("the refresh's transaction was rolled back by SQLite; writing stopped")
 
     # ------------------------------------------------------------------ first loads
     def has_rows(self, source: str) -> bool:
@@ -388,6 +403,8 @@ class Catalog:
         return json.loads(row[0]) if row else {}
 
     def save_state(self, source: str, state: dict) -> None:
+        """Inside transaction(): a source's position is saved only with the rows it stands for."""
+        self.require_transaction()
         self.conn.execute(
             "INSERT INTO source_state (source, state, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",

@@ -177,3 +177,19 @@ def loader_env(loader_artifacts, loader_catalog, monkeypatch, tmp_path):
         yield SimpleNamespace(hub=hub, art=loader_artifacts, db=loader_catalog, tmp=tmp_path,
                               torch_home=torch_home, hubconf_marker=tmp_path / "hubconf-ran",
                               pickle_marker=loader_artifacts.root / "PWNED")
+
+
+@pytest.fixture(scope="module")
+def world():
+    """The network sources' replays, filled: a Hub of 240 synthetic models (pages of 40), the
+    GitHub and arXiv worlds their links lead to (replay/world.py)."""
+    from replay.arxiv import ArxivReplay
+    from replay.github import GitHubReplay
+    from replay.hub import HubReplay
+    from replay.synth import synthetic_models
+    from replay.world import build_arxiv, build_github
+
+    with HubReplay(synthetic_models(240), page_size=40) as hub, GitHubReplay() as gh, ArxivReplay() as ax:
+        build_github(gh)
+        build_arxiv(ax)
+        yield {"hf": hub, "github": gh, "arxiv": ax}

@@ -21,12 +21,7 @@ import pytest
 
 from dbrows import assert_same_catalog, catalog_dump
 from indexer.refresh import refresh
-from replay.arxiv import ArxivReplay
 from replay.faults import KINDS, FaultProxy
-from replay.github import GitHubReplay
-from replay.hub import HubReplay
-from replay.synth import synthetic_models
-from replay.world import build_arxiv, build_github
 
 NETWORK = ("hf", "github", "torchhub", "arxiv")
 SEEDS = int(os.environ.get("MODELCAT_FAULT_SEEDS", "4"))
@@ -40,14 +35,6 @@ def config() -> dict:
 
 def statuses(results) -> dict[str, str]:
     return {r.source: r.status for r in results}
-
-
-@pytest.fixture(scope="module")
-def world():
-    with HubReplay(synthetic_models(240), page_size=40) as hub, GitHubReplay() as gh, ArxivReplay() as ax:
-        build_github(gh)
-        build_arxiv(ax)
-        yield {"hf": hub, "github": gh, "arxiv": ax}
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import importlib.metadata
+import json
 import logging
 import re
 import socket
@@ -52,13 +53,24 @@ class FetchContext:
     # set by a source that has just listed everything it has: rows not seen since this catalog
     # timestamp are then marked removed (full_listing sources get it set for them)
     listed_all_since: str | None = None
+    # need_space(bytes, what): a source about to start a big import asks first; raises LocalFault
+    # (one line: needed, free, the fix) when the catalog's disk has less room
+    need_space: Callable[[int, str], None] = lambda needed, what: None
 
 
 @dataclass
 class Checkpoint:
-    """Yielded by fetch(): commit the records so far, and this state with them."""
+    """Yielded by fetch(): commit the records so far, and this state with them.
+
+    The state is copied when the checkpoint is made: the writer commits it later (after the
+    records before it, which a normalize worker may still be working on), while fetch() has run
+    ahead and moved its own cursor on. Keeping a reference instead let a full disk lose a page
+    for good: the state saved with page k said page k+1 was done (issue #31)."""
 
     state: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.state = json.loads(json.dumps(self.state))  # the state as saved: JSON, and frozen now
 
 
 @dataclass

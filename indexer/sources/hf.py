@@ -56,6 +56,10 @@ FIELDS = ("author", "cardData", "createdAt", "disabled", "downloads", "evalResul
           "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "tags", "usedStorage")
 ID_FIELDS = ("lastModified", "sha")
 DEFAULT_ENDPOINT = "https://huggingface.co"
+# what a Hub model costs on disk during a first import: 1.85 KB each in a finished 1M-model catalog
+# (docs/benchmarks.md), with room for the WAL and the indexes built at the end
+BYTES_PER_MODEL = 3_000
+HUB_MODELS = 2_400_000  # huggingface.co, late 2026
 NORMALIZE_VERSION = 3  # bump when normalize_hub changes what it makes of the same record
 _TABLES = ("licenses.yml", "tasks.yml", "datasets.yml")
 
@@ -201,6 +205,8 @@ class HubSource(Source):
         "full_sweep_days": (float, 7.0, "how often the id sweep that finds deleted and renamed models runs"),
         "page_size": (int, 1000, "models per page (the Hub allows up to 1000)"),
         "include_private": (bool, False, "also catalog private models your token can see"),
+        "expected_models": (int, 0, "about how many models the whole Hub holds (0: 2,400,000 at huggingface.co, "
+                                    "unknown elsewhere): a first import of it checks the disk has room first"),
         "endpoint": (str, "", "the Hub's address (default: $HF_ENDPOINT, else https://huggingface.co)"),
         "full": (bool, False, "this run: a full sweep, even when an incremental one would do"),
         "timeout": (float, 60.0, "seconds to wait for the Hub's answer before retrying"),
@@ -241,6 +247,11 @@ class HubSource(Source):
                 yield from self._incremental(ctx, client, cfg, page_size)
             else:
                 if sweep is None:
+                    if kind == "full" and not state.get("watermark") and not any(
+                            cfg[k] for k in ("authors", "libraries", "pipeline_tags")):
+                        n = int(cfg["expected_models"]) or (HUB_MODELS if self.endpoint == DEFAULT_ENDPOINT else 0)
+                        if n > 0:
+                            ctx.need_space(n * BYTES_PER_MODEL, f"a first import of the whole Hub (about {n:,} models)")
                     sweep = self._start_sweep(ctx, client, cfg, kind, scope, norm)
                 yield from self._sweep(ctx, client, cfg, sweep, page_size)
         finally:
@@ -289,6 +300,7 @@ class HubSource(Source):
                 else:
                     yield from self._confirm_or_fetch(ctx, client, cfg, kept)
                 sweep["seen"] += len(items)
+                sweep["kept"] = sweep.get("kept", 0) + len(kept)  # what should be rows: `modelcat check` counts
                 q["next"], q["done"] = nxt, nxt is None
                 ctx.progress(sweep["seen"], None, f"{sweep['kind']} sweep")
                 yield Checkpoint({**ctx.state, "sweep": sweep})
