@@ -603,7 +603,32 @@ class Catalog:
             return results
         for name, what, sql in _INVARIANTS:
             add(name, what, lambda sql=sql: rows(sql))
+        add("saved positions", "a source's saved position is not ahead of the rows it stands for "
+            "(the models a sweep kept since it began are rows)", self._positions_ahead)
         return results
+
+    def _positions_ahead(self) -> list[str]:
+        """Sources whose sweep state (under way: `sweep`, or the last one: `last_sweep`) counts more
+        models kept since it began than the catalog holds rows of that source seen since then. A
+        few may be skipped records; a page or more means rows that were never committed."""
+        out = []
+        for source, raw in self.conn.execute("SELECT source, state FROM source_state ORDER BY source"):
+            try:
+                state = json.loads(raw)
+            except (TypeError, ValueError):
+                continue
+            for key in ("sweep", "last_sweep"):
+                sweep = state.get(key) if isinstance(state, dict) else None
+                if not isinstance(sweep, dict) or not isinstance(sweep.get("kept"), int) or not sweep.get("started"):
+                    continue
+                rows = self.conn.execute("SELECT count(*) FROM models WHERE source = ? AND last_seen >= ?",
+                                         (source, sweep["started"])).fetchone()[0]
+                missing = sweep["kept"] - rows
+                if missing > max(20, sweep["kept"] // 50):
+                    out.append(f"{source}: its {'unfinished ' if key == 'sweep' else ''}{sweep.get('kind', '')} sweep "
+                               f"since {sweep['started']} kept {sweep['kept']:,} models, the catalog holds "
+                               f"{rows:,} of them: run `modelcat refresh --source {source} --full` to read them again")
+        return out
 
     def counts(self) -> dict[str, int]:
         """Row counts of the catalog's tables (models: rows still listed by their source)."""

@@ -152,6 +152,8 @@ def test_a_full_disk_anywhere_in_a_first_hub_import_loses_nothing(hub_env, hf_cl
         assert_same_catalog(catalog_dump(db), hf_clean["first"], f"full at {pages} pages, then recovered")
         check_runs(db)
         assert [s for _, s, _ in run_rows(db)] == ["failed", "ok"]
+        with Catalog.open(db, readonly=True, create=False) as cat:
+            assert [(r.name, r.examples) for r in cat.check(quick=True) if not r.ok] == []
     assert len(set(failed_at)) >= min(3, len(points)), failed_at  # the faults fell at different pages
 
 
@@ -182,6 +184,26 @@ def test_a_full_disk_in_a_nightly_refresh_loses_nothing(hub, hub_env, hf_clean, 
         assert r.status == "ok", r.error
         assert_same_catalog(catalog_dump(db), want, f"nightly, full after {budget} of {writes} writes, then recovered")
         check_runs(db)
+
+
+def test_check_finds_a_saved_position_ahead_of_its_rows(hub_env, hf_clean, tmp_path):
+    """What the lost page looked like: the sweep's count of kept models against the rows."""
+    db = tmp_path / "c.db"
+    shutil.copy(hf_clean["first_db"], db)
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        assert [r for r in cat.check(quick=True) if not r.ok] == []
+    conn = sqlite3.connect(db)
+    ids = [r[0] for r in conn.execute("SELECT id FROM models WHERE source = 'hf' ORDER BY rowid LIMIT ? OFFSET 600",
+                                      (HF_PAGE,))]
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.executemany("DELETE FROM models WHERE id = ?", [(i,) for i in ids])
+    conn.commit()
+    conn.close()
+    out = subprocess.run([sys.executable, "-m", "indexer", "check", "--db", str(db), "--quick"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert (f"hf: its full sweep since" in out.stdout and f"the catalog holds {HF_MODELS - HF_PAGE:,} of them: "
+            "run `modelcat refresh --source hf --full` to read them again" in out.stdout), out.stdout
 
 
 # ---------------------------------------------------------------------- GitHub and arXiv

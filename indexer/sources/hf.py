@@ -307,6 +307,8 @@ class HubSource(Source):
         # every query listed to its end: rows not seen since the sweep began are gone
         ctx.listed_all_since = sweep["started"]
         ctx.state.pop("sweep", None)
+        # what `modelcat check` compares with the rows: every model kept since `started` is a row
+        ctx.state["last_sweep"] = {"kind": sweep["kind"], "started": sweep["started"], "kept": sweep.get("kept")}
         ctx.state.update(scope=sweep["scope"], norm=sweep["norm"], last_sweep_at=ctx.run_started,
                          watermark=max(filter(None, [sweep["head"], ctx.state.get("watermark")]), default=None))
 
