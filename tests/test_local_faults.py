@@ -1,5 +1,5 @@
 """Local faults get the care network faults get (issue #31): a full disk at many points of a
-first import and of a nightly refresh, for every source with checkpoints (hf, github, arxiv),
+first import and of a nightly refresh, for every source with checkpoints (hf, github, torchhub, arxiv),
 each followed by a recovery run once there is room again. Every time:
 
 - the recovered catalog equals a clean one, row for row (no page lost to a cursor saved without
@@ -215,9 +215,9 @@ def world_env(monkeypatch, world):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
 
 
-NETWORK = ("hf", "github", "arxiv")
+NETWORK = ("hf", "github", "torchhub", "arxiv")
 WORLD_CONFIG = {"hf": {"page_size": 40}, "github": {"seconds_between_requests": 0},
-                "arxiv": {"delay_seconds": 0}}
+                "torchhub": {"seconds_between_requests": 0}, "arxiv": {"delay_seconds": 0}}
 
 
 def settle(db: Path) -> None:
@@ -267,7 +267,7 @@ def full_after(monkeypatch, budget: int | None) -> list:
     return counter
 
 
-def test_a_full_disk_while_github_and_arxiv_write_loses_nothing(world, tmp_path, monkeypatch):
+def test_a_full_disk_while_github_torchhub_and_arxiv_write_loses_nothing(world, tmp_path, monkeypatch):
     world_env(monkeypatch, world)
     clean = tmp_path / "clean.db"
     settle(clean)
@@ -278,7 +278,7 @@ def test_a_full_disk_while_github_and_arxiv_write_loses_nothing(world, tmp_path,
     probe = tmp_path / "probe.db"
     shutil.copy(after_hf, probe)
     counter = full_after(monkeypatch, None)
-    for r in refresh(probe, ("github", "arxiv"), config=WORLD_CONFIG):
+    for r in refresh(probe, NETWORK[1:], config=WORLD_CONFIG):
         assert r.status == "ok"
     writes = counter[0]
     assert writes > 20
@@ -288,11 +288,11 @@ def test_a_full_disk_while_github_and_arxiv_write_loses_nothing(world, tmp_path,
         shutil.copy(after_hf, db)
         full_after(monkeypatch, budget)
         with pytest.raises(LocalFault) as e:
-            refresh(db, ("github", "arxiv"), config=WORLD_CONFIG)
+            refresh(db, NETWORK[1:], config=WORLD_CONFIG)
         check_fault(e.value, db)
         monkeypatch.setattr(Catalog, "_configure", _CONFIGURE)
         settle(db)
-        assert_same_catalog(catalog_dump(db), want, f"github/arxiv, full after {budget} of {writes} writes, then recovered")
+        assert_same_catalog(catalog_dump(db), want, f"github/torchhub/arxiv, full after {budget} of {writes} writes, then recovered")
         check_runs(db)
 
 
