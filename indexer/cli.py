@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import ModelcatError
+from .textsafe import visible
 from .paths import default_db_path
 
 log = logging.getLogger("modelcat")
@@ -26,7 +27,7 @@ def _handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ModelcatError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(visible(str(e))) from None
 
     return wrapper
 
@@ -94,7 +95,7 @@ class _Progress:
             text = f"{self.source}: {what} {done}"
         if self.tty:
             if now - self.last_time > 0.1 or done == total:
-                click.echo(f"\r{text}\033[K", err=True, nl=False)
+                click.echo(f"\r{visible(text)}\033[K", err=True, nl=False)
                 self.last_time = now
                 if done == total:
                     click.echo("\r\033[K", err=True, nl=False)
@@ -113,8 +114,19 @@ def _summary(results) -> str:
     return _table(header, rows)
 
 
+def _say(text: str, multiline: bool = False, **kw) -> None:
+    """A line that holds catalog text: its control characters shown as escapes (\x1b, \u202e)."""
+    click.echo("\n".join(visible(line) for line in text.split("\n")) if multiline else visible(text), **kw)
+
+
+def _json(value) -> str:
+    """JSON for scripts: every control and non-ASCII character escaped (DEL too, which JSON allows raw)."""
+    return json.dumps(value, indent=2, default=str, ensure_ascii=True).replace("\x7f", "\\u007f")
+
+
 def _table(header, rows) -> str:
-    cells = [tuple(header)] + [tuple("" if c is None else str(c) for c in row) for row in rows]
+    # text from the catalog never reaches the terminal as control: escapes shown as \x1b, \u202e
+    cells = [tuple(header)] + [tuple("" if c is None else visible(c) for c in row) for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -187,7 +199,7 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
     click.echo(_summary(results))
     for r in results:
         if r.error:
-            click.echo(f"{r.source}: {r.status}: {r.error}", err=True)
+            click.echo(visible(f"{r.source}: {r.status}: {r.error}"), err=True)
         log.log(logging.WARNING if r.status == "failed" else logging.INFO,
                 "refresh %s: %s, %d seen, %d new, %d updated, %d removed, %d skipped, %.1f s%s", r.source, r.status,
                 r.counts.seen, r.counts.new, r.counts.updated, r.counts.removed, r.counts.skipped, r.seconds or 0,
@@ -251,10 +263,10 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
         cat.require_current()
         rows = run_search(cat, q)
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(_json(rows))
     elif fmt == "ids":
         for r in rows:
-            click.echo(r["id"])
+            click.echo(visible(r["id"]))
     else:
         table_rows = [
             (r["id"], r["task"], r["license"],
@@ -299,39 +311,39 @@ def show(model_id, db, as_json) -> None:
                 " (`modelcat search` finds ids)" if table == "models" else "")
             raise NotFound(f"no {what} {model_id!r} in the catalog{hint}")
     if as_json:
-        click.echo(json.dumps(row, indent=2, default=str))
+        click.echo(_json(row))
         return
     linked = ("datasets", "metrics", "papers", "repos", "code", "models", "relations", "speeds")
     for key, value in row.items():
         if key in linked or key == "record_hash" or value in (None, [], {}):
             continue
-        click.echo(f"{key:17} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
+        _say(f"{key:17} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
     for d in row.get("datasets", []):
-        click.echo(f"{'dataset':17} {d['dataset_id']} ({d['role']}, from {d['raw']!r})")
+        _say(f"{'dataset':17} {d['dataset_id']} ({d['role']}, from {d['raw']!r})")
     for m in row.get("metrics", []):
         # a result at another image size than the one that ranks says so (top1@288px)
         named = m["metric"] if (m.get("metric") or "").endswith("px") else m["metric_raw"]
         origin = f": {m['origin']}" if m.get("origin") else ""
-        click.echo(f"{'metric':17} {m['dataset_raw']} {named} = {m['value']}  [{m['source']}{origin}]")
+        _say(f"{'metric':17} {m['dataset_raw']} {named} = {m['value']}  [{m['source']}{origin}]")
     for x in row.get("speeds", []):
         if x["kind"] == "ops":
-            click.echo(f"{'cost':17} {x['gflops']:g} GFLOPs per image at {x['img_size']} px  [{x['source']}]")
+            _say(f"{'cost':17} {x['gflops']:g} GFLOPs per image at {x['img_size']} px  [{x['source']}]")
             continue
         setup = ", ".join(str(v) for v in (x["precision"], x["layout"], x["torch"] and f"torch {x['torch']}",
                                             x["compiled"] and "compiled", x["batch_size"] and f"batch {x['batch_size']}")
                           if v)
         cost = f", {x['gmacs']:g} GMACs" if x.get("gmacs") else ""
-        click.echo(f"{'speed (' + x['kind'] + ')':17} {x['samples_per_sec']:,.0f} img/s on {x['device']} at "
+        _say(f"{'speed (' + x['kind'] + ')':17} {x['samples_per_sec']:,.0f} img/s on {x['device']} at "
                    f"{x['img_size']} px ({setup}){cost}  [{x['source']}]")
     for m in row.get("models", []):
-        click.echo(f"{'model':17} {m['id']}" + (f" ({m['task']})" if m["task"] else ""))
+        _say(f"{'model':17} {m['id']}" + (f" ({m['task']})" if m["task"] else ""))
     for p in row.get("papers", []):
-        click.echo(f"{'paper':17} {p['id']} {p['title'] or ''}".rstrip())
+        _say(f"{'paper':17} {p['id']} {p['title'] or ''}".rstrip())
     for r in row.get("repos", []) + row.get("code", []):
         stars = f" ({r['stars']} stars)" if r["stars"] is not None else ""
-        click.echo(f"{'code':17} {r['url'] or r['id']}{stars}")
+        _say(f"{'code':17} {r['url'] or r['id']}{stars}")
     for x in row.get("relations", []):
-        click.echo(f"{'lineage':17} {x['relation']} of {x['related_id']}")
+        _say(f"{'lineage':17} {x['relation']} of {x['related_id']}")
 
 
 # ---------------------------------------------------------------------- load
@@ -387,20 +399,20 @@ def load(model_id, db, num_classes, strategy, trainable_stages, device, dtype, h
         "license": ft.row.get("license"), "task": ft.row.get("task"), "load_seconds": round(ft.load_seconds, 3),
     }
     if as_json:
-        click.echo(json.dumps(info, indent=2, default=str))
+        click.echo(_json(info))
         return
-    click.echo(ft.summary())
-    click.echo(f"{'trainable':17} {ft.trainable_params:,} / {ft.total_params:,} parameters")
-    click.echo(f"{'device':17} {ft.device} ({info['dtype']})")
-    click.echo(f"{'stages':17} {len(ft.stages)}; training {', '.join(ft.trainable_stages) or 'none'} + head")
+    _say(ft.summary(), multiline=True)
+    _say(f"{'trainable':17} {ft.trainable_params:,} / {ft.total_params:,} parameters")
+    _say(f"{'device':17} {ft.device} ({info['dtype']})")
+    _say(f"{'stages':17} {len(ft.stages)}; training {', '.join(ft.trainable_stages) or 'none'} + head")
     if ft.frozen_batchnorm:
-        click.echo(f"{'batchnorm':17} {len(ft.frozen_batchnorm)} frozen layers keep their pretrained statistics")
+        _say(f"{'batchnorm':17} {len(ft.frozen_batchnorm)} frozen layers keep their pretrained statistics")
     for g in groups:
-        click.echo(f"{'param group':17} {g['name']}: {g['params']:,} parameters at lr {g['lr']:g}")
+        _say(f"{'param group':17} {g['name']}: {g['params']:,} parameters at lr {g['lr']:g}")
     for key, value in ft.preprocess.items():
-        click.echo(f"{'preprocess':17} {key} = {value}")
-    click.echo(f"{'license':17} {ft.row.get('license')} ({ft.row.get('license_family')})")
-    click.echo(f"{'loaded in':17} {ft.load_seconds:.2f} s")
+        _say(f"{'preprocess':17} {key} = {value}")
+    _say(f"{'license':17} {ft.row.get('license')} ({ft.row.get('license_family')})")
+    _say(f"{'loaded in':17} {ft.load_seconds:.2f} s")
 
 
 # ---------------------------------------------------------------------- serve
@@ -434,7 +446,7 @@ def check(db, quick, as_json) -> None:
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
         results = cat.check(quick=quick)
     if as_json:
-        click.echo(json.dumps([{**vars(r), "ok": r.ok} for r in results], indent=2))
+        click.echo(_json([{**vars(r), "ok": r.ok} for r in results]))
     else:
         rows = [(r.name, "ok" if r.ok else f"{r.problems} problem{'s' if r.problems != 1 else ''}",
                  "" if r.ok else "; ".join(r.examples)) for r in results]

@@ -24,6 +24,7 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
 from ..serve import metadata_for
+from ..textsafe import load_line
 
 # Datasette's default error handler prints every error (a 404 included) with `rich` and all local
 # variables when rich is importable (transformers brings it): request internals in the logs, and
@@ -184,7 +185,7 @@ def get_metadata(datasette, key, database, table):
 
 # ---------------------------------------------------------------------- cells
 def _load_snippet(model_id: str) -> str:
-    call = f'load_model("{model_id}")'
+    call = load_line(model_id)  # a Python literal: a quote or a control character in an id stays in the string
     return (f'<span class="mc-load"><code>{html.escape(call)}</code>'
             f'<button type="button" class="mc-copy" data-copy="{html.escape(call, quote=True)}" '
             f'title="Copy the line that loads this model">copy</button></span>')

@@ -1,0 +1,99 @@
+"""Text from strangers stays inert (issue #20): the copyable load line is one call with one string
+argument equal to the id, whatever the id holds; the CLI prints no control character from data."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.cli import cli
+from indexer.textsafe import display, load_line, py_literal, visible
+
+PAYLOADS = [
+    'evil/b", __import__("os").system("touch PWNED"), "',
+    'evil/x", trust_remote_code=True, revision="main',
+    "evil/\u202emodel\u2066exe.txt\u2069\u200b",
+    "evil/\x1b[2J\x1b]0;owned\x07\rclean",
+    "evil/back\\slash\\\"quote'single",
+    "evil/\x00nul\x7fdel\x85nel\u2028ls\u00a0nbsp\ud800lone",
+    "evil/{{ 7*7 }}<script>alert(1)</script>",
+    "hf:timm/resnet18.a1_in1k",
+]
+
+
+def only_call(line: str) -> str:
+    """The one string argument of the one load_model(...) call `line` is, or an assertion."""
+    tree = ast.parse(line, mode="eval")
+    call = tree.body
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "load_model"
+    assert not call.keywords and len(call.args) == 1 and isinstance(call.args[0], ast.Constant)
+    assert isinstance(call.args[0].value, str)
+    return call.args[0].value
+
+
+@pytest.mark.parametrize("ident", PAYLOADS)
+def test_the_load_line_is_one_call_with_the_id_as_its_only_argument(ident):
+    line = load_line(ident)
+    assert only_call(line) == ident
+    assert line.isascii() or all(c.isprintable() for c in line)
+    for c in "\x1b\x07\r\n\u202e\u2066\u200b\x00\x7f":
+        assert c not in line
+    assert ast.literal_eval(py_literal(ident)) == ident
+
+
+def test_visible_escapes_what_a_terminal_would_obey():
+    assert visible("evil/\x1b[2J\x07\r\u202e") == "evil/\\x1b[2J\\x07\\x0d\\u202e"
+    assert visible("Zürich résumé 模型") == "Zürich résumé 模型"
+    assert display("a\u202eb\u200bc\x1b[2Jd\ne") == "abc[2Jd e"
+
+
+def _catalog_with(tmp_path, ident: str, name: str):
+    from indexer.records import ModelRecord
+    from indexer.store import Catalog
+
+    db = tmp_path / "c.db"
+    with Catalog.open(db) as cat, cat.transaction():
+        w = cat.writer("hf")
+        w.add(ModelRecord(id=ident, source="hf", name=name, task="image-classification", description=name,
+                          tags=[name], library="transformers", loadable=True, load_backend="transformers"))
+        w.finish(removed_since=None)
+    return db
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "ids"])
+def test_the_cli_prints_no_control_character_from_data(tmp_path, fmt):
+    evil = "hf:evil/\x1b[2J\x1b]0;owned\x07\rclean\u202e\x7f"
+    db = _catalog_with(tmp_path, evil, "name \x1b[31mred\x9b")
+    out = CliRunner().invoke(cli, ["search", "--db", str(db), "--format", fmt, "--include-test"])
+    assert out.exit_code == 0, out.output
+    bad = [c for c in out.output if (ord(c) < 32 and c not in "\n") or 0x7f <= ord(c) < 0xa0 or c in "\u202e"]
+    assert not bad, (fmt, out.output)
+    if fmt == "json":
+        assert json.loads(out.output)[0]["id"] == evil  # escaped for the terminal, exact for scripts
+    else:
+        assert "\\x1b[2J" in out.output
+    show = CliRunner().invoke(cli, ["show", "--db", str(db), evil])
+    assert show.exit_code == 0, show.output
+    assert not [c for c in show.output if (ord(c) < 32 and c not in "\n") or 0x7f <= ord(c) < 0xa0], show.output
+
+
+def test_every_copy_line_on_a_page_is_one_call_with_the_id(tmp_path):
+    import asyncio
+    import html
+    import re
+
+    from indexer.serve import make_datasette
+
+    evil = 'hf:evil/b", __import__("os").system("touch PWNED"), "'
+    db = _catalog_with(tmp_path, evil, "x")
+    ds = make_datasette(db)
+    asyncio.run(ds.invoke_startup())
+    page = asyncio.run(ds.client.get("/c/model_summary")).text
+    copies = [html.unescape(m) for m in re.findall(r'data-copy="([^"]*)"', page)]
+    assert copies and all(only_call(c) == evil for c in copies), copies
+    shown = [html.unescape(m) for m in re.findall(r'<span class="mc-load"><code>(.*?)</code>', page)]
+    assert shown == copies
