@@ -33,8 +33,13 @@ class NotFound(ModelcatError):
 class SkipRecord(Exception):
     """Raised by a source's normalize() for a record that does not belong in the catalog.
 
-    Not an error: the refresh counts the record as skipped, with this reason.
+    Not an error: the refresh counts the record as skipped, with this reason (counted: keep it
+    general); `detail` names the record (logged with `modelcat -v refresh`).
     """
+
+    def __init__(self, reason: str, detail: str | None = None):
+        super().__init__(reason)
+        self.detail = detail
 
 
 class LoadError(ModelcatError):

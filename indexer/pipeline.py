@@ -37,7 +37,7 @@ CHUNK = 500  # items per task: big enough that pickling is batched, small enough
 AHEAD = 4  # chunks in flight before this process waits for the oldest
 START_AFTER = 2_000  # items: a smaller run is not worth a process
 
-Outcome = tuple  # ("ok", [records]) | ("skip", reason) | ("error", reason, traceback text)
+Outcome = tuple  # ("ok", [records]) | ("skip", reason, detail) | ("error", reason, traceback text)
 
 
 def normalize_one(source, item: Any, prepare: bool = False) -> Outcome:
@@ -54,7 +54,7 @@ def normalize_one(source, item: Any, prepare: bool = False) -> Outcome:
                 if isinstance(r, ModelRecord) and r.loadable is None:
                     r.set_loadability()
     except SkipRecord as e:
-        return ("skip", str(e))
+        return ("skip", str(e), e.detail)
     except Exception as e:  # noqa: BLE001
         return ("error", f"{type(e).__name__}: {e}"[:200], traceback.format_exc())
     return ("ok", records)

@@ -174,6 +174,8 @@ def _run_source(cat: Catalog, run_id: int, name: str, t0: float, *, progress, ca
                 counts.seen += 1
                 if outcome[0] == "skip":
                     counts.skip(outcome[1])
+                    if len(outcome) > 2 and outcome[2]:
+                        log.info("%s: record skipped: %s: %s", name, outcome[1], outcome[2])
                 elif outcome[0] == "error":  # a normalizer bug on one record must not sink the source
                     counts.skip(outcome[1])
                     log.warning("%s: record skipped: %s", name, outcome[1])

@@ -97,3 +97,38 @@ def test_every_copy_line_on_a_page_is_one_call_with_the_id(tmp_path):
     assert copies and all(only_call(c) == evil for c in copies), copies
     shown = [html.unescape(m) for m in re.findall(r'<span class="mc-load"><code>(.*?)</code>', page)]
     assert shown == copies
+
+
+# ---------------------------------------------------------------------- ids where they enter
+HOSTILE_IDS = [
+    'evil/b", __import__("os").system("touch PWNED"), "',
+    'evil/x", trust_remote_code=True, revision="main',
+    "evil/\u202emodel\u2066exe.txt",
+    "evil/\x1b[2J\x1b]0;owned\x07\rclean",
+    "evil/<img src=x onerror=alert(1)>",
+    "evil/" + "x" * 300,
+    "a--b/c",
+    "evil/name.git",
+]
+
+
+def test_the_hub_source_stores_no_id_the_hub_would_not_allow(tmp_path, monkeypatch):
+    """Through the real fetch path: whatever answers at HF_ENDPOINT, an id that breaks the Hub's
+    rules is skipped with the reason (not stored), a base model that breaks them is no link."""
+    from indexer.refresh import refresh
+    from replay.hub import HubReplay
+
+    good = {"id": "fine/model", "pipeline_tag": "image-classification", "tags": ["license:mit"],
+            "cardData": {"base_model": ["ok/base", "x" * 1_000_000, 'evil", "x']}}
+    records = [good] + [{"id": i, "pipeline_tag": "image-classification", "tags": []} for i in HOSTILE_IDS]
+    with HubReplay(records, page_size=50) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        db = tmp_path / "c.db"
+        [r] = refresh(db, ["hf"], config={"hf": {"page_size": 50}})
+    assert r.status == "ok", r.error
+    assert r.counts.skipped == len(HOSTILE_IDS)
+    assert r.details["skip_reasons"] == {"not a valid Hub repository id": len(HOSTILE_IDS)}
+    conn = sqlite3.connect(db)
+    assert [i for (i,) in conn.execute("SELECT id FROM models")] == ["hf:fine/model"]
+    assert conn.execute("SELECT related_id FROM model_relations").fetchall() == [("hf:ok/base",)]

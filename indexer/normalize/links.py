@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .ids import valid_id
+
 # github.com/<owner>/<repo>, also as git@github.com:owner/repo.git and raw.githubusercontent.com
 _GITHUB = re.compile(
     r"(?<![\w.-])(?:https?://)?(?:www\.)?(?:github\.com[/:]|raw\.githubusercontent\.com/)"
@@ -37,7 +39,8 @@ def github_repo_ids(text: Any) -> list[tuple[str, str]]:
             repo = repo.rstrip(".")
             if repo.endswith(".git"):
                 repo = repo[:-4]
-            if not repo or owner.lower() in _NOT_OWNERS or repo in (".", ".."):
+            if not repo or owner.lower() in _NOT_OWNERS or repo in (".", "..") or not valid_id(
+                    "github_repo", f"{owner}/{repo}"):
                 continue
             ident = f"github:{owner}/{repo}".lower()
             if ident not in seen:

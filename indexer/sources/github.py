@@ -22,6 +22,7 @@ from typing import Any, Iterator
 from ..errors import SkipRecord, SourceError
 from ..normalize import arxiv_ids, normalize_license
 from ..normalize.values import text
+from ..normalize.ids import id_problem, valid_id
 from ..records import PaperLink, RepoRecord
 from . import ghclient
 from .base import Checkpoint, FetchContext, Source
@@ -214,8 +215,8 @@ def normalize_repo(raw: dict, source: str = "github") -> RepoRecord:
     """A repository record from repo_raw() output ({"repo": {...}}) or {"missing": "owner/name"}."""
     if raw.get("missing"):
         full_name = str(raw["missing"])
-        if full_name.count("/") != 1:
-            raise SkipRecord(f"not a repository name: {full_name[:100]!r}")
+        if not valid_id("github_repo", full_name):
+            raise SkipRecord("not a valid GitHub repository name", id_problem("github_repo", full_name))
         owner, name = full_name.split("/")
         return RepoRecord(id=f"github:{full_name}".lower(), source=source, full_name=full_name, owner=owner,
                           name=name, url=f"https://github.com/{full_name}", missing=True)
@@ -227,9 +228,12 @@ def normalize_repo(raw: dict, source: str = "github") -> RepoRecord:
         full_name = f"{data['owner']}/{data['name']}"  # old API answers had no full_name
     if not isinstance(full_name, str) or full_name.count("/") != 1:
         raise SkipRecord("no repository full_name")
+    if not valid_id("github_repo", full_name):
+        raise SkipRecord("not a valid GitHub repository name", id_problem("github_repo", full_name))
     # a linked name GitHub answers under another name (a renamed repository): keep the linked id,
     # so the links that name it resolve, and record where it lives now
     requested = text(raw.get("requested"))
+    requested = requested if requested and valid_id("github_repo", requested) else None
     ident = f"github:{requested if requested and requested.lower() != full_name.lower() else full_name}".lower()
     owner, name = full_name.split("/")
     lic = data.get("license") if isinstance(data.get("license"), dict) else None

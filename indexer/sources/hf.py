@@ -43,6 +43,7 @@ from ..normalize import (
     normalize_license,
     normalize_task,
 )
+from ..normalize.ids import id_problem, valid_id
 from ..normalize.size import DTYPE_BYTES
 from ..paths import schema_dir
 from ..normalize.links import github_repo_ids
@@ -488,7 +489,7 @@ def _eval_results(entries: Any) -> list[Metric]:
         ds = entry.get("dataset") if isinstance(entry.get("dataset"), dict) else {}
         ds_id = _text(ds.get("id"), 200)
         value = _score(entry.get("value"))
-        if not ds_id or value is None:
+        if not ds_id or value is None or not valid_id("hf_repo", ds_id):  # a benchmark is a Hub dataset
             continue
         task = _text(ds.get("task_id"), 100) or "default"
         notes = _text(entry.get("notes"), 100)
@@ -517,6 +518,8 @@ def _datasets(tags: list[str], card: dict) -> list[DatasetLink]:
         if not raw:
             continue
         ident = canonical_dataset(raw) or raw
+        if ident == raw and not valid_id("hf_repo", raw):  # neither a dataset we know nor a Hub dataset id
+            continue
         if ident not in ids:
             ids.add(ident)
             out.append(DatasetLink(ident, "train", raw))
@@ -531,14 +534,17 @@ def _relations(tags: list[str], card: dict) -> list[Relation]:
         rest = t[len("base_model:"):]
         kind, _, target = rest.partition(":")
         if kind in _RELATIONS and target:
-            typed.setdefault(target, Relation(kind, f"hf:{target}", t))
+            if valid_id("hf_repo", target):  # a base model the Hub would not allow is no link
+                typed.setdefault(target, Relation(kind, f"hf:{target}", t))
         elif rest:
             plain.append((rest, t))
-    for base in _as_list(card.get("base_model")):
+    for base in _as_list(card.get("base_model"))[:50]:
         if isinstance(base, str) and base.strip():
             plain.append((base.strip(), f"cardData.base_model:{base.strip()}"))
     out = list(typed.values())
     for target, raw in plain:
+        if not valid_id("hf_repo", target):
+            continue
         if target not in typed and all(r.related_id != f"hf:{target}" for r in out):
             out.append(Relation("base_model", f"hf:{target}", raw))
     return out[:50]
@@ -563,8 +569,11 @@ def _repos(card: dict) -> list[RepoLink]:
 
 def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
     repo_id = raw.get("id") if isinstance(raw, dict) else None
-    if not isinstance(repo_id, str) or not repo_id.strip() or len(repo_id) > 300:
+    if not isinstance(repo_id, str) or not repo_id.strip():
         raise SkipRecord("no model id")
+    problem = id_problem("hf_repo", repo_id)
+    if problem:  # whatever answers at HF_ENDPOINT: an id the Hub would not allow is never stored
+        raise SkipRecord("not a valid Hub repository id", problem)
     tags = [t for t in _as_list(raw.get("tags")) if isinstance(t, str)][:500]
     card = raw.get("cardData") if isinstance(raw.get("cardData"), dict) else {}
     pipeline_tag = _text(raw.get("pipeline_tag"), 100)

@@ -29,6 +29,7 @@ from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normali
 from ..normalize.dataset import dataset_kind, label_space_sizes
 from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, number, numbers, text, texts
+from ..normalize.ids import id_problem, valid_id
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
 from .base import FetchContext, Source, family_words, jsonable
 from . import ghclient
@@ -282,6 +283,8 @@ def normalize_timm(raw: dict) -> ModelRecord:
     cfg = raw.get("cfg")
     if not isinstance(name, str) or "." not in name or not isinstance(cfg, dict):
         raise SkipRecord("not a timm pretrained tag")
+    if not valid_id("timm", name):
+        raise SkipRecord("not a valid timm model name", id_problem("timm", name))
     arch, tag = name.split(".", 1)
     found = datasets_from_tokens(tag.split("_"), scope="timm")
     links = [

@@ -31,6 +31,7 @@ from ..normalize.task import task_from_text
 from ..normalize.values import integer, text, texts
 from ..parse.hubconf import HubconfError, parse_hubconf
 from ..parse.hubpage import PageError, parse_page
+from ..normalize.ids import valid_id
 from ..records import ModelRecord, PaperLink, RepoLink
 from . import ghclient
 from .base import Checkpoint, FetchContext, Source
@@ -281,6 +282,8 @@ def normalize_torchhub(raw: dict) -> list:
     deps = (hubconf or {}).get("dependencies") or []
     out: list = [repo_rec]
     for e in entrypoints:
+        if not valid_id("torchhub", f"{full_name}:{e['name']}"):  # not a Python name: no entrypoint
+            continue
         out.append(_entrypoint(e, full_name, repo_rec, pages, weights, deps, text(raw.get("ref"), 300)))
     if not entrypoints and not pages:
         raise SkipRecord(f"{full_name}: no hubconf.py and no Hub page")

@@ -23,6 +23,7 @@ from ..normalize import (
 from ..normalize.dataset import dataset_kind
 from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, number, numbers, text
+from ..normalize.ids import id_problem, valid_id
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
 from .base import FetchContext, Source, family_words, jsonable
 
@@ -199,6 +200,8 @@ def normalize_torchvision(raw: dict) -> ModelRecord:
     builder, weights, meta = raw.get("builder"), raw.get("weights"), raw.get("meta")
     if not isinstance(builder, str) or not isinstance(weights, str) or not isinstance(meta, dict):
         raise SkipRecord("not a torchvision weights entry")
+    if not valid_id("torchvision", f"{builder}.{weights}"):
+        raise SkipRecord("not a valid torchvision weights name", id_problem("torchvision", f"{builder}.{weights}"))
     module = text(raw.get("module"), 300) or "torchvision.models"
     transforms = raw.get("transforms") if isinstance(raw.get("transforms"), dict) else {}
     input_size, crop_pct = _input(transforms)

@@ -1,0 +1,38 @@
+"""Is an id what its kind's rule allows (schema/ids.yml)? Pure; the rules are data.
+
+    id_problem("hf_repo", "evil/b\\", x") -> "not a Hub repository id (the Hub's own form): 'evil/b\\", x'"
+    id_problem("hf_repo", "timm/resnet18.a1_in1k") -> None
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ..textsafe import visible
+from .tables import load_table
+
+
+@functools.lru_cache(maxsize=1)
+def _rules() -> dict[str, tuple[re.Pattern, int, tuple[str, ...], tuple[str, ...], str]]:
+    data = load_table("ids")
+    return {kind: (re.compile(rule["pattern"], re.ASCII), int(rule["max_length"]),
+                   tuple(rule.get("forbidden") or ()), tuple(rule.get("forbidden_suffixes") or ()), rule["source"])
+            for kind, rule in data.items()}
+
+
+def id_problem(kind: str, value) -> str | None:
+    """None when `value` is a valid id of `kind`; else why not, in one printable line."""
+    pattern, max_length, forbidden, suffixes, whose = _rules()[kind]
+    if not isinstance(value, str) or not value:
+        return f"no {kind} id"
+    shown = visible(value[:120]) + ("…" if len(value) > 120 else "")
+    if len(value) > max_length:
+        return f"a {kind} id longer than {max_length} characters ({len(value):,}): {shown!s}"
+    if not pattern.fullmatch(value) or any(f in value for f in forbidden) or value.endswith(suffixes):
+        return f"not a valid {kind} id ({whose}): {shown}"
+    return None
+
+
+def valid_id(kind: str, value) -> bool:
+    return id_problem(kind, value) is None
