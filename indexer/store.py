@@ -25,6 +25,7 @@ from .normalize.dataset import dataset_table
 from .normalize.values import integer, number
 from .paths import schema_dir
 from .records import REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, RepoRecord
+from .textsafe import display
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -603,9 +604,24 @@ class Catalog:
             return results
         for name, what, sql in _INVARIANTS:
             add(name, what, lambda sql=sql: rows(sql))
+        add("cell sizes", "no text cell is over its cap (schema/caps.yml)", self._cells_over_caps)
         add("saved positions", "a source's saved position is not ahead of the rows it stands for "
             "(the models a sweep kept since it began are rows)", self._positions_ahead)
         return results
+
+    def _cells_over_caps(self) -> list[str]:
+        """Cells longer than schema/caps.yml allows (written by an older modelcat, or by hand):
+        one full scan of each capped table."""
+        out = []
+        for table, cols in _caps()[0].items():
+            keys = "rowid" if table != "datasets" else "id"
+            over = " OR ".join(f"length([{c}]) > {n}" for c, n in cols.items())
+            sel = ", ".join(f"length([{c}]) > {n}" for c, n in cols.items())
+            for row in self.conn.execute(f"SELECT {keys}, {sel} FROM [{table}] WHERE {over} LIMIT 20"):
+                names = [c for c, hit in zip(cols, row[1:]) if hit]
+                out.append(f"{table} {keys} {row[0]}: {', '.join(names)} over the cap "
+                           f"({', '.join(str(cols[c]) for c in names)}); the next refresh that reads it cuts it")
+        return out
 
     def _positions_ahead(self) -> list[str]:
         """Sources whose sweep state (under way: `sweep`, or the last one: `last_sweep`) counts more
@@ -813,6 +829,51 @@ _encode_json = json.JSONEncoder(sort_keys=True, default=str).encode
 _CHILD_LISTS = ("datasets", "metrics", "papers", "relations", "repos")
 
 
+# ---------------------------------------------------------------------- cell caps (schema/caps.yml)
+@functools.lru_cache(maxsize=1)
+def _caps() -> tuple[dict[str, dict[str, int]], dict[str, frozenset]]:
+    from .normalize.tables import load_table
+
+    table = load_table("caps")
+    return ({t: {c: int(n) for c, n in cols.items()} for t, cols in table["caps"].items()},
+            {t: frozenset(cols) for t, cols in table["display"].items()})
+
+
+def cap_text(v, n: int):
+    """A text cell within n characters: cut, ending with "…", when it was longer."""
+    return v if v is None or type(v) is not str or len(v) <= n else v[: n - 1] + "…"
+
+
+def _cap(table: str, column: str) -> int:
+    return _caps()[0][table][column]
+
+
+def _shrink_json(v, n: int) -> str:
+    """JSON of a list or object that is over its cap: the items (keys) that fit, each string cut to
+    a quarter of the cap, then how many were left out; always valid JSON within n characters."""
+    part = max(8, n // 4)
+    if isinstance(v, dict):
+        out: dict = {}
+        for i, (k, x) in enumerate(sorted(v.items(), key=lambda kv: str(kv[0]))):
+            trial = {**out, str(k)[:part]: cap_text(x, part) if isinstance(x, str) else x,
+                     "…": f"{len(v) - i - 1} more"}
+            if len(_encode_json(trial)) > n:
+                return _encode_json({**out, "…": f"{len(v) - i} more"})
+            out[str(k)[:part]] = trial[str(k)[:part]]
+        return _encode_json(out)
+    items = list(v) if isinstance(v, (list, tuple)) else [str(v)]
+    out_l: list = []
+    for i, x in enumerate(items):
+        x = cap_text(x, part) if isinstance(x, str) else x
+        if len(_encode_json(out_l + [x, f"… {len(items) - i - 1} more"])) > n:
+            return _encode_json(out_l + [f"… {len(items) - i} more"])
+        out_l.append(x)
+    return _encode_json(out_l)
+
+
+_TABLE_OF = {MODEL_COLUMNS: "models", PAPER_COLUMNS: "papers", REPO_COLUMNS: "repos"}
+
+
 @functools.lru_cache(maxsize=None)
 def _plan(columns: tuple, volatile: tuple = ()) -> tuple:
     """How a record of these columns becomes its row, decided once per column list: a C-level
@@ -833,7 +894,13 @@ def _plan(columns: tuple, volatile: tuple = ()) -> tuple:
     texts = tuple(i for i, k in enumerate(kinds) if k == _TEXT)
     others = tuple((i, k) for i, k in enumerate(kinds) if k != _TEXT)
     content = operator.itemgetter(*(i for i, c in enumerate(columns) if c not in volatile))
-    return operator.attrgetter(*columns), texts, others, content
+    table = _TABLE_OF.get(columns)
+    caps = _caps()[0].get(table, {}) if table else {}
+    shown = _caps()[1].get(table, frozenset()) if table else frozenset()
+    text_caps = tuple((i, caps[c]) for i, c in enumerate(columns) if c in caps and kinds[i] in (_TEXT, _ENTITY))
+    json_caps = {i: caps[c] for i, c in enumerate(columns) if c in caps and kinds[i] == _JSON}
+    display_at = tuple(i for i, c in enumerate(columns) if c in shown)
+    return operator.attrgetter(*columns), texts, others, content, text_caps, json_caps, display_at
 
 
 def _values(rec, columns=MODEL_COLUMNS) -> list:
@@ -841,7 +908,7 @@ def _values(rec, columns=MODEL_COLUMNS) -> list:
     text (empty lists and dicts as NULL), booleans as 0/1, entity_id defaulting to the record's id.
     A source's wrong type (a list where a number belongs, a number too big for SQLite) is unknown:
     NULL, never a failed batch."""
-    getter, texts, others, _ = _plan(columns)
+    getter, texts, others, _, text_caps, json_caps, display_at = _plan(columns)
     values = list(getter(rec))
     for i in texts:
         v = values[i]
@@ -854,6 +921,9 @@ def _values(rec, columns=MODEL_COLUMNS) -> list:
                 values[i] = _text_cell(rec.id)
         elif kind == _JSON:
             values[i] = _encode_json(v) if v not in ([], {}) else None
+            n = json_caps.get(i)
+            if n is not None and values[i] is not None and len(values[i]) > n:
+                values[i] = _shrink_json(v, n)
         elif kind == _BOOL:
             values[i] = int(bool(v))
         elif kind == _INT:
@@ -862,6 +932,14 @@ def _values(rec, columns=MODEL_COLUMNS) -> list:
             values[i] = _real_cell(v)
         else:
             values[i] = _text_cell(v)
+    for i in display_at:  # prose from strangers: no control or invisible format characters
+        v = values[i]
+        if v is not None and not (v.isascii() and v.isprintable()):
+            values[i] = display(v)
+    for i, n in text_caps:
+        v = values[i]
+        if v is not None and len(v) > n:
+            values[i] = cap_text(v, n)
     return values
 
 
@@ -905,6 +983,13 @@ class PreparedModel(tuple):
     speeds = property(operator.itemgetter(11))  # model_speed rows
 
 
+_C_DS_ID, _C_DS_RAW, _C_NAME = _cap("model_datasets", "dataset_id"), _cap("model_datasets", "raw"), _cap("datasets", "name")
+_C_M_DS_RAW, _C_METRIC, _C_METRIC_RAW = _cap("metrics", "dataset_raw"), _cap("metrics", "metric"), _cap("metrics", "metric_raw")
+_C_ORIGIN, _C_PAPER_RAW = _cap("metrics", "origin"), _cap("model_papers", "raw")
+_C_REL_ID, _C_REL_RAW, _C_REPO_RAW = _cap("model_relations", "related_id"), _cap("model_relations", "raw"), _cap("model_repos", "raw")
+_C_PR_RAW = _cap("paper_repos", "raw")
+
+
 def prepare_model(rec: ModelRecord) -> PreparedModel:
     """The rows a model record becomes (pure: no catalog needed). Its loadability is completed
     if the source left it unset."""
@@ -915,16 +1000,18 @@ def prepare_model(rec: ModelRecord) -> PreparedModel:
     values = _values(rec)
     rid, src = rec.id, rec.source
     metrics = [(m, _real_cell(m.value)) for m in rec.metrics]
+    c = cap_text
     return PreparedModel((
         rid, src, rec.source_uid, tuple(values), _digest(values, rec),
-        tuple(_texts(rid, d.dataset_id, d.role, d.raw, src) for d in rec.datasets),
-        tuple(_texts(m.dataset_id, m.dataset_raw) for m, _ in metrics if m.dataset_id),
+        tuple(_texts(rid, c(d.dataset_id, _C_DS_ID), d.role, c(d.raw, _C_DS_RAW), src) for d in rec.datasets),
+        tuple(_texts(c(m.dataset_id, _C_DS_ID), c(m.dataset_raw, _C_NAME)) for m, _ in metrics if m.dataset_id),
         # a value that is not a finite number is no measurement
-        tuple(_texts(rid, m.dataset_id, m.dataset_raw, m.metric, m.metric_raw, v, src, m.origin)
+        tuple(_texts(rid, c(m.dataset_id, _C_DS_ID), c(m.dataset_raw, _C_M_DS_RAW), c(m.metric, _C_METRIC),
+                     c(m.metric_raw, _C_METRIC_RAW), v, src, c(m.origin, _C_ORIGIN))
               for m, v in metrics if v is not None),
-        tuple(_texts(rid, p.paper_id, p.raw, src) for p in rec.papers),
-        tuple(_texts(rid, x.relation, x.related_id, x.raw, src) for x in rec.relations),
-        tuple(_texts(rid, x.repo_id, x.raw, src) for x in rec.repos),
+        tuple(_texts(rid, p.paper_id, c(p.raw, _C_PAPER_RAW), src) for p in rec.papers),
+        tuple(_texts(rid, x.relation, c(x.related_id, _C_REL_ID), c(x.raw, _C_REL_RAW), src) for x in rec.relations),
+        tuple(_texts(rid, x.repo_id, c(x.raw, _C_REPO_RAW), src) for x in rec.repos),
         tuple((rid, src, *(_speed_cell(getattr(x, c)) for c in SPEED_COLUMNS)) for x in rec.speeds),
     ))
 
@@ -1128,7 +1215,7 @@ class SourceWriter:
         self._paper_stubs(p.paper_id for r in read for p in r.papers)
         self.conn.executemany(
             "INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
-            [(p.paper_id, r.id, p.raw, self.source) for r in read for p in r.papers])
+            [(p.paper_id, r.id, cap_text(p.raw, _C_PR_RAW), self.source) for r in read for p in r.papers])
 
     def _write_paper_repos(self, papers: list[PaperRecord]) -> None:
         c = self.conn
@@ -1136,7 +1223,7 @@ class SourceWriter:
         links = [(p.id, x) for p in papers for x in p.repos]
         self._repo_stubs(x.repo_id for _, x in links)
         c.executemany("INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
-                      [(pid, x.repo_id, x.raw, self.source) for pid, x in links])
+                      [(pid, x.repo_id, cap_text(x.raw, _C_PR_RAW), self.source) for pid, x in links])
 
     def _follow_renames(self, records: list[PreparedModel]) -> None:
         """New ids carrying the source_uid of an existing row: that row's id was renamed."""
@@ -1168,13 +1255,14 @@ class SourceWriter:
             c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND +source = ?", keys)  # + : by model
         records = added + changed
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
+        # a stub's name is the raw spelling: shown as a label on every page that links it, so prose
         c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
-                      dict.fromkeys((d[1], d[3]) for r in records for d in r.datasets))
+                      dict.fromkeys((d[1], display(d[3])) for r in records for d in r.datasets))
         c.executemany(
             "INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) VALUES (?, ?, ?, ?, ?)",
             [row for r in records for row in r.datasets])
         c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
-                      dict.fromkeys(stub for r in records for stub in r.metric_datasets))
+                      dict.fromkeys((i, display(name)) for r in records for i, name in r.metric_datasets))
         c.executemany(
             "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source, origin) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

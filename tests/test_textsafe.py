@@ -132,3 +132,64 @@ def test_the_hub_source_stores_no_id_the_hub_would_not_allow(tmp_path, monkeypat
     conn = sqlite3.connect(db)
     assert [i for (i,) in conn.execute("SELECT id FROM models")] == ["hf:fine/model"]
     assert conn.execute("SELECT related_id FROM model_relations").fetchall() == [("hf:ok/base",)]
+
+
+# ---------------------------------------------------------------------- caps and display text
+def test_every_cell_fits_its_cap_and_prose_carries_no_hidden_characters(tmp_path):
+    from indexer.records import DatasetLink, Metric, ModelRecord, Relation
+    from indexer.store import Catalog, _caps
+
+    huge = "x" * 1_000_000
+    rec = ModelRecord(id="hf:big/model", source="hf", name="big/model", author="a\u202eb\x1b[2J",
+                      description="line\u200b one\u202e" + huge, license_name=huge, tags=[huge] * 3 + ["ok"] * 5000,
+                      extra={f"k{i}": huge for i in range(50)},
+                      datasets=[DatasetLink("hf/ds", "train", huge)],
+                      metrics=[Metric(dataset_raw=huge, metric_raw="top1", value=1.0, origin=huge)],
+                      relations=[Relation("finetune", "hf:ok/base", huge)])
+    db = tmp_path / "c.db"
+    with Catalog.open(db) as cat, cat.transaction():
+        w = cat.writer("hf")
+        w.add(rec)
+        w.finish(removed_since=None)
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    caps = _caps()[0]
+    for table, cols in caps.items():
+        for row in conn.execute(f"SELECT * FROM [{table}]"):
+            for c, n in cols.items():
+                v = row[c] if c in row.keys() else None
+                assert v is None or not isinstance(v, str) or len(v) <= n, (table, c, len(v))
+    row = conn.execute("SELECT * FROM models").fetchone()
+    assert row["author"] == "ab[2J" and row["description"].startswith("line one") and row["description"].endswith("…")
+    tags = json.loads(row["tags"])
+    assert tags[-1].startswith("… ") and tags[-1].endswith(" more") and len(row["tags"]) <= caps["models"]["tags"]
+    extra = json.loads(row["extra"])
+    assert "…" in extra and len(row["extra"]) <= caps["models"]["extra"]
+    assert conn.execute("SELECT raw FROM model_relations").fetchone()[0].endswith("…")
+    # a cell written before the caps (or by hand) is reported by `modelcat check`
+    conn.execute("UPDATE models SET name = ?", ("n" * 5000,))
+    conn.commit()
+    conn.close()
+    out = CliRunner().invoke(cli, ["check", "--db", str(db), "--quick"])
+    assert out.exit_code == 1 and "cell sizes" in out.output and "name over the cap (300)" in out.output, out.output
+
+
+def test_a_page_shows_hidden_characters_of_raw_text_as_escapes(tmp_path):
+    import asyncio
+
+    from indexer.records import DatasetLink
+    from indexer.serve import make_datasette
+    from indexer.records import ModelRecord
+    from indexer.store import Catalog
+
+    db = tmp_path / "c.db"
+    with Catalog.open(db) as cat, cat.transaction():
+        w = cat.writer("hf")
+        w.add(ModelRecord(id="hf:ok/model", source="hf", name="ok/model",
+                          datasets=[DatasetLink("hf/ds", "train", "raw\u202eexe.txt\x1b[2J")]))
+        w.finish(removed_since=None)
+    ds = make_datasette(db)
+    asyncio.run(ds.invoke_startup())
+    page = asyncio.run(ds.client.get("/c/model_datasets")).text
+    assert "\u202e" not in page and "\x1b" not in page
+    assert "<bdi>raw\\u202eexe.txt\\x1b[2J</bdi>" in page

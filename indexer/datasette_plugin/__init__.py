@@ -24,7 +24,7 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
 from ..serve import metadata_for
-from ..textsafe import load_line
+from ..textsafe import load_line, visible
 
 # Datasette's default error handler prints every error (a 404 included) with `rich` and all local
 # variables when rich is importable (transformers brings it): request internals in the logs, and
@@ -238,6 +238,10 @@ def render_cell(row, value, column, table, database, datasette):
             if len(ids) > LIST_CAP:
                 links += _whole_list_link(datasette, database, table, column, row, len(ids) - LIST_CAP)
             return markupsafe.Markup(links)
+    if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+        shown = visible(value)  # raw text from a source: bidi and control characters as escapes,
+        if shown != value:      # isolated so nothing around the cell is reordered
+            return markupsafe.Markup(f"<bdi>{html.escape(shown)}</bdi>")
     return None
 
 
