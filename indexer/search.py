@@ -72,6 +72,45 @@ def resolve_dataset(value: str) -> str:
                     "`modelcat datasets` lists the names the catalog knows")
 
 
+def _checked(cat: Catalog, q: Query) -> Query:
+    """--source, --license and --library as the user typed them: a source must be registered; a
+    license spelling the license table knows becomes its id (apache2 -> apache-2.0); a value no
+    row holds is an error with the nearest ones ("0 models" would hide the typo)."""
+    import dataclasses
+
+    from .normalize.license import normalize_license
+    from .sources import source_names
+
+    changes = {}
+    if q.source:
+        source = q.source.strip().lower()
+        if source not in source_names():
+            raise ModelcatError(f"unknown source {q.source!r}{_suggest(source, source_names())}: "
+                                f"choose from {', '.join(source_names())}")
+    if q.license:
+        wanted = q.license.strip().lower()
+        if not _held(cat, "license", wanted):
+            known = normalize_license(q.license).id
+            if known not in ("unknown", "other") and _held(cat, "license", known):
+                changes["license"] = known
+            else:
+                raise ModelcatError(f"no model has the license {q.license!r}"
+                                    f"{_suggest(wanted, _values(cat, 'license'))}")
+    if q.library:
+        wanted = q.library.strip().lower()
+        if not _held(cat, "library", wanted):
+            raise ModelcatError(f"no model has the library {q.library!r}{_suggest(wanted, _values(cat, 'library'))}")
+    return dataclasses.replace(q, **changes) if changes else q
+
+
+def _held(cat: Catalog, column: str, value: str) -> bool:
+    return cat.conn.execute(f"SELECT 1 FROM models WHERE {column} = ? LIMIT 1", (value,)).fetchone() is not None
+
+
+def _values(cat: Catalog, column: str) -> list[str]:
+    return [v for (v,) in cat.conn.execute(f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL")]
+
+
 def fts_query(text: str) -> str:
     """User words -> an FTS5 query: every word must match, as a prefix ("resnet" finds resnet50)."""
     words = [w for w in text.replace('"', " ").split() if w]
@@ -152,6 +191,7 @@ def search(cat: Catalog, q: Query) -> list[dict]:
     if q.loadable and "loadable" not in {r[1] for r in cat.conn.execute("PRAGMA table_info(models)")}:
         raise ModelcatError(f"{cat.path} predates loadability: run `modelcat refresh --db {cat.path}` once "
                             "to upgrade it, then search again")
+    q = _checked(cat, q)
     sql, params = build_sql(q)
     rows = [dict(r) for r in cat.conn.execute(sql, params)]
     if not q.group:

@@ -193,3 +193,31 @@ def test_a_page_shows_hidden_characters_of_raw_text_as_escapes(tmp_path):
     page = asyncio.run(ds.client.get("/c/model_datasets")).text
     assert "\u202e" not in page and "\x1b" not in page
     assert "<bdi>raw\\u202eexe.txt\\x1b[2J</bdi>" in page
+
+
+# ---------------------------------------------------------------------- small ones
+@pytest.mark.parametrize("args, says", [
+    (["--source", "timmm"], "unknown source 'timmm' (did you mean timm"),
+    (["--library", "timmm"], "no model has the library 'timmm' (did you mean timm"),
+    (["--license", "apache3"], "no model has the license 'apache3' (did you mean apache-2.0"),
+])
+def test_a_misspelt_filter_is_an_error_with_the_nearest_value(built_catalog, args, says):
+    out = CliRunner().invoke(cli, ["search", "--db", str(built_catalog), *args])
+    assert out.exit_code == 1 and says in out.output, out.output
+
+
+def test_a_license_spelling_the_table_knows_is_its_id(built_catalog):
+    out = CliRunner().invoke(cli, ["search", "--db", str(built_catalog), "--license", "Apache 2.0", "--format", "ids",
+                                   "--limit", "3"])
+    assert out.exit_code == 0 and len(out.output.split()) == 3, out.output
+
+
+@pytest.mark.parametrize("offline, says", [("1", "unset HF_HUB_OFFLINE"), ("", "check the network")])
+def test_an_offline_load_names_the_fix_that_applies(monkeypatch, offline, says):
+    from huggingface_hub import errors as hf
+
+    from indexer.loader.base import hub_error
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", offline)
+    err = hub_error(hf.LocalEntryNotFoundError("not cached"), "loading hf:a/b", "a/b")
+    assert says in str(err) and (offline or "HF_HUB_OFFLINE" not in str(err))

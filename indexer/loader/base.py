@@ -163,8 +163,15 @@ def hub_error(e: BaseException, what: str, repo: str) -> LoadError | None:
     if isinstance(e, hf.RevisionNotFoundError):
         return WeightsUnavailable(f"{what}: {repo} has no such revision (pass another revision=)")
     if isinstance(e, hf.LocalEntryNotFoundError):
+        import os
+
+        if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+            fix = "unset HF_HUB_OFFLINE, or load it once online"
+        else:
+            fix = (f"check the network (HF_ENDPOINT is {constants.ENDPOINT}), or load it once where the Hub "
+                   "can be reached, so the cache (HF_HOME) holds it")
         return WeightsUnavailable(f"{what}: the weights of {repo} are not in the local cache and the Hub "
-                                  "cannot be reached (unset HF_HUB_OFFLINE, or load it once online)")
+                                  f"cannot be reached ({fix})")
     if isinstance(e, hf.EntryNotFoundError):
         return WeightsUnavailable(f"{what}: {repo} lacks a file the library needs ({str(e).splitlines()[0]}); "
                                   "the repository may not hold weights this library can read")
