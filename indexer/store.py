@@ -25,7 +25,7 @@ from .normalize.dataset import dataset_table
 from .normalize.values import integer, number
 from .paths import schema_dir
 from .records import REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, RepoRecord
-from .textsafe import display
+from .textsafe import display, visible
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -1006,8 +1006,10 @@ def prepare_model(rec: ModelRecord) -> PreparedModel:
         tuple(_texts(rid, c(d.dataset_id, _C_DS_ID), d.role, c(d.raw, _C_DS_RAW), src) for d in rec.datasets),
         tuple(_texts(c(m.dataset_id, _C_DS_ID), c(m.dataset_raw, _C_NAME)) for m, _ in metrics if m.dataset_id),
         # a value that is not a finite number is no measurement
-        tuple(_texts(rid, c(m.dataset_id, _C_DS_ID), c(m.dataset_raw, _C_M_DS_RAW), c(m.metric, _C_METRIC),
-                     c(m.metric_raw, _C_METRIC_RAW), v, src, c(m.origin, _C_ORIGIN))
+        # dataset_raw and metric_raw are part of the key Datasette shows as each row's label: their
+        # hidden characters are kept as visible escapes (\u202e), never as themselves
+        tuple(_texts(rid, c(m.dataset_id, _C_DS_ID), c(visible(m.dataset_raw), _C_M_DS_RAW), c(m.metric, _C_METRIC),
+                     c(visible(m.metric_raw), _C_METRIC_RAW), v, src, c(m.origin and visible(m.origin), _C_ORIGIN))
               for m, v in metrics if v is not None),
         tuple(_texts(rid, p.paper_id, c(p.raw, _C_PAPER_RAW), src) for p in rec.papers),
         tuple(_texts(rid, x.relation, c(x.related_id, _C_REL_ID), c(x.raw, _C_REL_RAW), src) for x in rec.relations),

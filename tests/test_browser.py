@@ -8,6 +8,7 @@ package (the test extra). Skipped where either is missing, except under CI=true.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -59,25 +60,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(built_catalog):
+@contextlib.contextmanager
+def serving(db):
+    """`modelcat serve` on a free port, for as long as the block runs: its base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--db", str(built_catalog), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--db", str(db), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/-/versions.json", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"modelcat serve did not start: {proc.stdout.read()[-2000:]}")
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url + "/-/versions.json", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail(f"modelcat serve did not start: {proc.stdout.read()[-2000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(built_catalog):
+    with serving(built_catalog) as url:
+        yield url
 
 
 def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
+from ..textsafe import display
+
 _ALIASES = {
     "top1": ("acc1", "acc@1", "top1", "top-1", "top_1", "top1acc", "top1accuracy", "accuracy@1"),
     "top5": ("acc5", "acc@5", "top5", "top-5", "top_5", "top5acc", "top5accuracy", "accuracy@5"),
@@ -27,4 +29,5 @@ def canonical_metric(raw: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def _canonical(text: str) -> str:
     hit = _INDEX.get(_KEY.sub("", text.lower()))
-    return hit or re.sub(r"\s+", "_", text.lower())
+    # a facet value and a column users filter on: no control or invisible characters (the raw keeps them)
+    return hit or re.sub(r"\s+", "_", display(text).lower().strip())
