@@ -14,15 +14,15 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-from .errors import LocalFault, SourceUnavailable, UnknownSource
+from .errors import LocalFault, RefreshLocked, SourceUnavailable, UnknownSource
 from .localfault import Reserve, check_space, local_fault
 from .paths import cache_dir
 from .pipeline import normalized
 from .sources import FetchContext, get_source, source_names
 from .sources.base import Checkpoint, Seen
-from .store import Catalog, WriteCounts, check_location, refresh_lock
+from .store import Catalog, WriteCounts, check_location
 
 log = logging.getLogger("modelcat")
 
@@ -228,3 +228,33 @@ def _finish(cat, run_id, name, status, counts, t0, version, error, details) -> S
     cat.finish_run(run_id, status, counts, error=error, seconds=seconds, source_version=version,
                    details=details or None)
     return SourceResult(name, status, counts, seconds, version, error, details or None)
+
+
+@contextlib.contextmanager
+def refresh_lock(db_path: Path) -> Iterator[None]:
+    """One refresh per catalog at a time. An OS file lock: a crashed holder releases it."""
+    lock_path = Path(f"{db_path}.lock")
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, SQLite's own locking still serializes writes
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise RefreshLocked(
+                f"another refresh (pid {holder}) is writing {db_path}: wait for it to finish, "
+                "or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

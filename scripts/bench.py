@@ -80,7 +80,7 @@ def naive_write(records, db: Path) -> None:
     import sqlite_utils
 
     from indexer.sources.hf import normalize_hub
-    from indexer.store import MODEL_COLUMNS, Catalog, _digest, _values, utcnow
+    from indexer.store import MODEL_COLUMNS, Catalog, record_digest as _digest, row_values as _values, utcnow
 
     Catalog.open(db).close()  # the same schema, triggers and indexes
     conn = sqlite3.connect(db)

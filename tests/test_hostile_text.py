@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from indexer.cli import cli
 from indexer.normalize.ids import valid_id
 from indexer.refresh import refresh
-from indexer.store import _caps
+from indexer.store import cell_caps as _caps
 from replay.arxiv import paper
 from replay.synth import synthetic_models
 from test_browser import CHROMIUM_ARGS, _requirements, serving
@@ -58,7 +58,7 @@ def hub_models() -> list[dict]:
             # a pipeline tag the catalog does not know is kept raw (task_raw): shown, never obeyed
             "pipeline_tag": "image-classification" if i % 2 else text[:100],
             "library_name": "transformers" if i % 3 else text[:100],
-            "tags": ["transformers", "image-classification", text[:2000], f"license:other", "arxiv:2101.00001",
+            "tags": ["transformers", "image-classification", text[:2000], "license:other", "arxiv:2101.00001",
                      f"base_model:{text[:300]}", "dataset:imagenet-1k"],
             "cardData": {"license": "other", "license_name": text, "datasets": [text, "imagenet-1k"],
                          "base_model": [text], "repo": "https://github.com/hostile/repo",

@@ -202,7 +202,7 @@ def test_check_finds_a_saved_position_ahead_of_its_rows(hub_env, hf_clean, tmp_p
     out = subprocess.run([sys.executable, "-m", "indexer", "check", "--db", str(db), "--quick"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
-    assert (f"hf: its full sweep since" in out.stdout and f"the catalog holds {HF_MODELS - HF_PAGE:,} of them: "
+    assert ("hf: its full sweep since" in out.stdout and f"the catalog holds {HF_MODELS - HF_PAGE:,} of them: "
             "run `modelcat refresh --source hf --full` to read them again" in out.stdout), out.stdout
 
 

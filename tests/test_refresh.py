@@ -5,7 +5,8 @@ import pytest
 from conftest import dump
 from indexer.errors import RefreshLocked, UnknownSource
 from indexer.refresh import refresh
-from indexer.store import Catalog, refresh_lock
+from indexer.refresh import refresh_lock
+from indexer.store import Catalog
 
 RAWS = [{"name": f"m{i}", "num_params": i * 1000, "description": f"model number {i}"} for i in range(1200)]
 

@@ -7,7 +7,8 @@ import pytest
 from indexer.errors import CatalogError, RefreshLocked
 from indexer.paths import schema_dir
 from indexer.records import DatasetLink, Metric, ModelRecord, PaperLink
-from indexer.store import Catalog, refresh_lock
+from indexer.refresh import refresh_lock
+from indexer.store import Catalog
 
 
 def rec(name, **kw):

@@ -137,7 +137,7 @@ def test_the_hub_source_stores_no_id_the_hub_would_not_allow(tmp_path, monkeypat
 # ---------------------------------------------------------------------- caps and display text
 def test_every_cell_fits_its_cap_and_prose_carries_no_hidden_characters(tmp_path):
     from indexer.records import DatasetLink, Metric, ModelRecord, Relation
-    from indexer.store import Catalog, _caps
+    from indexer.store import Catalog, cell_caps as _caps
 
     huge = "x" * 1_000_000
     rec = ModelRecord(id="hf:big/model", source="hf", name="big/model", author="a\u202eb\x1b[2J",

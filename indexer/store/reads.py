@@ -1,0 +1,171 @@
+"""Reading the catalog: a model, paper or repository with its links; what a source already holds
+(lookup); the questions sources ask of it (papers and repositories to fetch).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sqlite3
+from typing import TYPE_CHECKING
+
+from .rows import SPEED_COLUMNS, _JSON_COLUMNS, _chunks
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+
+def _decoded(row: sqlite3.Row) -> dict:
+    """A row as a dict, its JSON columns decoded."""
+    out = dict(row)
+    for col in _JSON_COLUMNS:
+        if out.get(col) is not None:
+            out[col] = json.loads(out[col])
+    return out
+
+
+class CatalogView:
+    """What a source may ask of the catalog while it fetches: read-only questions, no SQL."""
+
+    def __init__(self, catalog: Catalog, source: str):
+        self._catalog, self._source = catalog, source
+
+    def lookup(self, ids: list[str]) -> dict[str, dict]:
+        return self._catalog.lookup(self._source, ids)
+
+    def papers_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        return self._catalog.papers_to_fetch(stale_days, limit)
+
+    def repos_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        return self._catalog.repos_to_fetch(stale_days, limit)
+
+    def hubconf_repos(self) -> list[str]:
+        return self._catalog.hubconf_repos()
+
+
+class ReadsMixin:
+    """Reading the catalog: a row with its links, what a source already holds, and the questions sources ask."""
+
+    def lookup(self, source: str, ids: list[str]) -> dict[str, dict]:
+        """What the catalog holds for these ids of one source: sha, updated_at, removed_at."""
+        out = {}
+        for chunk in _chunks(list(ids), 900):
+            for r in self.conn.execute(
+                f"SELECT id, sha, updated_at, removed_at FROM models WHERE +source = ? "  # + : by id
+                f"AND id IN ({', '.join('?' * len(chunk))})", (source, *chunk)):
+                out[r[0]] = {"sha": r[1], "updated_at": r[2], "removed_at": r[3]}
+        return out
+
+    def papers_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        """arXiv ids of papers never read, or read more than stale_days ago; never-read first."""
+        return self._to_fetch("papers", "arxiv_id", stale_days, limit)
+
+    def repos_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
+        """Full names of repositories a link names and no source has read yet, or read more than
+        stale_days ago; never-read first."""
+        return self._to_fetch("repos", "full_name", stale_days, limit)
+
+    def _to_fetch(self, table: str, column: str, stale_days: float, limit: int | None) -> list[str]:
+        cutoff = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=stale_days)).strftime("%Y-%m-%dT%H:%M:%S")
+        return [r[0] for r in self.conn.execute(
+            f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND (fetched_at IS NULL OR fetched_at < ?) "
+            "ORDER BY fetched_at IS NOT NULL, fetched_at, id LIMIT ?", (cutoff, -1 if limit is None else limit))]
+
+    def hubconf_repos(self) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT full_name FROM repos WHERE has_hubconf = 1 AND coalesce(missing, 0) = 0 ORDER BY id")]
+
+    def view(self, source: str) -> "CatalogView":
+        return CatalogView(self, source)
+
+    # ------------------------------------------------------------------ reading
+    def resolve_id(self, model_id: str) -> str | None:
+        """The id itself when its row is live; else what an alias (an old, renamed id) points to;
+        else the id of a removed row; else None."""
+        row = self.conn.execute("SELECT removed_at FROM models WHERE id = ?", (model_id,)).fetchone()
+        if row is not None and row[0] is None:
+            return model_id
+        alias = self.conn.execute("SELECT model_id FROM model_aliases WHERE alias = ?", (model_id,)).fetchone()
+        if alias:
+            return alias[0]
+        return model_id if row is not None else None
+
+    def get_model(self, model_id: str) -> dict | None:
+        """A model row with its datasets, metrics, papers, code repositories, relations and the other ids of its
+        entity; an old (renamed) id answers with the row it now names."""
+        resolved = self.resolve_id(model_id)
+        if resolved is None:
+            return None
+        row = self.conn.execute("SELECT * FROM models WHERE id = ?", (resolved,)).fetchone()
+        out = _decoded(row)
+        if resolved != model_id:
+            out["requested_id"] = model_id
+        model_id = resolved
+        out["datasets"] = [dict(r) for r in self.conn.execute(
+            "SELECT dataset_id, role, raw FROM model_datasets WHERE model_id = ? ORDER BY dataset_id",
+            (model_id,))]
+        out["metrics"] = [dict(r) for r in self.conn.execute(
+            "SELECT dataset_id, dataset_raw, metric, metric_raw, value, source, origin FROM metrics "
+            "WHERE model_id = ? ORDER BY dataset_raw, metric_raw", (model_id,))]
+        out["speeds"] = [dict(r) for r in self.conn.execute(
+            f"SELECT {', '.join(SPEED_COLUMNS)}, source FROM model_speed WHERE model_id = ? "
+            "ORDER BY kind, device, samples_per_sec DESC, raw", (model_id,))]
+        out["papers"] = [dict(r) for r in self.conn.execute(
+            "SELECT p.id, p.title, p.url FROM model_papers mp JOIN papers p ON p.id = mp.paper_id "
+            "WHERE mp.model_id = ? ORDER BY p.id", (model_id,))]
+        out["repos"] = [dict(r) for r in self.conn.execute(
+            "SELECT r.id, r.full_name, r.stars, r.license, r.url, r.has_hubconf FROM model_repos mr "
+            "JOIN repos r ON r.id = mr.repo_id WHERE mr.model_id = ? ORDER BY r.id", (model_id,))]
+        out["relations"] = [dict(r) for r in self.conn.execute(
+            "SELECT relation, related_id FROM model_relations WHERE model_id = ? ORDER BY relation, related_id",
+            (model_id,))]
+        out["same_entity"] = [r[0] for r in self.conn.execute(
+            "SELECT id FROM models WHERE entity_id = ? AND id != ? AND removed_at IS NULL ORDER BY id",
+            (out["entity_id"], model_id))]
+        out["aliases"] = [r[0] for r in self.conn.execute(
+            "SELECT alias FROM model_aliases WHERE model_id = ? ORDER BY alias", (model_id,))]
+        return out
+
+    def get_paper(self, paper_id: str) -> dict | None:
+        """A paper ("arxiv:<id>", a version suffix ignored) with the live models that name it and
+        the code it names."""
+        from ..normalize import arxiv_ids
+
+        found = arxiv_ids(paper_id, bare=False)
+        row = self.conn.execute("SELECT * FROM papers WHERE id = ?",
+                                (f"arxiv:{found[0]}" if found else paper_id,)).fetchone()
+        if row is None:
+            return None
+        out = _decoded(row)
+        out["models"] = [dict(r) for r in self.conn.execute(
+            "SELECT m.id, m.task, m.entity_id FROM model_papers mp JOIN models m ON m.id = mp.model_id "
+            "WHERE mp.paper_id = ? AND m.removed_at IS NULL ORDER BY m.id", (out["id"],))]
+        out["code"] = [dict(r) for r in self.conn.execute(
+            "SELECT DISTINCT r.id, r.full_name, r.stars, r.url FROM paper_repos pr JOIN repos r ON r.id = pr.repo_id "
+            "WHERE pr.paper_id = ? ORDER BY r.id", (out["id"],))]
+        return out
+
+    def get_repo(self, repo_id: str) -> dict | None:
+        """A repository ("github:<owner>/<name>", any case) with the live models and the papers
+        that link to it."""
+        row = self.conn.execute("SELECT * FROM repos WHERE id = ?", (repo_id.lower(),)).fetchone()
+        if row is None:
+            return None
+        out = _decoded(row)
+        out["models"] = [dict(r) for r in self.conn.execute(
+            "SELECT m.id, m.task, m.entity_id FROM model_repos mr JOIN models m ON m.id = mr.model_id "
+            "WHERE mr.repo_id = ? AND m.removed_at IS NULL ORDER BY m.id", (out["id"],))]
+        out["papers"] = [dict(r) for r in self.conn.execute(
+            "SELECT DISTINCT p.id, p.title, p.url FROM paper_repos pr JOIN papers p ON p.id = pr.paper_id "
+            "WHERE pr.repo_id = ? ORDER BY p.id", (out["id"],))]
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the catalog's tables (models: rows still listed by their source)."""
+        out = {}
+        for table in ("models", "datasets", "model_datasets", "metrics", "papers", "model_papers",
+                      "model_relations", "model_aliases", "repos", "model_repos", "paper_repos", "runs", "model_speed"):
+            out[table] = self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+        out["models_removed"] = self.conn.execute(
+            "SELECT count(*) FROM models WHERE removed_at IS NOT NULL").fetchone()[0]
+        return out

@@ -1,0 +1,304 @@
+"""Writing one source's records in batches: new rows inserted, changed rows rewritten with their
+child rows, unchanged rows only touched; renames followed; papers and repositories upserted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from ..records import REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, RepoRecord
+from ..textsafe import display
+from .rows import (
+    _BOOL_COLUMNS, _C_PR_RAW, _KEEP_KNOWN, _VOLATILE_INDEXES, MODEL_COLUMNS, PAPER_COLUMNS, REPO_COLUMNS,
+    SPEED_COLUMNS, PreparedModel, _chunks, _digest, _values, cap_text, prepare_model,
+)
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+
+# ---------------------------------------------------------------------- the writer
+@dataclass
+class WriteCounts:
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    renamed: int = 0
+    skipped: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
+
+
+_INSERT = (
+    f"INSERT INTO models ({', '.join(MODEL_COLUMNS)}, record_hash, first_seen, last_seen, changed_at) "
+    f"VALUES ({', '.join('?' * (len(MODEL_COLUMNS) + 4))})"
+)
+
+
+_UPDATE = (
+    "UPDATE models SET "
+    + ", ".join(f"{c} = ?" for c in MODEL_COLUMNS[1:])
+    + ", record_hash = ?, last_seen = ?, changed_at = ?, removed_at = NULL WHERE id = ?"
+)
+
+
+_TOUCH = "UPDATE models SET last_seen = ?, " + ", ".join(f"{c} = ?" for c in VOLATILE_FIELDS) + " WHERE id = ?"
+
+
+class SourceWriter:
+    """Writes one source's records in batches.
+
+    Each record's content hash is compared with the stored one: new rows are inserted, changed
+    rows rewritten (with their datasets, metrics, paper links and relations), unchanged rows only
+    get `last_seen` and their volatile counters. A new id whose `source_uid` an existing row of
+    the source already has is a rename: the old id becomes an alias and its row is marked
+    removed. `finish(removed_since=...)` marks the source's rows not seen since then as removed.
+    The caller owns the transaction.
+    """
+
+    def __init__(self, catalog: Catalog, source: str, now: str, batch_size: int):
+        self.conn = catalog.conn
+        self.source = source
+        self.now = now
+        self.batch_size = batch_size
+        self.counts = WriteCounts()
+        self._batch: dict[str, ModelRecord] = {}
+        self._papers: dict[str, PaperRecord] = {}
+        self._repos: dict[str, RepoRecord] = {}
+
+    def add(self, rec: ModelRecord | PreparedModel | PaperRecord | RepoRecord) -> None:
+        if rec.source != self.source:
+            raise ValueError(f"record {rec.id!r} is from {rec.source!r}, not {self.source!r}")
+        # a repeated id within a batch: the last one wins
+        if isinstance(rec, PreparedModel):
+            self._batch[rec.id] = rec
+        elif isinstance(rec, ModelRecord):
+            self._batch[rec.id] = prepare_model(rec)
+        elif isinstance(rec, PaperRecord):
+            self._papers[rec.id] = rec
+        elif isinstance(rec, RepoRecord):
+            self._repos[rec.id] = rec
+        else:
+            raise TypeError(f"cannot write a {type(rec).__name__}")
+        if len(self._batch) + len(self._papers) + len(self._repos) >= self.batch_size:
+            self.flush()
+
+    def add_all(self, records: Iterable[ModelRecord | PreparedModel]) -> None:
+        for rec in records:
+            self.add(rec)
+
+    def touch(self, ids: Iterable[str]) -> int:
+        """The source confirms these ids still exist, unchanged: only last_seen moves."""
+        self.flush()
+        rows = [(self.now, i, self.source) for i in ids]
+        cur = self.conn.executemany(
+            "UPDATE models SET last_seen = ? WHERE id = ? AND source = ? AND removed_at IS NULL", rows)
+        self.counts.unchanged += cur.rowcount
+        return cur.rowcount
+
+    def flush(self) -> None:
+        if self._repos:
+            repos, self._repos = self._repos, {}
+            changed = self._upsert("repos", REPO_COLUMNS, REPO_VOLATILE_FIELDS, repos, has_seen=True)
+            self._write_repo_papers(changed)
+        if self._papers:
+            papers, self._papers = self._papers, {}
+            changed = self._upsert("papers", PAPER_COLUMNS, (), papers, has_seen=False)
+            self._write_paper_repos(changed)
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, {}
+        existing = {}
+        for chunk in _chunks(list(batch), 900):
+            existing.update(
+                (r[0], (r[1], r[2])) for r in self.conn.execute(
+                    f"SELECT id, record_hash, removed_at FROM models WHERE id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        inserts, updates, touched, added, changed = [], [], [], [], []
+        for rec_id, rec in batch.items():
+            values, h = rec.values, rec.digest
+            old = existing.get(rec_id)
+            if old is None:
+                inserts.append((*values, h, self.now, self.now, self.now))
+                added.append(rec)
+                self.counts.new += 1
+            elif old[0] != h or old[1] is not None:
+                updates.append((*values[1:], h, self.now, self.now, rec_id))
+                changed.append(rec)
+                self.counts.updated += 1
+            else:
+                touched.append((self.now, *(values[i] for i in _VOLATILE_INDEXES), rec_id))
+                self.counts.unchanged += 1
+        c = self.conn
+        if inserts:
+            last = c.execute("SELECT coalesce(max(rowid), 0) FROM models").fetchone()[0]
+            c.executemany(_INSERT, inserts)
+            # the full-text index of the new rows, in one statement (migration 0006)
+            c.execute("INSERT INTO models_fts (rowid, name, description, tags) "
+                      "SELECT rowid, name, description, tags FROM models WHERE rowid > ?", (last,))
+        c.executemany(_UPDATE, updates)
+        c.executemany(_TOUCH, touched)
+        if added:
+            self._follow_renames([r for r in added if r.source_uid])
+        if added or changed:
+            self._write_children(added, changed)
+
+    def _upsert(self, table: str, columns: tuple, volatile: tuple, batch: dict, *, has_seen: bool) -> list:
+        """Papers and repositories: insert, rewrite when the digest differs (a stub a link made
+        has none, and counts as new), else only the bookkeeping and volatile columns."""
+        c = self.conn
+        existing, known = {}, {}
+        keep = _KEEP_KNOWN.get(table, ())
+        for chunk in _chunks(list(batch), 900):
+            for r in c.execute(f"SELECT id, record_hash{''.join(', ' + k for k in keep)} FROM {table} "
+                               f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+                existing[r[0]] = r[1]
+                known[r[0]] = r[2:]
+        for rec_id, values in known.items():  # what a record leaves unknown (None) keeps its known value
+            rec = batch[rec_id]
+            for col, v in zip(keep, values):
+                if getattr(rec, col) is None and v is not None:
+                    setattr(rec, col, bool(v) if col in _BOOL_COLUMNS else v)
+        seen_cols = ("first_seen", "last_seen", "changed_at", "fetched_at") if has_seen else ("fetched_at",)
+        inserts, updates, touched, changed = [], [], [], []
+        for rec_id, rec in batch.items():
+            values = _values(rec, columns)
+            h = _digest(values, rec, columns, volatile)
+            if rec_id not in existing:
+                inserts.append((*values, h, *([self.now] * len(seen_cols))))
+                self.counts.new += 1
+                changed.append(rec)
+            elif existing[rec_id] != h:
+                updates.append((*values[1:], h, *([self.now] * (len(seen_cols) - 1 if has_seen else 1)), rec_id))
+                if existing[rec_id] is None:
+                    self.counts.new += 1
+                else:
+                    self.counts.updated += 1
+                changed.append(rec)
+            else:
+                touched.append((self.now, *(values[columns.index(v)] for v in volatile), rec_id))
+                self.counts.unchanged += 1
+        c.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}, record_hash, {', '.join(seen_cols)}) "
+            f"VALUES ({', '.join('?' * (len(columns) + 1 + len(seen_cols)))})", inserts)
+        update_seen = seen_cols[1:] if has_seen else seen_cols  # first_seen never changes
+        c.executemany(
+            f"UPDATE {table} SET {', '.join(f'{col} = ?' for col in columns[1:])}, record_hash = ?, "
+            f"{', '.join(f'{col} = ?' for col in update_seen)} WHERE id = ?", updates)
+        stamp = "last_seen = ?, fetched_at = ?" if has_seen else "fetched_at = ?"
+        c.executemany(
+            f"UPDATE {table} SET {stamp}{''.join(f', {v} = ?' for v in volatile)} WHERE id = ?",
+            [(t[0], t[0], *t[1:]) if has_seen else t for t in touched])
+        return changed
+
+    def _repo_stubs(self, repo_ids) -> None:
+        """Rows for repositories a link names ("github:owner/name") before any source has read them."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO repos (id, full_name, owner, name, url, first_seen, last_seen, changed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i, i[7:], *i[7:].split("/", 1), f"https://github.com/{i[7:]}", self.now, self.now, self.now)
+             for i in repo_ids],
+        )
+
+    def _paper_stubs(self, paper_ids) -> None:
+        """Rows for papers a link names before the arxiv source has read them."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO papers (id, arxiv_id, url) VALUES (?, ?, ?)",
+            [(p, p.split(":", 1)[1], f"https://arxiv.org/abs/{p.split(':', 1)[1]}")
+             for p in sorted(set(paper_ids)) if p.startswith("arxiv:")],
+        )
+
+    def _write_repo_papers(self, repos: list[RepoRecord]) -> None:
+        """The papers a repository names (its README): replaced for the repositories whose papers
+        were read this run (`papers` None: not read, the links stay)."""
+        read = [r for r in repos if r.papers is not None]
+        self.conn.executemany("DELETE FROM paper_repos WHERE repo_id = ? AND source = ?",
+                              [(r.id, self.source) for r in read])
+        self._paper_stubs(p.paper_id for r in read for p in r.papers)
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
+            [(p.paper_id, r.id, cap_text(p.raw, _C_PR_RAW), self.source) for r in read for p in r.papers])
+
+    def _write_paper_repos(self, papers: list[PaperRecord]) -> None:
+        c = self.conn
+        c.executemany("DELETE FROM paper_repos WHERE paper_id = ? AND source = ?", [(p.id, self.source) for p in papers])
+        links = [(p.id, x) for p in papers for x in p.repos]
+        self._repo_stubs(x.repo_id for _, x in links)
+        c.executemany("INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
+                      [(pid, x.repo_id, cap_text(x.raw, _C_PR_RAW), self.source) for pid, x in links])
+
+    def _follow_renames(self, records: list[PreparedModel]) -> None:
+        """New ids carrying the source_uid of an existing row: that row's id was renamed."""
+        c = self.conn
+        by_uid = {r.source_uid: r.id for r in records}
+        uids = list(by_uid)
+        for i in range(0, len(uids), 900):
+            chunk = uids[i:i + 900]
+            moved = c.execute(
+                f"SELECT id, source_uid FROM models WHERE source = ? AND +removed_at IS NULL "  # + : by uid
+                f"AND source_uid IN ({', '.join('?' * len(chunk))})", (self.source, *chunk)).fetchall()
+            for old, uid in moved:
+                new = by_uid[uid]
+                if old == new:
+                    continue
+                c.execute("INSERT OR REPLACE INTO model_aliases (alias, model_id, source, seen_at) VALUES (?, ?, ?, ?)",
+                          (old, new, self.source, self.now))
+                c.execute("UPDATE model_aliases SET model_id = ? WHERE model_id = ?", (new, old))
+                c.execute("UPDATE models SET removed_at = ?, changed_at = ? WHERE id = ?", (self.now, self.now, old))
+                self.counts.renamed += 1
+        # an id that comes back after being an alias is a model again
+        c.executemany("DELETE FROM model_aliases WHERE alias = ?", [(r.id,) for r in records])
+
+    def _write_children(self, added: list[PreparedModel], changed: list[PreparedModel]) -> None:
+        """Child rows of new records, and the replacement of a changed record's child rows."""
+        c = self.conn
+        keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
+        for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos", "model_speed"):
+            c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND +source = ?", keys)  # + : by model
+        records = added + changed
+        # datasets the alias table does not know (Hub dataset repos) get a row of their own
+        # a stub's name is the raw spelling: shown as a label on every page that links it, so prose
+        c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
+                      dict.fromkeys((d[1], display(d[3])) for r in records for d in r.datasets))
+        c.executemany(
+            "INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) VALUES (?, ?, ?, ?, ?)",
+            [row for r in records for row in r.datasets])
+        c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
+                      dict.fromkeys((i, display(name)) for r in records for i, name in r.metric_datasets))
+        c.executemany(
+            "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [row for r in records for row in r.metrics])
+        self._paper_stubs(p[1] for r in records for p in r.papers)
+        c.executemany("INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
+                      [row for r in records for row in r.papers])
+        c.executemany(
+            "INSERT OR REPLACE INTO model_relations (model_id, relation, related_id, raw, source) VALUES (?, ?, ?, ?, ?)",
+            [row for r in records for row in r.relations])
+        self._repo_stubs(x[1] for r in records for x in r.repos)
+        c.executemany("INSERT OR REPLACE INTO model_repos (model_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
+                      [row for r in records for row in r.repos])
+        c.executemany(f"INSERT OR REPLACE INTO model_speed (model_id, source, {', '.join(SPEED_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * (len(SPEED_COLUMNS) + 2))})",
+                      [row for r in records for row in r.speeds])
+
+    def finish(self, *, removed_since: str | None) -> WriteCounts:
+        """Flush; then, when the source has listed everything it has since `removed_since` (a
+        catalog timestamp), mark its rows not seen since then as removed."""
+        self.flush()
+        if removed_since is not None:
+            cur = self.conn.execute(
+                "UPDATE models SET removed_at = ?, changed_at = ? WHERE source = ? AND removed_at IS NULL "
+                "AND last_seen < ?",
+                (self.now, self.now, self.source, removed_since),
+            )
+            self.counts.removed = cur.rowcount
+        return self.counts
