@@ -189,7 +189,7 @@ def _run_source(cat: Catalog, run_id: int, name: str, t0: float, *, progress, ca
             if ctx.state:
                 cat.save_state(name, ctx.state)
             if bulk:
-                cat.restore_indexes()
+                cat.restore_indexes(commit_each=True)  # the rows are committed above: each index on its own
     except KeyboardInterrupt:
         # rolled back to the last checkpoint; say so on the run row at once, then let it through
         with contextlib.suppress(Exception):

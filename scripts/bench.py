@@ -389,6 +389,10 @@ def main() -> None:
         from crawl import main as crawl_main
 
         sys.exit(crawl_main(sys.argv[2:]))
+    if sys.argv[1:2] == ["beside"]:  # a refresh beside serving (issue #32)
+        from beside import main as beside_main
+
+        sys.exit(beside_main(sys.argv[2:]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", type=int, default=1_000_000, help="the catalog of P2 (and P6's first import)")
     ap.add_argument("--query-models", type=int, default=2_000_000,
@@ -462,7 +466,8 @@ def main() -> None:
         doc += [f"## {title}", "", *rows, ""]
     text = "\n".join(doc)
     if not args.smoke and args.out.exists():  # the page crawl's sections (scripts/bench.py crawl --doc) stay
-        kept = [s for s in re.split(r"(?m)^(?=## )", args.out.read_text()) if s.startswith("## Page crawl")]
+        kept = [s for s in re.split(r"(?m)^(?=## )", args.out.read_text())
+                if s.startswith(("## Page crawl", "## Refresh beside serving", "## A full disk"))]
         text = text.rstrip("\n") + "\n\n" + "".join(kept)
     if args.smoke:
         print(text)

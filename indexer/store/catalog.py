@@ -82,6 +82,14 @@ def _catalog_error(path: Path, e: sqlite3.DatabaseError) -> CatalogError:
     return CatalogError(f"cannot use {path}: {msg}")
 
 
+# The WAL beside the catalog while a refresh writes and Datasette reads (issue #32): reset once past
+# WAL_RESET_PAGES pages (4 KB each), waiting at most CHECKPOINT_WAIT_MS for the readers of the
+# moment; its file cut back to WAL_LIMIT_BYTES after a reset.
+WAL_RESET_PAGES = 16_384  # 64 MB
+CHECKPOINT_WAIT_MS = 2_000
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+
+
 class Catalog(SchemaMixin, ReadsMixin, ChecksMixin):
     """An open catalog. `Catalog.open(path)` is the way in; use it as a context manager."""
 
@@ -139,6 +147,9 @@ class Catalog(SchemaMixin, ReadsMixin, ChecksMixin):
             # 64 MB of page cache (SQLite's default is 2 MB): a Hub-size catalog's indexes are
             # written at random places; without it most of a big write re-reads pages
             self.conn.execute("PRAGMA cache_size = -65536")
+            # after a checkpoint has reset the WAL, its file is cut back to this size (without it,
+            # the file keeps the size of its biggest moment)
+            self.conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
 
     def close(self) -> None:
         self.conn.close()
@@ -173,7 +184,31 @@ class Catalog(SchemaMixin, ReadsMixin, ChecksMixin):
         whole, and nothing may be written outside it."""
         self.require_transaction()
         self.conn.execute("COMMIT")
+        self.wal_checkpoint()
         self.conn.execute("BEGIN IMMEDIATE")
+
+    def wal_checkpoint(self) -> tuple[int, int, int] | None:
+        """Between two commits of a long write: keep the WAL small while readers come and go.
+
+        SQLite's own checkpoints (after each commit past 1,000 pages) are PASSIVE: with Datasette
+        reading all day, some reader always holds a snapshot, the WAL is never reset, and a first
+        Hub import grew it to 9x the catalog (issue #32). Here, once the WAL is past
+        WAL_RESET_PAGES, a RESTART checkpoint waits for the readers of the moment (at most
+        CHECKPOINT_WAIT_MS: each Datasette query is short) and resets it, so the next commit
+        writes from its start; journal_size_limit then cuts the file back. A reader that is
+        still busy at the deadline only delays the reset to the next commit. Returns SQLite's
+        (busy, WAL pages, pages checkpointed), or None when the WAL was small."""
+        if self.readonly or self.conn.in_transaction:
+            return None
+        busy, log, done = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if log < WAL_RESET_PAGES:
+            return busy, log, done
+        self.conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        try:
+            result = self.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+        return tuple(result)
 
     def require_transaction(self) -> None:
         """Refuse to write on once the transaction a refresh writes in is gone (SQLite rolls back

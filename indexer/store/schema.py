@@ -215,10 +215,15 @@ class SchemaMixin:
             dropped.append(name)
         return dropped
 
-    def restore_indexes(self) -> list[str]:
-        """Inside transaction(): build the indexes a first load deferred, one sort each."""
+    def restore_indexes(self, *, commit_each: bool = False) -> list[str]:
+        """Inside transaction(): build the indexes a first load deferred, one sort each. With
+        `commit_each`, each index is committed on its own (with its line in deferred_indexes), so
+        the WAL can be checkpointed between them instead of holding every index of a Hub-size
+        catalog at once."""
         rows = self.conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY name").fetchall()
         for name, sql in rows:
             self.conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
             self.conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
+            if commit_each:
+                self.checkpoint()
         return [name for name, _ in rows]
