@@ -155,12 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="modelcat-beside-") as tmp:
         alone = trial(base, records, Path(tmp), args.cache_dir, beside=False)
         beside = trial(base, records, Path(tmp), args.cache_dir, beside=True)
-    cap = WAL_RESET_PAGES * 4096 + WAL_LIMIT_BYTES  # a reset is due past WAL_RESET_PAGES; one more page's commit
+    # the writer waits for its reset in earnest once the WAL is 4x past its mark; then one more page
+    cap = 4 * (WAL_RESET_PAGES or 16_384) * 4096 + WAL_LIMIT_BYTES
     mb = lambda n: f"{n / 1e6:,.0f} MB"  # noqa: E731
     seen = beside["readers"]
     seed = seen["seed question"]
     home = seen["home"]
-    p50 = lambda xs: percentile([s for _, s in xs], 50) * 1000 if xs else float("nan")  # noqa: E731
+    p50 = lambda xs: percentile([s for _, s in xs], 0.5) * 1000 if xs else float("nan")  # noqa: E731
     over = sum(1 for st, _ in seed if st == 400)
     statuses = lambda xs: ", ".join(f"{st}: {sum(1 for s, _ in xs if s == st)}" for st in sorted({s for s, _ in xs}))  # noqa: E731
     lines = [

@@ -85,8 +85,10 @@ def _catalog_error(path: Path, e: sqlite3.DatabaseError) -> CatalogError:
 # The WAL beside the catalog while a refresh writes and Datasette reads (issue #32): reset once past
 # WAL_RESET_PAGES pages (4 KB each), waiting at most CHECKPOINT_WAIT_MS for the readers of the
 # moment; its file cut back to WAL_LIMIT_BYTES after a reset.
-WAL_RESET_PAGES = 16_384  # 64 MB
-CHECKPOINT_WAIT_MS = 2_000
+# MODELCAT_WAL_RESET_PAGES=0 leaves it to SQLite's own (PASSIVE) checkpoints, as before #32
+WAL_RESET_PAGES = int(os.environ.get("MODELCAT_WAL_RESET_PAGES") or 16_384) or None  # 64 MB
+CHECKPOINT_WAIT_MS = 5_000
+CHECKPOINT_SHORT_WAIT_MS = 200
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 
@@ -192,19 +194,24 @@ class Catalog(SchemaMixin, ReadsMixin, ChecksMixin):
 
         SQLite's own checkpoints (after each commit past 1,000 pages) are PASSIVE: with Datasette
         reading all day, some reader always holds a snapshot, the WAL is never reset, and a first
-        Hub import grew it to 9x the catalog (issue #32). Here, once the WAL is past
+        Hub import grew it to 7x the catalog (issue #32). Here, once the WAL is past
         WAL_RESET_PAGES, a RESTART checkpoint waits for the readers of the moment (at most
-        CHECKPOINT_WAIT_MS: each Datasette query is short) and resets it, so the next commit
-        writes from its start; journal_size_limit then cuts the file back. A reader that is
-        still busy at the deadline only delays the reset to the next commit. Returns SQLite's
-        (busy, WAL pages, pages checkpointed), or None when the WAL was small."""
+        CHECKPOINT_SHORT_WAIT_MS; CHECKPOINT_WAIT_MS once the WAL is 4x past its mark) and resets
+        it, so the next commit writes from its start; journal_size_limit then cuts the file back.
+        A reader still busy at the deadline only delays the reset to a later commit. Returns
+        SQLite's (busy, WAL pages, pages checkpointed), or None when the WAL was small."""
         if self.readonly or self.conn.in_transaction:
             return None
         busy, log, done = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if log < WAL_RESET_PAGES:
+        if WAL_RESET_PAGES is None or log < WAL_RESET_PAGES:
             return busy, log, done
-        self.conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        # a short wait while the WAL is merely past its mark; the whole wait once it is 4x past it
+        # (a reset then matters more than the writer's pace)
+        wait = CHECKPOINT_WAIT_MS if log >= 4 * WAL_RESET_PAGES else CHECKPOINT_SHORT_WAIT_MS
+        self.conn.execute(f"PRAGMA busy_timeout = {wait}")
         try:
+            # RESTART: every frame copied back, then a wait for the readers still in the WAL (new
+            # readers meanwhile read the database file alone), then the WAL starts over
             result = self.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         finally:
             self.conn.execute("PRAGMA busy_timeout = 30000")
