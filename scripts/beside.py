@@ -146,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("MODELCAT_BENCH_CACHE")
                                                            or Path.home() / ".cache" / "modelcat-bench"))
     ap.add_argument("--doc", type=Path, help="write the table as a section of this markdown file")
+    ap.add_argument("--base", type=Path, help="the catalog to import into (default: timm + torchvision, built once)")
     args = ap.parse_args(argv)
     from indexer.store.catalog import WAL_LIMIT_BYTES, WAL_RESET_PAGES
     from replay.synth import synthetic_models
 
-    base = base_catalog(args.cache_dir)
+    base = args.base or base_catalog(args.cache_dir)
     records = synthetic_models(args.models, seed=3)
     with tempfile.TemporaryDirectory(prefix="modelcat-beside-") as tmp:
         alone = trial(base, records, Path(tmp), args.cache_dir, beside=False)

@@ -48,3 +48,15 @@ def test_bench_smoke():
     assert "A catalog of 4,000 Hub models" in out and "A catalog of 8,000 models" in out
     assert "first import (full sweep) of 4,000 models" in out and "first import (full sweep) of 8,000 models" in out
     assert "| catalog.db (8,000 models) |" in out
+
+
+def test_bench_beside_smoke(catalog_copy):
+    """scripts/bench.py beside (issue #32) end to end at a tiny size: an import alone and beside
+    `modelcat serve` with its readers; the table has every row. The goals are not asserted
+    (at this size a run is too short to say anything)."""
+    out = subprocess.run([sys.executable, str(SCRIPTS / "bench.py"), "beside", "--models", "2000", "--smoke",
+                          "--base", str(catalog_copy)], capture_output=True, text=True, timeout=300)
+    assert out.returncode in (0, 1), out.stderr[-2000:]
+    for row in ("largest WAL during the import", "import time", "seed question during the import",
+                "home page during the import", "Goals: "):
+        assert row in out.stdout, (row, out.stdout[-2000:])
