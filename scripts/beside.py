@@ -126,9 +126,8 @@ def trial(base: Path, records: list, tmp: Path, cache: Path, beside: bool) -> di
             if proc.returncode != 0:
                 raise SystemExit(f"the refresh failed:\n{proc.stderr.read()[-3000:]}")
             if readers:
-                readers.__exit__(None, None, None)
-                out["readers"] = readers.seen
-            out["wal_after"] = wal_bytes(db)
+                readers.__exit__(None, None, None)  # the readers stop with the import
+                out["readers"], readers = readers.seen, None
         finally:
             if readers:
                 readers.__exit__(None, None, None)
