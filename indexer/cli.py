@@ -313,7 +313,8 @@ def show(model_id, db, as_json) -> None:
     if as_json:
         click.echo(_json(row))
         return
-    linked = ("datasets", "metrics", "papers", "repos", "code", "models", "relations", "speeds")
+    linked = ("datasets", "metrics", "papers", "repos", "code", "models", "relations", "speeds", "paper_results",
+              "results")
     for key, value in row.items():
         if key in linked or key == "record_hash" or value in (None, [], {}):
             continue
@@ -341,9 +342,21 @@ def show(model_id, db, as_json) -> None:
         _say(f"{'paper':17} {p['id']} {p['title'] or ''}".rstrip())
     for r in row.get("repos", []) + row.get("code", []):
         stars = f" ({r['stars']} stars)" if r["stars"] is not None else ""
-        _say(f"{'code':17} {r['url'] or r['id']}{stars}")
+        said = ", ".join(x for x in ("official" if r.get("official") else None, r.get("framework")) if x)
+        _say(f"{'code':17} {r['url'] or r['id']}{stars}" + (f" [{said}]" if said else ""))
     for x in row.get("relations", []):
         _say(f"{'lineage':17} {x['relation']} of {x['related_id']}")
+    own = [r for r in row.get("paper_results", []) if r["same_name"]]
+    for r in own + row.get("results", []):
+        # a leaderboard's result is the paper's (its weights, its protocol), shown as such
+        value = r["value_raw"] if r["value_raw"] is not None else r["value"]
+        where = f" in {r['paper_id']}" if r.get("paper_id") else ""
+        extra = ", extra training data" if r["extra_data"] else ""
+        _say(f"{'paper result':17} {r['dataset_raw']} {r['metric_raw']} = {value} for {r['model_name']!r}{where}"
+             f"  [{r['source']}: {r['task']}{extra}]")
+    others = len(row.get("paper_results", [])) - len(own)
+    if others:
+        _say(f"{'paper results':17} {others} more for other models of its papers (show --json lists them)")
 
 
 # ---------------------------------------------------------------------- load

@@ -210,4 +210,46 @@ class RepoRecord:
         self.license_family, self.is_open = lic.family, lic.is_open
 
 
-Record = ModelRecord | PaperRecord | RepoRecord
+@dataclass
+class PaperResult:
+    """One result a paper reports on a leaderboard (Papers with Code's evaluation tables)."""
+
+    task: str  # as the leaderboard names it ("Image Classification")
+    dataset_raw: str  # the leaderboard's dataset ("ImageNet"; a subdataset as "ImageNet / ReaL")
+    metric_raw: str  # "Top 1 Accuracy"
+    model_name: str  # the row's name on the leaderboard ("EfficientNet-B7")
+    value: float | None  # None: the archive's value is not a number
+    value_raw: str | None = None  # as the archive wrote it ("84.4%")
+    dataset_id: str | None = None  # canonical, when the dataset table knows it
+    metric: str = ""  # canonical ("top1")
+    extra_data: bool | None = None  # the row says it used data beyond the benchmark's training set
+    paper_date: str | None = None
+
+
+@dataclass
+class CodeLink:
+    """Code a paper links to, as the archive lists it."""
+
+    repo_id: str  # "github:<owner>/<name>", lower case
+    raw: str  # the URL
+    official: bool | None = None  # the authors' own code
+    framework: str | None = None  # "pytorch", "tf", "jax", ... as the archive names it
+
+
+@dataclass
+class PaperResultsRecord:
+    """What one paper reports (the pwc source): its leaderboard results and its code. `id` is the
+    paper's catalog id ("arxiv:1905.11946") when the archive gives an arXiv id, else the archive's
+    own paper URL; each write replaces the source's results and code links of that paper."""
+
+    id: str
+    source: str
+    paper_id: str | None  # "arxiv:<id>", or None
+    title: str | None = None
+    paper_url: str | None = None  # the archive's page for the paper
+    results: list[PaperResult] = field(default_factory=list)
+    code: list[CodeLink] = field(default_factory=list)
+    origin: str | None = None  # the archive's files and revision
+
+
+Record = ModelRecord | PaperRecord | RepoRecord | PaperResultsRecord

@@ -71,6 +71,7 @@ SELECT
       WHERE mp.paper_id = p.id AND m.removed_at IS NULL) AS n_models,
     (SELECT json_group_array(mp.model_id) FROM model_papers mp WHERE mp.paper_id = p.id) AS models,
     (SELECT json_group_array(DISTINCT pr.repo_id) FROM paper_repos pr WHERE pr.paper_id = p.id) AS code,
+    (SELECT count(*) FROM paper_results r WHERE r.paper_id = p.id) AS n_results,
     p.authors,
     p.doi,
     p.url,
@@ -78,3 +79,31 @@ SELECT
     p.fetched_at,
     p.rowid AS paper_rowid
 FROM papers p;
+
+-- What the papers a model cites report on leaderboards (the pwc source), one row per result.
+-- same_name = 1: the leaderboard's model name is this model's architecture (or name), letters and
+-- digits compared ("EfficientNet-B0" and timm's efficientnet_b0): the paper's result for this
+-- architecture. The weights the paper measured need not be these (a retrained checkpoint); the
+-- model's own measurements are in metrics.
+CREATE VIEW model_paper_results AS
+SELECT
+    mp.model_id,
+    r.model_key = lower(replace(replace(replace(replace(replace(coalesce(m.architecture, m.name),
+        '_', ''), '-', ''), '.', ''), ' ', ''), '/', '')) AS same_name,
+    r.model_name,
+    r.task,
+    r.dataset_id,
+    r.dataset_raw,
+    r.metric,
+    r.metric_raw,
+    r.value,
+    r.value_raw,
+    r.extra_data,
+    r.paper_id,
+    r.paper_date,
+    r.origin,
+    r.source
+FROM model_papers mp
+JOIN models m ON m.id = mp.model_id
+JOIN paper_results r ON r.paper_id = mp.paper_id
+WHERE m.removed_at IS NULL;

@@ -1,7 +1,7 @@
 """Hostile input: every source's record parsing, fed mutations of real-shaped records (fields
 missing, null, of the wrong type, huge, odd unicode, nested where a scalar belongs), never
 crashes: a record is normalized (unknown where it cannot tell) and written, or skipped with a
-reason (SkipRecord). Hypothesis: 10,200 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
+reason (SkipRecord). Hypothesis: 12,700 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
 multiplies them)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import SkipRecord
-from indexer.records import ModelRecord, PaperRecord, RepoRecord
+from indexer.records import ModelRecord, PaperRecord, PaperResultsRecord, RepoRecord
 from indexer.store import Catalog
 
-# examples per source: more where an example is cheap; 3 x 2500 + 3 x 900 = 10,200 every run
+# examples per source: more where an example is cheap; 4 x 2500 + 3 x 900 = 12,700 every run
 SCALE = float(os.environ.get("MODELCAT_HYPOTHESIS_SCALE", "1"))
 CHEAP, DEEP = int(2500 * SCALE), int(900 * SCALE)
 MISSING = object()
@@ -67,7 +67,7 @@ def check(normalize, raw, catalog, source):
     if before is not None:
         assert raw == before or raw != raw  # normalize does not change its input (NaN is never equal)
     records = out if isinstance(out, list) else [out]
-    assert records and all(isinstance(r, (ModelRecord, PaperRecord, RepoRecord)) for r in records)
+    assert records and all(isinstance(r, (ModelRecord, PaperRecord, RepoRecord, PaperResultsRecord)) for r in records)
     with catalog.transaction():  # and the store takes it
         w = catalog.writer(source)
         for r in records:
@@ -106,6 +106,15 @@ GITHUB_SEED = {"repo": {"full_name": "pytorch/vision", "owner": "pytorch", "name
                         "created_at": "2016-11-09T23:11:43Z", "pushed_at": "2024-01-01T00:00:00Z",
                         "archived": False, "fork": False, "default_branch": "main", "has_hubconf": True},
                "readme_papers": ["1512.03385"], "requested": "pytorch/vision"}
+
+
+# one paper's record as the pwc source's fetch() builds it from the archive's files
+PWC_SEED = {"paper_url": "https://paperswithcode.com/paper/efficientnet-rethinking-model-scaling-for",
+            "title": "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
+            "arxiv_id": "1905.11946", "origin": "Papers with Code archive (pwc-archive/files@0123456789ab)",
+            "results": [{"task": "Image Classification", "dataset": "ImageNet", "metric": "Top 1 Accuracy",
+                         "model": "EfficientNet-B7", "value": "84.4%", "extra": False, "date": "2019-05-28"}],
+            "code": [{"repo_url": "https://github.com/tensorflow/tpu", "official": True, "framework": "tf"}]}
 
 
 def torchhub_seed():
@@ -187,6 +196,14 @@ def test_hf_records(data, catalog):
     check(normalize_hub, data.draw(mutated(_seeds("hf"))), catalog, "hf")
 
 
+@SETTINGS(CHEAP)
+@given(raw=mutated(PWC_SEED))
+def test_pwc_records(raw, catalog):
+    from indexer.sources.pwc import normalize_pwc
+
+    check(normalize_pwc, raw, catalog, "pwc")
+
+
 _SEED_CACHE: dict = {}
 
 
@@ -201,13 +218,14 @@ def test_the_seeds_normalize_cleanly(catalog):
     from indexer.sources.arxiv import normalize_arxiv
     from indexer.sources.github import normalize_repo
     from indexer.sources.hf import normalize_hub
+    from indexer.sources.pwc import normalize_pwc
     from indexer.sources.timm import normalize_timm
     from indexer.sources.torchhub import normalize_torchhub
     from indexer.sources.torchvision import normalize_torchvision
 
     for fn, seed in ((normalize_timm, TIMM_SEED), (normalize_arxiv, ARXIV_SEED), (normalize_repo, GITHUB_SEED),
                      (normalize_torchhub, _seeds("torchhub")), (normalize_torchvision, _seeds("torchvision")),
-                     (normalize_hub, _seeds("hf"))):
+                     (normalize_hub, _seeds("hf")), (normalize_pwc, PWC_SEED)):
         out = fn(copy.deepcopy(seed))
         assert list(itertools.chain(out if isinstance(out, list) else [out]))
 

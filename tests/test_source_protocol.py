@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import dump
-from indexer.records import ModelRecord, PaperRecord, RepoRecord
+from indexer.records import ModelRecord, PaperRecord, PaperResultsRecord, RepoRecord
 from indexer.refresh import refresh
 from indexer.sources import BUILTIN, get_source
 from indexer.sources.base import Checkpoint, FetchContext, Seen
@@ -43,9 +43,20 @@ def replay_arxiv(monkeypatch):
         yield {"searches": ["cat:cs.CV OR cat:cs.LG"], "search_since_days": 20000, "delay_seconds": 0}
 
 
+@contextlib.contextmanager
+def replay_pwc(monkeypatch):
+    from replay.pwc import serving_archive
+
+    with serving_archive(monkeypatch):
+        yield {}
+
+
 # what a network source needs to run here: a local replay of its service, and its settings there
-LOCAL_SERVICE = {"hf": replay_hub, "github": replay_github, "torchhub": replay_github, "arxiv": replay_arxiv}
-PREFIX = {ModelRecord: "{name}:", RepoRecord: "github:", PaperRecord: "arxiv:"}
+LOCAL_SERVICE = {"hf": replay_hub, "github": replay_github, "torchhub": replay_github, "arxiv": replay_arxiv,
+                 "pwc": replay_pwc}
+# a paper's results are keyed by its arXiv id, else by its page in the archive
+PREFIX = {ModelRecord: ("{name}:",), RepoRecord: ("github:",), PaperRecord: ("arxiv:",),
+          PaperResultsRecord: ("arxiv:", "https://paperswithcode.com/paper/")}
 
 
 @pytest.mark.parametrize("name", list(BUILTIN))
@@ -67,8 +78,8 @@ def check_protocol(name, source, tmp_path, session_cache, config):
         json.dumps(raw)  # raw records are plain JSON data (they are cached and logged)
         out = source.normalize(raw)
         for rec in out if isinstance(out, list) else [out]:
-            assert isinstance(rec, (ModelRecord, PaperRecord, RepoRecord))
-            assert rec.source == name and rec.id.startswith(PREFIX[type(rec)].format(name=name)), rec.id
+            assert isinstance(rec, (ModelRecord, PaperRecord, RepoRecord, PaperResultsRecord))
+            assert rec.source == name and rec.id.startswith(tuple(p.format(name=name) for p in PREFIX[type(rec)])), rec.id
             assert rec.id not in ids
             ids.add(rec.id)
     assert ids

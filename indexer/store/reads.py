@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from .catalog import Catalog
 
 
+PAPER_RESULTS_SHOWN = 200  # `show` lists at most this many leaderboard results of a model's papers, or a paper's
+
+
 def _decoded(row: sqlite3.Row) -> dict:
     """A row as a dict, its JSON columns decoded."""
     out = dict(row)
@@ -119,6 +122,12 @@ class ReadsMixin:
         out["relations"] = [dict(r) for r in self.conn.execute(
             "SELECT relation, related_id FROM model_relations WHERE model_id = ? ORDER BY relation, related_id",
             (model_id,))]
+        # what the papers it cites report on leaderboards: its own architecture's results first
+        out["paper_results"] = [dict(r) for r in self.conn.execute(
+            "SELECT paper_id, model_name, same_name, task, dataset_id, dataset_raw, metric, metric_raw, value, "
+            "value_raw, extra_data, source FROM model_paper_results WHERE model_id = ? "
+            f"ORDER BY same_name DESC, paper_id, task, dataset_raw, model_name, metric_raw LIMIT {PAPER_RESULTS_SHOWN}",
+            (model_id,))]
         out["same_entity"] = [r[0] for r in self.conn.execute(
             "SELECT id FROM models WHERE entity_id = ? AND id != ? AND removed_at IS NULL ORDER BY id",
             (out["entity_id"], model_id))]
@@ -141,8 +150,13 @@ class ReadsMixin:
             "SELECT m.id, m.task, m.entity_id FROM model_papers mp JOIN models m ON m.id = mp.model_id "
             "WHERE mp.paper_id = ? AND m.removed_at IS NULL ORDER BY m.id", (out["id"],))]
         out["code"] = [dict(r) for r in self.conn.execute(
-            "SELECT DISTINCT r.id, r.full_name, r.stars, r.url FROM paper_repos pr JOIN repos r ON r.id = pr.repo_id "
-            "WHERE pr.paper_id = ? ORDER BY r.id", (out["id"],))]
+            "SELECT r.id, r.full_name, r.stars, r.url, max(pr.official) AS official, max(pr.framework) AS framework "
+            "FROM paper_repos pr JOIN repos r ON r.id = pr.repo_id WHERE pr.paper_id = ? GROUP BY r.id ORDER BY r.id",
+            (out["id"],))]
+        out["results"] = [dict(r) for r in self.conn.execute(
+            "SELECT task, dataset_id, dataset_raw, model_name, metric, metric_raw, value, value_raw, extra_data, "
+            "paper_date, source, origin FROM paper_results WHERE paper_id = ? "
+            f"ORDER BY task, dataset_raw, model_name, metric_raw LIMIT {PAPER_RESULTS_SHOWN}", (out["id"],))]
         return out
 
     def get_repo(self, repo_id: str) -> dict | None:

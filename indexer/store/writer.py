@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from ..records import REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, RepoRecord
-from ..textsafe import display
+from ..records import (
+    REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, PaperResultsRecord, RepoRecord,
+)
+from ..textsafe import display, visible
 from .rows import (
     _BOOL_COLUMNS, _C_PR_RAW, _KEEP_KNOWN, _VOLATILE_INDEXES, MODEL_COLUMNS, PAPER_COLUMNS, REPO_COLUMNS,
-    SPEED_COLUMNS, PreparedModel, _chunks, _digest, _values, cap_text, prepare_model,
+    SPEED_COLUMNS, PreparedModel, _cap, _chunks, _digest, _values, cap_text, prepare_model,
 )
 
 if TYPE_CHECKING:
@@ -71,8 +73,10 @@ class SourceWriter:
         self._batch: dict[str, ModelRecord] = {}
         self._papers: dict[str, PaperRecord] = {}
         self._repos: dict[str, RepoRecord] = {}
+        self._results: dict[str, PaperResultsRecord] = {}
+        self._result_keys: set[str] = set()  # the papers whose results this run wrote
 
-    def add(self, rec: ModelRecord | PreparedModel | PaperRecord | RepoRecord) -> None:
+    def add(self, rec: ModelRecord | PreparedModel | PaperRecord | RepoRecord | PaperResultsRecord) -> None:
         if rec.source != self.source:
             raise ValueError(f"record {rec.id!r} is from {rec.source!r}, not {self.source!r}")
         # a repeated id within a batch: the last one wins
@@ -84,9 +88,11 @@ class SourceWriter:
             self._papers[rec.id] = rec
         elif isinstance(rec, RepoRecord):
             self._repos[rec.id] = rec
+        elif isinstance(rec, PaperResultsRecord):
+            self._results[rec.id] = rec
         else:
             raise TypeError(f"cannot write a {type(rec).__name__}")
-        if len(self._batch) + len(self._papers) + len(self._repos) >= self.batch_size:
+        if len(self._batch) + len(self._papers) + len(self._repos) + len(self._results) >= self.batch_size:
             self.flush()
 
     def add_all(self, records: Iterable[ModelRecord | PreparedModel]) -> None:
@@ -111,6 +117,9 @@ class SourceWriter:
             papers, self._papers = self._papers, {}
             changed = self._upsert("papers", PAPER_COLUMNS, (), papers, has_seen=False)
             self._write_paper_repos(changed)
+        if self._results:
+            results, self._results = self._results, {}
+            self._write_results(list(results.values()))
         if not self._batch:
             return
         batch, self._batch = self._batch, {}
@@ -235,6 +244,77 @@ class SourceWriter:
         c.executemany("INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
                       [(pid, x.repo_id, cap_text(x.raw, _C_PR_RAW), self.source) for pid, x in links])
 
+    def _write_results(self, records: list[PaperResultsRecord]) -> None:
+        """A paper's leaderboard results and code links from this source: replaced whole."""
+        c = self.conn
+        keys = [r.id for r in records]
+        known = set()
+        for chunk in _chunks(keys, 900):
+            marks = ", ".join("?" * len(chunk))
+            known.update(r[0] for r in c.execute(
+                f"SELECT paper_key FROM paper_results WHERE source = ? AND paper_key IN ({marks}) "
+                f"UNION SELECT paper_id FROM paper_repos WHERE source = ? AND paper_id IN ({marks})",
+                (self.source, *chunk, self.source, *chunk)))
+        for r in records:
+            if r.id in known:
+                self.counts.updated += 1
+            else:
+                self.counts.new += 1
+        self._result_keys.update(keys)
+        c.executemany("DELETE FROM paper_results WHERE paper_key = ? AND source = ?", [(k, self.source) for k in keys])
+        papers = [r for r in records if r.paper_id]
+        c.executemany("DELETE FROM paper_repos WHERE paper_id = ? AND source = ?",
+                      [(r.paper_id, self.source) for r in papers])
+        self._paper_stubs(r.paper_id for r in papers)
+        # the archive's title and page until (and after) arXiv's own metadata is read
+        c.executemany("UPDATE papers SET title = coalesce(title, ?), pwc_url = ? WHERE id = ?",
+                      [(cap_text(display(r.title), _C_TITLE) if r.title else None, cap_text(r.paper_url, _C_PWC_URL),
+                        r.paper_id) for r in papers])
+        rows = []
+        for r in records:
+            for x in r.results:
+                rows.append((
+                    cap_text(r.id, _C_RES["paper_key"]), r.paper_id, cap_text(display(x.task), _C_RES["task"]),
+                    cap_text(visible(x.dataset_raw), _C_RES["dataset_raw"]), x.dataset_id,
+                    cap_text(visible(x.metric_raw), _C_RES["metric_raw"]), cap_text(x.metric, _C_RES["metric"]),
+                    cap_text(visible(x.model_name), _C_RES["model_name"]),
+                    cap_text(model_key(x.model_name), _C_RES["model_key"]), x.value,
+                    cap_text(x.value_raw and visible(x.value_raw), _C_RES["value_raw"]),
+                    None if x.extra_data is None else int(x.extra_data),
+                    cap_text(x.paper_date, _C_RES["paper_date"]), cap_text(r.origin, _C_RES["origin"]), self.source))
+        c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
+                      dict.fromkeys((row[4], row[3]) for row in rows if row[4]))
+        c.executemany(
+            "INSERT OR REPLACE INTO paper_results (paper_key, paper_id, task, dataset_raw, dataset_id, metric_raw, "
+            "metric, model_name, model_key, value, value_raw, extra_data, paper_date, origin, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        links = [(r.paper_id, x) for r in papers for x in r.code]
+        self._repo_stubs(x.repo_id for _, x in links)
+        c.executemany(
+            "INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source, official, framework) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(pid, x.repo_id, cap_text(x.raw, _C_PR_RAW), self.source, None if x.official is None else int(x.official),
+              cap_text(x.framework and display(x.framework), _C_FRAMEWORK)) for pid, x in links])
+
+    def _remove_results(self) -> int:
+        """After a full listing: this source's results and code links of papers it no longer lists."""
+        c = self.conn
+        if not self._result_keys and c.execute(
+                "SELECT 1 FROM paper_results WHERE source = ? UNION ALL SELECT 1 FROM paper_repos WHERE source = ? "
+                "AND official IS NOT NULL LIMIT 1", (self.source, self.source)).fetchone() is None:
+            return 0
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _listed (paper_key TEXT PRIMARY KEY)")
+        c.execute("DELETE FROM _listed")
+        c.executemany("INSERT OR IGNORE INTO _listed VALUES (?)", [(k,) for k in self._result_keys])
+        gone = [r[0] for r in c.execute(
+            "SELECT paper_key FROM paper_results WHERE source = ? AND paper_key NOT IN (SELECT paper_key FROM _listed) "
+            "UNION SELECT paper_id FROM paper_repos WHERE source = ? AND paper_id NOT IN (SELECT paper_key FROM _listed)",
+            (self.source, self.source))]
+        c.executemany("DELETE FROM paper_results WHERE paper_key = ? AND source = ?", [(k, self.source) for k in gone])
+        c.executemany("DELETE FROM paper_repos WHERE paper_id = ? AND source = ?", [(k, self.source) for k in gone])
+        c.execute("DELETE FROM _listed")
+        return len(gone)
+
     def _follow_renames(self, records: list[PreparedModel]) -> None:
         """New ids carrying the source_uid of an existing row: that row's id was renamed."""
         c = self.conn
@@ -300,5 +380,18 @@ class SourceWriter:
                 "AND last_seen < ?",
                 (self.now, self.now, self.source, removed_since),
             )
-            self.counts.removed = cur.rowcount
+            self.counts.removed = cur.rowcount + self._remove_results()
         return self.counts
+
+
+def model_key(name: str) -> str:
+    """A leaderboard's model name as a key to match catalog names on: lower-case letters and digits
+    ("EfficientNet-B7" -> "efficientnetb7"; timm's "efficientnet_b7" gives the same)."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_C_RES = {col: _cap("paper_results", col) for col in (
+    "paper_key", "task", "dataset_raw", "metric_raw", "metric", "model_name", "model_key", "value_raw", "paper_date",
+    "origin")}
+_C_TITLE, _C_PWC_URL = _cap("papers", "title"), _cap("papers", "pwc_url")
+_C_FRAMEWORK = _cap("paper_repos", "framework")

@@ -39,7 +39,9 @@ Endpoints:
   folder: 404 ``EntryNotFound``.
 * ``POST /api/models/{repo_id}/paths-info/{rev}`` (form ``paths=...&expand=``) - the same entries
   for the paths that exist (``HfApi.get_paths_info``).
-* Anything else (``/api/agent-harnesses``, ``/api/telemetry/...``, datasets, spaces, ...) - 404
+* ``HEAD`` / ``GET /datasets/{repo_id}/resolve/{revision}/{filename}`` - the same, for dataset repos
+  (``put_repo(..., repo_type="dataset")``; ``hf_hub_download(..., repo_type="dataset")``).
+* Anything else (``/api/agent-harnesses``, ``/api/telemetry/...``, spaces, ...) - 404
   JSON ``{"error": "Not Found"}``; other methods on the API - 405.
 
 Every request is logged in ``requests`` as (method, raw path with its query string), so a test
@@ -204,12 +206,17 @@ class HubFiles(TrackedServer):
 
     # ----------------------------------------------------------------- data
     def put_repo(self, repo_id: str, files: dict, *, gated: bool | str = False, revision: str = "main",
-                 info: dict | None = None, message: str | None = None) -> str:
+                 info: dict | None = None, message: str | None = None, repo_type: str = "model") -> str:
         """Commit `files` ({path: bytes}) as the whole content of branch `revision` of model repo
         `repo_id` (created if new); returns the new commit's 40-hex sha. Earlier commits stay
         downloadable by sha. `gated` (True = "auto", or "auto"/"manual") applies to the whole repo.
-        `info` adds or overrides model-info fields (tags, pipeline_tag, library_name, cardData, ...)."""
+        `info` adds or overrides model-info fields (tags, pipeline_tag, library_name, cardData, ...).
+        repo_type "dataset": a dataset repo, served under /datasets/{repo_id}/resolve/... only."""
         _check_repo_id(repo_id)
+        if repo_type not in ("model", "dataset"):
+            raise ValueError(f"repo_type is 'model' or 'dataset', got {repo_type!r}")
+        if repo_type == "dataset":
+            repo_id = f"datasets/{repo_id}"
         if not isinstance(revision, str) or not revision or _SHA_RE.match(revision):
             raise ValueError(f"revision is a branch name, got {revision!r}")
         blobs = {}
@@ -323,9 +330,14 @@ class HubFiles(TrackedServer):
                     raise _HTTPError(405, f"Method {method} not allowed")
                 repo_id = "/".join(unquote(s) for s in segs[:n])
                 if n == 2 and segs[0] in ("datasets", "spaces", "kernels"):
-                    break  # only model repos here
+                    break  # model repos here; dataset repos below
                 return self._resolve(method, repo_id, unquote(segs[n + 1]),
                                      unquote("/".join(segs[n + 2:])), headers, token)
+        if segs[0] == "datasets" and len(segs) >= 6 and segs[3] == "resolve" and all(segs[1:3]):
+            if method not in ("GET", "HEAD"):
+                raise _HTTPError(405, f"Method {method} not allowed")
+            return self._resolve(method, "datasets/" + "/".join(unquote(s) for s in segs[1:3]), unquote(segs[4]),
+                                 unquote("/".join(segs[5:])), headers, token)
         if segs[0] in ("datasets", "spaces", "kernels") and "resolve" in segs:
             raise self._repo_not_found()
         raise _HTTPError(404, "Not Found")
