@@ -234,3 +234,37 @@ def test_show_lists_what_the_papers_report(hub, db, tmp_path):
     assert "code              https://github.com/google-research/vision_transformer [official, jax]" in out.output
     assert ("paper result      ImageNet / ImageNet ReaL Accuracy = 90.72% for 'ViT-H/14'  "
             "[pwc: Image Classification, extra training data]") in out.output
+
+
+def test_pages_show_the_papers_results_and_the_leaderboard(hub, tmp_path, list_source):
+    import asyncio
+
+    from datasette.utils import tilde_encode
+
+    from indexer.serve import make_datasette
+
+    db = tmp_path / "catalog.db"
+    list_source("m", [{"name": "efficientnet_b0", "papers": ["1905.11946"]}, {"name": "resnet50", "papers": []}])
+    refresh(db, ["m"])
+    assert run(db, tmp_path).status == "ok"
+    ds = make_datasette(db)
+    asyncio.run(ds.invoke_startup())
+    get = lambda path: asyncio.run(ds.client.get(path))  # noqa: E731
+
+    page = get(f"/catalog/models/{tilde_encode('m:efficientnet_b0')}")
+    assert page.status_code == 200
+    section = page.text.split("What its papers report", 1)[1]
+    assert "77.1%" in section and "EfficientNet-B0" in section and "/catalog/papers/arxiv~3A1905~2E11946" in section
+    assert "EfficientNet-B7" not in section and "(3 for other models)" in section
+    assert "What its papers report" not in get(f"/catalog/models/{tilde_encode('m:resnet50')}").text
+
+    board = get("/catalog/paper_leaderboard.json?_shape=array").json()
+    assert [(r["model_name"], r["value"]) for r in board] == [
+        ("ViT-H/14", 88.55), ("EfficientNet-B7", 84.4), ("ResNet-152", 78.57), ("EfficientNet-B0", 77.1),
+        ("ResNet-50", 75.3)]
+    assert board[1]["official_code"] == "github:tensorflow/tpu" and board[1]["catalog_models"] == 1
+    assert board[1]["paper"] == archive.EFFNET
+    no_extra = get("/catalog/paper_leaderboard.json?_shape=array&extra_data=0").json()
+    assert no_extra[0]["model_name"] == "EfficientNet-B7"
+    coco = get("/catalog/paper_leaderboard.json?_shape=array&dataset=coco-val2017&metric=box_map").json()
+    assert coco == [] or all(r["value"] is not None for r in coco)

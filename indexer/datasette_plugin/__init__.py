@@ -360,9 +360,9 @@ def _model_metrics_vars(datasette, database: str, request):
                 "ORDER BY x.model_id != :id, x.dataset_id IS NULL, x.dataset_id, x.metric, x.dataset_raw, x.model_id "
                 f"LIMIT {METRICS_SHOWN + 1}", {"id": model_id})).rows]
         except QueryInterrupted:
-            return {"modelcat_metrics": {"too_slow": True}}
+            return {"modelcat_metrics": {"too_slow": True}, **await _paper_results_vars(db, datasette, database, model_id)}
         if not rows:
-            return {}
+            return await _paper_results_vars(db, datasette, database, model_id)
         more = len(rows) > METRICS_SHOWN
         rows = rows[:METRICS_SHOWN]
         groups: dict[tuple, list[dict]] = {}
@@ -380,9 +380,34 @@ def _model_metrics_vars(datasette, database: str, request):
             r["conflict"] = any(r in c["members"] for c in conflicts)
         return {"modelcat_metrics": {"model_id": model_id, "rows": rows, "more": more, "conflicts": conflicts,
                                      "all_href": datasette.urls.table(database, "metrics") + "?" + urlencode(
-                                         {"model_id": model_id})}}
+                                         {"model_id": model_id})},
+                **await _paper_results_vars(db, datasette, database, model_id)}
 
     return inner
+
+
+async def _paper_results_vars(db, datasette, database: str, model_id: str) -> dict:
+    """What the papers a model cites report for its architecture (the pwc source's leaderboards),
+    and how many results they report for other models, with a link to all of them."""
+    try:
+        rows = [dict(r) for r in (await db.execute(
+            "SELECT paper_id, model_name, task, dataset_id, dataset_raw, metric, metric_raw, value, value_raw, "
+            "extra_data, paper_date, source FROM model_paper_results WHERE model_id = :id AND same_name = 1 "
+            f"ORDER BY paper_id, task, dataset_raw, model_name, metric_raw LIMIT {METRICS_SHOWN + 1}",
+            {"id": model_id})).rows]
+        others = (await db.execute("SELECT count(*) FROM model_paper_results WHERE model_id = :id AND same_name = 0",
+                                   {"id": model_id})).first()[0]
+    except QueryInterrupted:
+        return {"modelcat_paper_results": {"too_slow": True}}
+    except sqlite3.OperationalError:  # a catalog from before the pwc source (no such view)
+        return {}
+    if not rows and not others:
+        return {}
+    for r in rows:
+        r["paper_href"] = _row_url(datasette, database, r["paper_id"])
+    return {"modelcat_paper_results": {
+        "rows": rows[:METRICS_SHOWN], "more": len(rows) > METRICS_SHOWN, "others": others,
+        "all_href": datasette.urls.table(database, "model_paper_results") + "?" + urlencode({"model_id": model_id})}}
 
 
 async def catalog_summary(datasette, name: str) -> dict:
