@@ -422,3 +422,42 @@ def test_search_filters_and_sorts_on_speed_on_a_named_device(built_catalog):
     assert bare.exit_code == 1 and "add --device" in bare.output
     shown = CliRunner().invoke(cli, ["show", "--db", str(built_catalog), "timm:resnet50.a1_in1k"])
     assert re.search(r"speed \(infer\) +[\d,]+ img/s on RTX 4090 at 224 px \(amp, nchw, torch 2\.9\.1", shown.output)
+
+
+def test_pretraining_rows_apply_to_the_tags_they_describe():
+    from indexer.sources.timm_results import pretraining_by_tag
+
+    tags = ["deit_base_distilled_patch16_224.fb_in1k", "beit_base_patch16_224.in22k_ft_in22k",
+            "beit_base_patch16_224.in22k_ft_in22k_in1k", "resnet50.a1_in1k", "resnet50.tv_in1k",
+            "inception_v3.tf_adv_in1k", "inception_v3.tv_in1k", "resnext101_32x8d.fb_wsl_ig1b_ft_in1k",
+            "cait_s24_224.fb_dist_in1k", "cait_s24_224.other_in1k"]
+    table = {"deit_base_distilled_patch16_224": "in1k-dist", "beit_base_patch16_224": "in21k-selfsl",
+             "resnet50": "in1k", "adv_inception_v3": "in1k-adv", "ig_resnext101_32x16d": "ig1b-wsl",
+             "cait_s24_224": "in1k-dist"}
+    deprecated = {"adv_inception_v3": "inception_v3.tf_adv_in1k",
+                  # timm's table sends the 32x16d name to the 32x8d tag: another architecture, not taken
+                  "ig_resnext101_32x16d": "resnext101_32x8d.fb_wsl_ig1b_ft_in1k"}
+    assert pretraining_by_tag(table, tags, deprecated) == {
+        "deit_base_distilled_patch16_224.fb_in1k": "in1k-dist",  # the architecture's only tag
+        "beit_base_patch16_224.in22k_ft_in22k_in1k": "in21k-selfsl",  # the ImageNet-1K tag that names in22k
+        "inception_v3.tf_adv_in1k": "in1k-adv",  # the old name is the architecture with the tag's prefix
+    }  # "in1k" adds nothing; a method alone on an architecture of several tags cannot say which
+
+
+def test_pretraining_is_kept_and_joins_the_datasets_only_when_the_tag_named_none():
+    raw = {"name": "deit_base_distilled_patch16_224.fb_in1k", "pretrain": "in1k-dist",
+           "cfg": {"architecture": "deit_base_distilled_patch16_224", "num_classes": 1000}}
+    rec = normalize_timm(raw)
+    assert rec.extra["pretrain"] == "in1k-dist"
+    assert [(d.dataset_id, d.role) for d in rec.datasets] == [("imagenet-1k", "train")]
+    rec = normalize_timm({**raw, "name": "somenet.fb", "pretrain": "in21k-selfsl"})
+    assert [(d.dataset_id, d.role) for d in rec.datasets] == [("imagenet-21k", "pretrain")]
+    rec = normalize_timm({**raw, "name": "somenet.fb_in1k", "pretrain": "in21k-selfsl"})
+    assert [(d.dataset_id, d.role) for d in rec.datasets] == [("imagenet-21k", "pretrain"), ("imagenet-1k", "finetune")]
+
+
+def test_the_catalog_says_how_timm_models_were_pretrained(cat):
+    [(extra,)] = cat.conn.execute("SELECT extra FROM models WHERE id = 'timm:deit_base_distilled_patch16_224.fb_in1k'")
+    assert json.loads(extra)["pretrain"] == "in1k-dist"
+    n = cat.conn.execute("SELECT count(*) FROM models WHERE source = 'timm' AND json_extract(extra, '$.pretrain') IS NOT NULL")
+    assert n.fetchone()[0] >= 100

@@ -26,14 +26,16 @@ from typing import Iterator
 
 from ..errors import SkipRecord, SourceUnavailable
 from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normalize_license
-from ..normalize.dataset import dataset_kind, label_space_sizes
+from ..normalize.dataset import canonical_dataset, dataset_kind, label_space_sizes
 from ..normalize.links import github_repo_ids
 from ..normalize.values import integer, number, numbers, text, texts
 from ..normalize.ids import id_problem, valid_id
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
 from .base import FetchContext, Source, family_words, jsonable
 from . import ghclient
-from .timm_results import origin_label, read_benchmarks, read_results, results_folder
+from .timm_results import (
+    origin_label, pretraining_by_tag, read_benchmarks, read_pretraining, read_results, results_folder,
+)
 
 CACHE_FORMAT = 1  # bump when the raw record shape or the counting method changes
 _CFG_KEYS = (
@@ -208,15 +210,41 @@ class TimmSource(Source):
         benchmarks = read_benchmarks(folder)  # its speed measurements, by architecture
         ctx.details["results"] = where
         label = origin_label(folder)
+        deprecated = _deprecated_names(Path(ctx.cache_dir) / f"timm-{version}-deprecated.json", ctx)
+        pretrain = pretraining_by_tag(read_pretraining(folder), [r["name"] for r in records], deprecated)
+        ctx.details["pretraining_rows"] = len(pretrain)
         for rec in records:
             rec["timm_version"] = version
             rec["results_origin"] = label
             rec["results"] = results.get(rec["name"], [])
+            if rec["name"] in pretrain:
+                rec["pretrain"] = pretrain[rec["name"]]
             rec["benchmarks"] = benchmarks.get((rec.get("cfg") or {}).get("architecture") or rec["name"].split(".")[0], [])
             yield rec
 
     def normalize(self, raw: dict) -> ModelRecord:
         return normalize_timm(raw)
+
+
+def _deprecated_names(cache: Path, ctx: FetchContext) -> dict[str, str]:
+    """timm's table of old model names and the tag each became ({} where this timm has none),
+    cached per timm version beside the parameter cache: a warm refresh does not import timm."""
+    try:
+        with open(cache, encoding="utf-8") as f:
+            table = json.load(f)
+        if isinstance(table, dict):
+            return table
+    except (OSError, ValueError):
+        pass
+    try:
+        _import_timm()
+        from timm.models import _registry
+    except ImportError:
+        return {}
+    table = getattr(_registry, "_deprecated_models", {})
+    table = {k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(table, dict) else {}
+    _write_cache(cache, table, ctx)
+    return table
 
 
 def _read_cache(path: Path) -> list[dict] | None:
@@ -230,7 +258,7 @@ def _read_cache(path: Path) -> list[dict] | None:
     return data
 
 
-def _write_cache(path: Path, records: list[dict], ctx: FetchContext) -> None:
+def _write_cache(path: Path, records: list[dict] | dict, ctx: FetchContext) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".timm-", suffix=".tmp")
@@ -336,6 +364,17 @@ def normalize_timm(raw: dict) -> ModelRecord:
     )
     rec.metrics = result_metrics(raw.get("results"), rec.input_size, text(raw.get("results_origin"), 200))
     rec.speeds = benchmark_speeds(raw.get("benchmarks"), rec.input_size)
+    pretrain = text(raw.get("pretrain"), 100)
+    if pretrain:
+        # timm's model_metadata-in1k.csv: what the model was pretrained on, and how ("in21k-selfsl",
+        # "in1k-dist"); its data joins the datasets when the tag named no pretraining data itself
+        rec.extra["pretrain"] = pretrain
+        data = canonical_dataset(pretrain.split("-", 1)[0])
+        if data and len(links) <= 1 and data not in {d.dataset_id for d in links}:
+            for d in links:
+                d.role = "finetune"
+            rec.datasets.insert(0, DatasetLink(data, "pretrain", f"{pretrain} (timm model_metadata-in1k.csv)"))
+            rec.tags.append(data)
     if text(raw.get("module")):
         rec.extra["module"] = text(raw.get("module"), 200)
     if text(raw.get("count_error")):

@@ -180,6 +180,43 @@ def read_pretraining(folder: Path = SNAPSHOT) -> dict[str, str]:
                 if (m := text(row.get("model"), 300)) and (p := text(row.get("pretrain"), 100))}
 
 
+def pretraining_by_tag(pretraining: dict[str, str], tags: list[str], deprecated: dict[str, str]) -> dict[str, str]:
+    """model_metadata-in1k.csv's rows, by the pretrained tags they describe. The file names models
+    as timm did before tags ("beit_base_patch16_224", "adv_inception_v3"); a row applies to:
+    - the tags of the architecture of that name: its only tag, or, when it has several, the
+      ImageNet-1K ones whose tag names the row's pretraining data ("in21k-selfsl" -> the
+      in22k..._in1k tags; a method alone such as "in1k-dist" cannot say which, and applies to none);
+    - the tag timm's deprecation table moves an old name to, when the old name is that
+      architecture with a prefix or suffix the tag carries ("adv_inception_v3" ->
+      inception_v3.tf_adv_in1k); a move to another architecture (that table sends
+      ig_resnext101_32x16d to resnext101_32x8d.fb_wsl_ig1b_ft_in1k) is not taken.
+    Rows that say only "in1k" add nothing to a tag and are left out."""
+    from ..normalize.dataset import canonical_dataset
+
+    by_arch: dict[str, list[str]] = {}
+    for t in tags:
+        by_arch.setdefault(t.split(".", 1)[0], []).append(t)
+    out: dict[str, str] = {}
+    for model, value in pretraining.items():
+        if value == "in1k":
+            continue
+        data = canonical_dataset(value.split("-", 1)[0])
+        candidates = by_arch.get(model, [])
+        if len(candidates) > 1:
+            candidates = [t for t in candidates if data and data != "imagenet-1k" and "in1k" in t.split(".", 1)[1].split("_")
+                          and any(canonical_dataset(tok) == data for tok in t.split(".", 1)[1].split("_"))]
+        target = deprecated.get(model)
+        if not candidates and target in tags:
+            arch, tag = target.split(".", 1)
+            extra = model[len(arch) + 1:] if model.startswith(arch + "_") else (
+                model[: -len(arch) - 1] if model.endswith("_" + arch) else None)
+            if extra and all(tok in tag.split("_") for tok in extra.split("_")):
+                candidates = [target]
+        for t in candidates:
+            out[t] = value
+    return out
+
+
 def _number(value) -> float | None:
     """A percentage as a CSV cell holds it ("73.164", "1,014.45" with its separator), or None."""
     try:
