@@ -67,6 +67,10 @@ class RepoLink:
 # is_test is derived from the row's own name and author (schema/test_models.yml): kept out of the
 # digest too, so a change of the rules rewrites the flag on every row seen, not the rows.
 VOLATILE_FIELDS = ("downloads", "likes", "is_test")
+# Columns derived from the record's own child rows (its datasets, its metrics), so that pages read
+# them without a subquery per row: written with the row, left out of the digest (the children are in it).
+DERIVED_FIELDS = ("dataset_ids", "imagenet_top1")
+DATASET_IDS_CHARS = 8000  # schema/caps.yml: models.dataset_ids
 
 
 @dataclass
@@ -133,6 +137,30 @@ class ModelRecord:
         self.license, self.license_raw = lic.id, lic.raw
         self.license_family, self.is_open = lic.family, lic.is_open
         self.license_name = lic.name
+
+    # columns derived from the record's child rows (DERIVED_FIELDS): what the pages show of them
+    @property
+    def dataset_ids(self) -> str:
+        """Its datasets' ids, each once, sorted, as a compact JSON array (as SQLite's
+        json_group_array writes it); past DATASET_IDS_CHARS the last item says how many more."""
+        import json
+
+        ids = sorted({d.dataset_id for d in self.datasets if isinstance(d.dataset_id, str)})
+        out = json.dumps(ids, separators=(",", ":"), ensure_ascii=False)
+        while len(out) > DATASET_IDS_CHARS and ids:
+            ids = ids[: len(ids) * 3 // 4]
+            more = len({d.dataset_id for d in self.datasets if isinstance(d.dataset_id, str)}) - len(ids)
+            out = json.dumps(ids + [f"… {more} more"], separators=(",", ":"), ensure_ascii=False)
+        return out
+
+    @property
+    def imagenet_top1(self) -> float | None:
+        """The highest ImageNet-1K top-1 its metrics report (at the model's own input size)."""
+        import math
+
+        values = [m.value for m in self.metrics if m.dataset_id == "imagenet-1k" and m.metric == "top1"
+                  and isinstance(m.value, (int, float)) and not isinstance(m.value, bool) and math.isfinite(m.value)]
+        return max(values) if values else None
 
     def set_is_test(self) -> None:
         from .normalize.testmodel import is_test_model

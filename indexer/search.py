@@ -172,8 +172,7 @@ def build_sql(q: Query) -> tuple[str, list]:
     sql = (
         "SELECT m.id, m.name, m.source, m.task, m.library, m.license, m.license_family, m.is_open, "
         "m.num_params, m.size_bytes, m.size_is_estimate, m.url, m.downloads, m.entity_id, "
-        "(SELECT max(x.value) FROM metrics x WHERE x.model_id = m.id "
-        f"AND +x.dataset_id = 'imagenet-1k' AND +x.metric = 'top1') AS imagenet_top1{speed} "
+        f"m.imagenet_top1{speed} "
         "FROM models m"
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {SORTS[q.sort]}"

@@ -14,10 +14,8 @@ SELECT
     round(m.num_params / 1e6, 2) AS params_m,
     round(m.size_bytes / 1e6, 1) AS size_mb,
     m.size_is_estimate,
-    (SELECT json_group_array(d.dataset_id) FROM model_datasets d WHERE d.model_id = m.id) AS datasets,
-    -- (+: by the model's own metrics; the (dataset_id, metric) index would read every model's top-1 per row)
-    (SELECT max(x.value) FROM metrics x
-      WHERE x.model_id = m.id AND +x.dataset_id = 'imagenet-1k' AND +x.metric = 'top1') AS imagenet_top1,
+    m.dataset_ids AS datasets,  -- kept on the row by the writer (migration 0014), as imagenet_top1
+    m.imagenet_top1,
     m.downloads,
     m.gated,
     m.loadable,

@@ -14,7 +14,7 @@ import threading
 from typing import Iterator
 
 from ..normalize.values import integer, number
-from ..records import VOLATILE_FIELDS, ModelRecord
+from ..records import DERIVED_FIELDS, VOLATILE_FIELDS, ModelRecord
 from ..textsafe import display, visible
 
 
@@ -28,6 +28,7 @@ MODEL_COLUMNS = (
     "interpolation", "num_classes", "classifier", "first_conv", "source_version", "extra",
     "entity_id", "source_uid", "license_name", "downloads", "likes", "gated", "private", "disabled",
     "sha", "repo_bytes", "loadable", "load_backend", "load_note", "is_test",
+    "dataset_ids", "imagenet_top1",  # DERIVED_FIELDS: from the children, not digested
 )  # fmt: skip
 
 
@@ -84,7 +85,7 @@ _INT_COLUMNS = frozenset({"num_params", "size_bytes", "num_classes", "downloads"
                           "forks", "open_issues", "version"})
 
 
-_REAL_COLUMNS = frozenset({"crop_pct"})
+_REAL_COLUMNS = frozenset({"crop_pct", "imagenet_top1"})
 
 
 _INT64 = 2**63
@@ -244,7 +245,7 @@ def _texts(*values) -> tuple:
     return values
 
 
-def _digest(values: list, rec, columns=MODEL_COLUMNS, volatile=VOLATILE_FIELDS) -> str:
+def _digest(values: list, rec, columns=MODEL_COLUMNS, volatile=VOLATILE_FIELDS + DERIVED_FIELDS) -> str:
     """The record's content: its row without the volatile counters, and its child rows.
     Equal content, equal digest; stored as record_hash so unchanged rows are not rewritten."""
     content = _plan(columns, volatile)[3](values)
