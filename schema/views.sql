@@ -36,27 +36,19 @@ WHERE r.id = (SELECT max(r2.id) FROM runs r2 WHERE r2.source = r.source);
 
 -- One row per distinct model (entity): the same weights seen in several sources (timm:x, hf:timm/x,
 -- torchhub:pytorch/vision:resnet18 = torchvision:resnet18.IMAGENET1K_V1) are one entity, with all its ids.
--- Top-1 is aggregated once per entity (a correlated subquery per entity scanned every top-1 metric).
+-- The entities table is kept by the writer (store/entities.py); this view names its columns as before.
 CREATE VIEW model_entities AS
-WITH top1 AS (
-    SELECT e.entity_id, max(x.value) AS value
-    FROM metrics x JOIN models e ON e.id = x.model_id
-    WHERE x.dataset_id = 'imagenet-1k' AND x.metric = 'top1' AND e.removed_at IS NULL
-    GROUP BY e.entity_id
-)
 SELECT
-    m.entity_id AS entity,
-    count(*) AS n_ids,
-    json_group_array(m.id) AS ids,
-    group_concat(DISTINCT m.source) AS sources,
-    max(m.task) AS task,
-    max(m.num_params) AS num_params,
-    round(max(m.size_bytes) / 1e6, 1) AS size_mb,
-    max(m.is_open) AS is_open,
-    max(t.value) AS imagenet_top1
-FROM models m LEFT JOIN top1 t ON t.entity_id = m.entity_id
-WHERE m.removed_at IS NULL
-GROUP BY m.entity_id;
+    entity,
+    n_ids,
+    ids,
+    sources,
+    task,
+    num_params,
+    round(size_bytes / 1e6, 1) AS size_mb,
+    is_open,
+    imagenet_top1
+FROM entities;
 
 -- A paper with the models that cite it and the code it points to (or that its models point to).
 CREATE VIEW paper_summary AS

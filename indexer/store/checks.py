@@ -57,6 +57,15 @@ _INVARIANTS = [
      "OR (removed_at IS NOT NULL AND removed_at < first_seen) LIMIT 100"),
     ("sizes and counts are sane", "no negative size, parameter count or class count",
      "SELECT id FROM models WHERE size_bytes < 0 OR num_params < 0 OR num_classes < 0 OR downloads < 0 LIMIT 100"),
+    ("entities follow the models", "one entities row per entity with a live row, counting its live rows "
+     "(not while a first load has deferred the models indexes: it rebuilds them at its end)",
+     "SELECT 'entity ' || x.e || ': ' || x.n || ' live rows, entities says ' || coalesce(y.n_ids, 'nothing') "
+     "FROM (SELECT entity_id AS e, count(*) AS n FROM models WHERE removed_at IS NULL GROUP BY entity_id) x "
+     "LEFT JOIN entities y ON y.entity = x.e WHERE y.n_ids IS NOT x.n "
+     "AND NOT EXISTS (SELECT 1 FROM deferred_indexes WHERE name = 'idx_models_entity') "
+     "UNION ALL SELECT 'entity ' || entity || ' has no live row' FROM entities WHERE entity NOT IN "
+     "(SELECT entity_id FROM models WHERE removed_at IS NULL) "
+     "AND NOT EXISTS (SELECT 1 FROM deferred_indexes WHERE name = 'idx_models_entity') LIMIT 100"),
     ("one open run per source", "at most one refresh per source is marked running",
      "SELECT source FROM runs WHERE status = 'running' GROUP BY source HAVING count(*) > 1 LIMIT 100"),
 ]

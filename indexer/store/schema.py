@@ -44,8 +44,16 @@ def _backfill_is_test(conn: sqlite3.Connection) -> None:
         if is_test_model(source, name=name, author=author, architecture=arch, id=ident)])
 
 
+def _backfill_entities(conn: sqlite3.Connection) -> None:
+    """0015: the entities of the rows already in the catalog (the writer keeps them from then on)."""
+    from .entities import rebuild_entities
+
+    rebuild_entities(conn)
+
+
 # Python steps that run right after a migration's SQL, in its transaction.
-_BACKFILLS = {"0005_loadable": _backfill_loadable, "0010_test_models": _backfill_is_test}
+_BACKFILLS = {"0005_loadable": _backfill_loadable, "0010_test_models": _backfill_is_test,
+              "0015_entities": _backfill_entities}
 
 
 def _migration_files(directory: Path | None = None) -> list[Path]:
@@ -220,10 +228,14 @@ class SchemaMixin:
         `commit_each`, each index is committed on its own (with its line in deferred_indexes), so
         the WAL can be checkpointed between them instead of holding every index of a Hub-size
         catalog at once."""
+        from .entities import rebuild_entities
+
         rows = self.conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY name").fetchall()
         for name, sql in rows:
             self.conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
             self.conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
+            if name == "idx_models_entity":  # the writer left the entities to this moment
+                rebuild_entities(self.conn)
             if commit_each:
                 self.checkpoint()
         return [name for name, _ in rows]

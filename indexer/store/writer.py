@@ -11,6 +11,7 @@ from ..records import (
     REPO_VOLATILE_FIELDS, VOLATILE_FIELDS, ModelRecord, PaperRecord, PaperResultsRecord, RepoRecord,
 )
 from ..textsafe import display, visible
+from .entities import refresh_entities
 from .rows import (
     _BOOL_COLUMNS, _C_PR_RAW, _KEEP_KNOWN, _VOLATILE_INDEXES, MODEL_COLUMNS, PAPER_COLUMNS, REPO_COLUMNS,
     SPEED_COLUMNS, PreparedModel, _cap, _chunks, _digest, _values, cap_text, prepare_model,
@@ -48,6 +49,9 @@ _UPDATE = (
     + ", ".join(f"{c} = ?" for c in MODEL_COLUMNS[1:])
     + ", record_hash = ?, last_seen = ?, changed_at = ?, removed_at = NULL WHERE id = ?"
 )
+
+
+_ENTITY_AT = MODEL_COLUMNS.index("entity_id")
 
 
 _TOUCH = "UPDATE models SET last_seen = ?, " + ", ".join(f"{c} = ?" for c in VOLATILE_FIELDS) + " WHERE id = ?"
@@ -126,11 +130,12 @@ class SourceWriter:
         existing = {}
         for chunk in _chunks(list(batch), 900):
             existing.update(
-                (r[0], (r[1], r[2])) for r in self.conn.execute(
-                    f"SELECT id, record_hash, removed_at FROM models WHERE id IN ({', '.join('?' * len(chunk))})",
+                (r[0], (r[1], r[2], r[3])) for r in self.conn.execute(
+                    f"SELECT id, record_hash, removed_at, entity_id FROM models WHERE id IN ({', '.join('?' * len(chunk))})",
                     chunk,
                 )
             )
+        entities = set()  # the entities whose rows this batch adds, rewrites, renames or brings back
         inserts, updates, touched, added, changed = [], [], [], [], []
         for rec_id, rec in batch.items():
             values, h = rec.values, rec.digest
@@ -139,10 +144,12 @@ class SourceWriter:
                 inserts.append((*values, h, self.now, self.now, self.now))
                 added.append(rec)
                 self.counts.new += 1
+                entities.add(values[_ENTITY_AT])
             elif old[0] != h or old[1] is not None:
                 updates.append((*values[1:], h, self.now, self.now, rec_id))
                 changed.append(rec)
                 self.counts.updated += 1
+                entities.update((values[_ENTITY_AT], old[2]))
             else:
                 touched.append((self.now, *(values[i] for i in _VOLATILE_INDEXES), rec_id))
                 self.counts.unchanged += 1
@@ -156,9 +163,10 @@ class SourceWriter:
         c.executemany(_UPDATE, updates)
         c.executemany(_TOUCH, touched)
         if added:
-            self._follow_renames([r for r in added if r.source_uid])
+            entities.update(self._follow_renames([r for r in added if r.source_uid]))
         if added or changed:
             self._write_children(added, changed)
+        refresh_entities(c, entities)
 
     def _upsert(self, table: str, columns: tuple, volatile: tuple, batch: dict, *, has_seen: bool) -> list:
         """Papers and repositories: insert, rewrite when the digest differs (a stub a link made
@@ -315,17 +323,19 @@ class SourceWriter:
         c.execute("DELETE FROM _listed")
         return len(gone)
 
-    def _follow_renames(self, records: list[PreparedModel]) -> None:
-        """New ids carrying the source_uid of an existing row: that row's id was renamed."""
+    def _follow_renames(self, records: list[PreparedModel]) -> set[str]:
+        """New ids carrying the source_uid of an existing row: that row's id was renamed. Returns
+        the entities of the rows it marked removed."""
         c = self.conn
         by_uid = {r.source_uid: r.id for r in records}
         uids = list(by_uid)
+        entities = set()
         for i in range(0, len(uids), 900):
             chunk = uids[i:i + 900]
             moved = c.execute(
-                f"SELECT id, source_uid FROM models WHERE source = ? AND +removed_at IS NULL "  # + : by uid
+                f"SELECT id, source_uid, entity_id FROM models WHERE source = ? AND +removed_at IS NULL "  # + : by uid
                 f"AND source_uid IN ({', '.join('?' * len(chunk))})", (self.source, *chunk)).fetchall()
-            for old, uid in moved:
+            for old, uid, entity in moved:
                 new = by_uid[uid]
                 if old == new:
                     continue
@@ -333,9 +343,11 @@ class SourceWriter:
                           (old, new, self.source, self.now))
                 c.execute("UPDATE model_aliases SET model_id = ? WHERE model_id = ?", (new, old))
                 c.execute("UPDATE models SET removed_at = ?, changed_at = ? WHERE id = ?", (self.now, self.now, old))
+                entities.add(entity)
                 self.counts.renamed += 1
         # an id that comes back after being an alias is a model again
         c.executemany("DELETE FROM model_aliases WHERE alias = ?", [(r.id,) for r in records])
+        return entities
 
     def _write_children(self, added: list[PreparedModel], changed: list[PreparedModel]) -> None:
         """Child rows of new records, and the replacement of a changed record's child rows."""
@@ -375,11 +387,15 @@ class SourceWriter:
         catalog timestamp), mark its rows not seen since then as removed."""
         self.flush()
         if removed_since is not None:
+            gone = [r[0] for r in self.conn.execute(
+                "SELECT DISTINCT entity_id FROM models WHERE source = ? AND removed_at IS NULL AND last_seen < ?",
+                (self.source, removed_since))]
             cur = self.conn.execute(
                 "UPDATE models SET removed_at = ?, changed_at = ? WHERE source = ? AND removed_at IS NULL "
                 "AND last_seen < ?",
                 (self.now, self.now, self.source, removed_since),
             )
+            refresh_entities(self.conn, gone)
             self.counts.removed = cur.rowcount + self._remove_results()
         return self.counts
 

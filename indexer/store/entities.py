@@ -1,0 +1,45 @@
+"""The entities table: one row per distinct model with a live row (the same weights seen in
+several sources are one entity), kept in step with `models` by the writer for the entities it
+touched, rebuilt whole after a first load that deferred the models indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Iterable
+
+from .rows import _chunks
+
+# the aggregate of one entity's live rows, as the entities table stores it
+_SELECT = (
+    "SELECT entity_id, count(*), json_group_array(id), "
+    "(SELECT group_concat(s, ',') FROM (SELECT DISTINCT m2.source AS s FROM models m2 "
+    "  WHERE m2.entity_id = m.entity_id AND m2.removed_at IS NULL ORDER BY 1)), "
+    "max(task), max(num_params), max(size_bytes), max(is_open), max(imagenet_top1) "
+    "FROM (SELECT entity_id, id, task, num_params, size_bytes, is_open, imagenet_top1 FROM models "
+    "WHERE removed_at IS NULL {where} ORDER BY entity_id, id) m GROUP BY entity_id"
+)
+_INSERT = ("INSERT INTO entities (entity, n_ids, ids, sources, task, num_params, size_bytes, is_open, imagenet_top1) ")
+
+
+def entities_deferred(conn: sqlite3.Connection) -> bool:
+    """True while a first load has dropped the models index entities are read through: the
+    entities are then rebuilt whole when it is restored."""
+    return conn.execute("SELECT 1 FROM deferred_indexes WHERE name = 'idx_models_entity'").fetchone() is not None
+
+
+def refresh_entities(conn: sqlite3.Connection, entity_ids: Iterable[str | None]) -> int:
+    """Recompute these entities from their live rows (an entity left with none goes away)."""
+    ids = sorted({e for e in entity_ids if e is not None})
+    if not ids or entities_deferred(conn):
+        return 0
+    for chunk in _chunks(ids, 500):
+        marks = ", ".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM entities WHERE entity IN ({marks})", chunk)
+        conn.execute(_INSERT + _SELECT.format(where=f"AND entity_id IN ({marks})"), chunk)
+    return len(ids)
+
+
+def rebuild_entities(conn: sqlite3.Connection) -> None:
+    """Every entity from scratch (after a first load, or a catalog from before the table)."""
+    conn.execute("DELETE FROM entities")
+    conn.execute(_INSERT + _SELECT.format(where=""))

@@ -1,0 +1,86 @@
+"""The entities table (one row per distinct model) follows the models through every way a refresh
+changes them: new rows, a changed entity, rows a source stops listing, renames, rows that come
+back, and a first load that deferred the models indexes (rebuilt at its end)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from indexer.records import Metric, ModelRecord
+from indexer.refresh import refresh
+from indexer.store import Catalog
+
+FRESH = """
+SELECT entity_id, count(*), (SELECT group_concat(s, ',') FROM (SELECT DISTINCT m2.source AS s FROM models m2
+  WHERE m2.entity_id = m.entity_id AND m2.removed_at IS NULL ORDER BY 1)), max(imagenet_top1)
+FROM models m WHERE removed_at IS NULL GROUP BY entity_id ORDER BY entity_id
+"""
+
+
+def entities(db) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        kept = conn.execute("SELECT entity, n_ids, sources, imagenet_top1 FROM entities ORDER BY entity").fetchall()
+        # the table equals what the live rows say, computed from scratch
+        assert kept == conn.execute(FRESH).fetchall()
+        for entity, ids in conn.execute("SELECT entity, ids FROM entities"):
+            assert json.loads(ids) == sorted(json.loads(ids))
+        return kept
+    finally:
+        conn.close()
+
+
+def test_entities_follow_refreshes(tmp_path, list_source):
+    db = tmp_path / "c.db"
+    a = list_source("a", [{"name": "x", "entity_id": "a:x"}, {"name": "y", "entity_id": "a:x"}, {"name": "z"}])
+    b = list_source("b", [{"name": "w", "entity_id": "a:x"}])
+    refresh(db, ["a", "b"])
+    assert entities(db) == [("a:x", 3, "a,b", None), ("a:z", 1, "a", None)]
+    # a source stops listing a row; another row joins the entity
+    a.raws = [{"name": "x", "entity_id": "a:x"}, {"name": "z", "entity_id": "a:x"}]
+    refresh(db, ["a"])
+    assert entities(db) == [("a:x", 3, "a,b", None)]
+    # the other source's only row goes: the entity keeps its rows from the first
+    b.raws = []
+    refresh(db, ["b"])
+    assert entities(db) == [("a:x", 2, "a", None)]
+    # a row comes back, on its own
+    a.raws.append({"name": "y"})
+    refresh(db, ["a"])
+    assert entities(db) == [("a:x", 2, "a", None), ("a:y", 1, "a", None)]
+
+
+def test_entities_follow_renames_and_metrics(tmp_path):
+    db = tmp_path / "c.db"
+    with Catalog.open(db) as cat:
+        def write(*records):
+            with cat.transaction():
+                w = cat.writer("hf")
+                for r in records:
+                    w.add(r)
+                w.finish(removed_since=None)
+
+        rec = lambda ident, top1=None, entity=None: ModelRecord(  # noqa: E731
+            id=ident, source="hf", name=ident[3:], source_uid="uid-1" if "old" in ident or "new" in ident else None,
+            entity_id=entity, metrics=[Metric("ImageNet", "acc@1", top1, "imagenet-1k", "top1")] if top1 else [])
+        write(rec("hf:o/old", 70.0), rec("hf:o/other", entity="hf:o/old"))
+        assert entities(db) == [("hf:o/old", 2, "hf", 70.0)]
+        write(rec("hf:o/new", 71.5))  # the same source_uid: a rename; the old id's row is removed
+        assert entities(db) == [("hf:o/new", 1, "hf", 71.5), ("hf:o/old", 1, "hf", None)]
+
+
+def test_a_deferred_first_load_rebuilds_the_entities_at_its_end(tmp_path):
+    db = tmp_path / "c.db"
+    with Catalog.open(db) as cat:
+        with cat.transaction():
+            dropped = cat.defer_indexes("hf")
+            assert "idx_models_entity" in dropped
+            w = cat.writer("hf")
+            for i in range(50):
+                w.add(ModelRecord(id=f"hf:o/m{i}", source="hf", name=f"o/m{i}", entity_id=f"hf:o/m{i % 7}"))
+            w.finish(removed_since=None)
+            # while the index is dropped the writer leaves them (a scan per batch would cost the load)
+            assert cat.conn.execute("SELECT count(*) FROM entities").fetchone()[0] == 0
+            cat.restore_indexes()
+    assert [n for _, n, _, _ in entities(db)] == [8, 7, 7, 7, 7, 7, 7]
