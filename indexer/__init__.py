@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from .errors import (  # noqa: E402
     CatalogError,
+    InstallError,
     ModelcatError,
     NotFound,
     RefreshLocked,
@@ -18,13 +19,22 @@ from .errors import (  # noqa: E402
     SourceUnavailable,
     UnknownSource,
 )
-from .refresh import SourceResult, refresh  # noqa: E402
-from .search import Query, search  # noqa: E402
-from .store import Catalog  # noqa: E402
+try:
+    from .refresh import SourceResult, refresh  # noqa: E402
+    from .search import Query, search  # noqa: E402
+    from .store import Catalog  # noqa: E402
+except InstallError as _e:  # a broken install: the `modelcat` command still starts, and says so in one line
+    _install_error = _e
+
+    def __getattr__(name: str):
+        if name in ("SourceResult", "refresh", "Query", "search", "Catalog"):
+            raise _install_error
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Catalog",
     "CatalogError",
+    "InstallError",
     "ModelcatError",
     "NotFound",
     "Query",

@@ -6,6 +6,10 @@ class ModelcatError(Exception):
     """Base class: an error the user can fix, with a message that says how."""
 
 
+class InstallError(ModelcatError):
+    """modelcat's own files (its schema folder, a data table) are missing: a broken install."""
+
+
 class CatalogError(ModelcatError):
     """The catalog file cannot be used (missing directory, read-only, corrupt, not ours, newer)."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ModelcatError
-from .paths import schema_dir
+from .paths import data_file
 from .store import Catalog, on_read_only_storage
 
 SETTINGS = {
@@ -27,7 +27,7 @@ SETTINGS = {
 
 @functools.lru_cache(maxsize=1)
 def _metadata_template() -> dict:
-    with open(schema_dir() / "metadata.yml", encoding="utf-8") as f:
+    with open(data_file("metadata.yml"), encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from ..errors import CatalogError
 from ..normalize.dataset import dataset_table
-from ..paths import schema_dir
+from ..paths import data_file, schema_dir
 from .rows import utcnow
 
 
@@ -167,7 +167,7 @@ class SchemaMixin:
     def ensure_shape(self) -> None:
         """Safe to run every time: views match schema/views.sql, datasets match datasets.yml."""
         wanted = {}
-        for statement in _statements((schema_dir() / "views.sql").read_text(encoding="utf-8")):
+        for statement in _statements(data_file("views.sql").read_text(encoding="utf-8")):
             m = re.search(r"CREATE\s+VIEW\s+(\w+)", statement, re.I)
             if m:
                 wanted[m.group(1)] = _strip_sql_comments(statement)
