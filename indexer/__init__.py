@@ -7,7 +7,7 @@
                                  open_only=True, max_mb=100))
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 from .errors import (  # noqa: E402
     CatalogError,

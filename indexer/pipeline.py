@@ -24,7 +24,7 @@ import signal
 import threading
 import time
 import traceback
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .errors import SkipRecord
 from .records import ModelRecord
@@ -40,12 +40,12 @@ START_AFTER = 2_000  # items: a smaller run is not worth a process
 Outcome = tuple  # ("ok", [records]) | ("skip", reason, detail) | ("error", reason, traceback text)
 
 
-def normalize_one(source, item: Any, prepare: bool = False) -> Outcome:
+def normalize_one(normalize: Callable[[Any], Any], item: Any, prepare: bool = False) -> Outcome:
     """One raw item's records, or why it was skipped. Model records come completed with their
     loadability, or with `prepare` as the rows the writer stores (store.prepare_model): work the
     writing process would otherwise do. A normalizer bug on one record must not sink the source."""
     try:
-        records = source.normalize(item)
+        records = normalize(item)
         records = records if isinstance(records, list) else [records]
         if prepare:
             records = [prepare_model(r) if isinstance(r, ModelRecord) else r for r in records]
@@ -76,10 +76,12 @@ def workers_wanted() -> int:
 
 
 # ---------------------------------------------------------------------- the worker's side
-_source = None  # the worker's source: this process's, as it was when the worker was forked
+_normalize = None  # the worker's normalizer, handed over when it starts
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, normalize: Callable[[Any], Any]) -> None:
+    global _normalize
+    _normalize = normalize
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
     def watch() -> None:  # the parent killed (-9): its worker must not live on
@@ -91,23 +93,25 @@ def _worker_init(parent: int) -> None:
 
 
 def _work(items: list, prepare: bool) -> list[Outcome]:
-    return [normalize_one(_source, item, prepare) for item in items]
+    return [normalize_one(_normalize, item, prepare) for item in items]
 
 
-def _start(source) -> concurrent.futures.ProcessPoolExecutor | None:
-    global _source
+def _start(normalize: Callable[[Any], Any]) -> concurrent.futures.ProcessPoolExecutor | None:
     if "fork" not in multiprocessing.get_all_start_methods():
-        return None  # the worker needs this process's source as it is now (settings, endpoint)
-    _source = source
+        return None  # a forked worker starts at once, with this process's imports
     return concurrent.futures.ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(os.getpid(),))
+        1, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+        initargs=(os.getpid(), normalize))
 
 
 # ---------------------------------------------------------------------- this process's side
-def normalized(source, items: Iterable[Any], *, parallel: bool = True,
+def normalized(normalize, items: Iterable[Any], *, parallel: bool = True,
                prepare: bool = False) -> Iterator[tuple[Any, Outcome | None]]:
     """(item, outcome) for every item `items` yields, in its order; markers as (marker, None).
-    With `prepare`, model records come as the writer's rows (normalize_one)."""
+    `normalize`: what turns a raw item into records, all it depends on bound in (a source's
+    `normalizer(ctx)`; a source itself stands for its `normalize`). With `prepare`, model records
+    come as the writer's rows (normalize_one)."""
+    fn = getattr(normalize, "normalize", normalize)
     pool = None
     want = workers_wanted() if parallel else 0
     pending: collections.deque = collections.deque()  # ("chunk", future, items) | ("marker", marker, None)
@@ -128,7 +132,7 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True,
                             type(e).__name__, str(e)[:200])
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
-            outcomes = [normalize_one(source, item, prepare) for item in raws]
+            outcomes = [normalize_one(fn, item, prepare) for item in raws]
         yield from zip(raws, outcomes)
 
     def send() -> None:  # the chunk so far, to the worker
@@ -147,7 +151,7 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True,
             yield from drain(pending.popleft())
         rest, chunk = chunk, []
         for item in rest:
-            yield item, normalize_one(source, item, prepare)
+            yield item, normalize_one(fn, item, prepare)
 
     try:
         for item in items:
@@ -156,10 +160,10 @@ def normalized(source, items: Iterable[Any], *, parallel: bool = True,
                 seen += 1
                 if seen > START_AFTER:
                     want = 0  # one try: after a failure the run stays in this process
-                    pool = _start(source)
+                    pool = _start(fn)
             if pool is None:
                 yield from flush()  # what a failed worker left, normalized here, in order
-                yield (item, None) if is_marker else (item, normalize_one(source, item, prepare))
+                yield (item, None) if is_marker else (item, normalize_one(fn, item, prepare))
                 continue
             if is_marker:
                 if chunk:

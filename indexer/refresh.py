@@ -1,7 +1,11 @@
-"""Running sources into the catalog: one transaction per source, one `runs` row per source.
+"""Running sources into the catalog: one `runs` row per source, and its writes in one transaction,
+except where the source commits as it goes: a long run (the Hub's sweeps, arXiv's id batches,
+GitHub's searches) yields Checkpoints, and each commits the rows before it with the source's
+cursor, so an interrupted run resumes there.
 
-A source that fails (an exception, no network) is rolled back, so its previous rows stay as they
-were; the error goes on its run row and in the summary, and the other sources go on.
+A source that fails (an exception, no network) is rolled back to its last commit: rows it had not
+committed stay as they were; the error goes on its run row and in the summary, and the other
+sources go on. A local fault (a full disk, an I/O error) stops the whole refresh.
 """
 
 from __future__ import annotations
@@ -161,7 +165,7 @@ def _run_source(cat: Catalog, run_id: int, name: str, t0: float, *, progress, ca
             counts = writer.counts
             ctx.run_started = writer.now
             # normalize() may run in a worker process (pipeline.py); outcomes come in fetch order
-            for item, outcome in normalized(source, source.fetch(ctx), parallel=source.parallel_normalize,
+            for item, outcome in normalized(source.normalizer(ctx), source.fetch(ctx), parallel=source.parallel_normalize,
                                              prepare=True):
                 if isinstance(item, Checkpoint):
                     writer.flush()

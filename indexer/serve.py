@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import socket
 from pathlib import Path
 
-import yaml
-
 from .errors import ModelcatError
-from .paths import data_file
 from .store import Catalog, on_read_only_storage
 
 SETTINGS = {
@@ -25,19 +20,12 @@ SETTINGS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def _metadata_template() -> dict:
-    with open(data_file("metadata.yml"), encoding="utf-8") as f:
-        return yaml.safe_load(f)
-
-
 def metadata_for(db_path: str | Path) -> dict:
-    """The metadata, with the database section under this catalog's name."""
-    name = Path(db_path).stem
-    meta = copy.deepcopy(_metadata_template())
-    meta["databases"] = {name: meta["databases"]["__catalog__"]}
-    meta["description_html"] = meta["description_html"].replace("{db}", name)
-    return meta
+    """The metadata for a catalog file (the plugin's, under the database name Datasette gives it:
+    the file's stem)."""
+    from .datasette_plugin.metadata import metadata_for_database
+
+    return metadata_for_database(Path(db_path).stem)
 
 
 def ensure_plugin() -> None:

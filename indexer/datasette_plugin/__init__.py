@@ -23,7 +23,7 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
-from ..serve import metadata_for
+from .metadata import metadata_for_database
 from ..textsafe import load_line, visible
 
 # Datasette's default error handler prints every error (a 404 included) with `rich` and all local
@@ -178,7 +178,7 @@ def get_metadata(datasette, key, database, table):
         return None
     merged: dict = {"databases": {}}
     for name in names:
-        meta = metadata_for(f"{name}.db")
+        meta = metadata_for_database(name)
         merged["databases"][name] = meta["databases"][name]
     return merged
 

@@ -1,5 +1,9 @@
 """Typed reads of raw fields: a source's value of the wrong type is unknown (None), never an
-exception. Every normalizer reads raw records through these (hostile input: tests/test_hostile_records.py)."""
+exception (hostile input: tests/test_hostile_records.py). The normalizers read raw records through
+these, except for a few helpers whose rules differ on purpose and stay private to their source:
+hf's `_text` takes a number as its text and `_as_list` a scalar as a one-item list (the Hub's card
+fields hold either), arxiv's `_text` folds whitespace (the feed wraps titles), github's `_int` and
+`_bool` read the API's typed JSON. Changing those would change what existing rows normalize to."""
 
 from __future__ import annotations
 

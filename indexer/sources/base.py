@@ -115,6 +115,11 @@ class Source:
     def normalize(self, raw: dict) -> ModelRecord:
         raise NotImplementedError
 
+    def normalizer(self, ctx: FetchContext) -> Callable[[dict], Any]:
+        """What a run normalizes with: normalize() with everything it depends on bound in from the
+        run's settings (a picklable callable: the normalize worker gets it when it starts)."""
+        return self.normalize
+
 
 # ---------------------------------------------------------------------- helpers for sources
 def preflight(url: str, service: str, env_var: str) -> None:

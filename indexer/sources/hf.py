@@ -26,6 +26,7 @@ Tokens: read by huggingface_hub from HF_TOKEN (or its login); never written anyw
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import importlib.util
@@ -78,7 +79,7 @@ class HubClient:
     def __init__(self, endpoint: str, *, timeout: float = 60, max_retries: int = 8, base_wait: float = 1.0):
         from huggingface_hub.utils import build_hf_headers
 
-        from .. import __version__
+        from ..version import __version__
 
         self.endpoint = endpoint.rstrip("/")
         self.origin = _origin(self.endpoint)
@@ -219,8 +220,7 @@ class HubSource(Source):
         if importlib.util.find_spec("huggingface_hub") is None:
             raise SourceUnavailable("huggingface_hub is not installed: run the README's set-up")
         cfg = self.resolved_settings(ctx)
-        endpoint = cfg["endpoint"] or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = _endpoint(cfg)
         client = HubClient(self.endpoint, timeout=float(cfg["timeout"]), max_retries=max(0, int(cfg["retries"])))
         client.preflight()
         page_size = max(1, min(int(cfg["page_size"]), 1000))
@@ -352,7 +352,17 @@ class HubSource(Source):
         ctx.state["watermark"] = newest
 
     def normalize(self, raw: dict) -> ModelRecord:
-        return normalize_hub(raw, getattr(self, "endpoint", DEFAULT_ENDPOINT))
+        """A record read from huggingface.co; a run normalizes with normalizer(ctx), which binds
+        the endpoint its settings name."""
+        return normalize_hub(raw)
+
+    def normalizer(self, ctx: FetchContext):
+        return functools.partial(normalize_hub, endpoint=_endpoint(self.resolved_settings(ctx)))
+
+
+def _endpoint(cfg: dict) -> str:
+    """The Hub a run reads: [hf] endpoint, else $HF_ENDPOINT, else huggingface.co."""
+    return (cfg["endpoint"] or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
 def _days_since(stamp: str | None) -> float:

@@ -1,0 +1,26 @@
+"""The catalog's Datasette metadata (titles, descriptions, facets, units, stored queries:
+schema/metadata.yml), for a database of a given name. The plugin serves it to any Datasette that
+opens a catalog; `modelcat serve` passes it to its own."""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+import yaml
+
+from ..paths import data_file
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> dict:
+    with open(data_file("metadata.yml"), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def metadata_for_database(name: str) -> dict:
+    """The metadata, with the database section under the catalog database's name."""
+    meta = copy.deepcopy(_template())
+    meta["databases"] = {name: meta["databases"]["__catalog__"]}
+    meta["description_html"] = meta["description_html"].replace("{db}", name)
+    return meta
