@@ -260,9 +260,9 @@ def expected_facets(metadata: dict, database: str, table: str, url: str) -> list
     return wanted
 
 
-# the query arguments that ask for a facet (Datasette 0.65's column, array and date facets;
-# _facet_size is not one)
-FACET_ARGS = ("_facet", "_facet_array", "_facet_date")
+# the query arguments that ask for a facet (Datasette 0.65's column, array and date facets, and
+# modelcat's list facet; _facet_size is not one)
+FACET_ARGS = ("_facet", "_facet_array", "_facet_date", "_facet_list")
 
 
 def missing_facets(data: dict, wanted: list[str]) -> list[str]:

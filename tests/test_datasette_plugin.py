@@ -240,6 +240,27 @@ def test_default_facets_include_license_and_loadable(small):
     assert {"task", "license_family", "library", "source", "license", "loadable", "datasets"} <= set(facets)
 
 
+def test_the_datasets_list_facet_counts_models_per_dataset_and_narrows_on_a_click(built, built_catalog):
+    con = sqlite3.connect(built_catalog)
+    expected = dict(con.execute(
+        "SELECT d.dataset_id, count(*) FROM model_datasets d JOIN models m ON m.id = d.model_id "
+        "WHERE m.removed_at IS NULL AND m.source = 'timm' GROUP BY d.dataset_id"))
+    data = built("/catalog/model_summary.json?source=timm&_size=0&_facet_size=max").json()
+    facet = data["facet_results"]["datasets"]
+    assert facet["type"] == "list"
+    assert {r["value"]: r["count"] for r in facet["results"]} == expected
+    counts = [r["count"] for r in facet["results"]]
+    assert counts == sorted(counts, reverse=True)
+    top = facet["results"][0]
+    narrowed = built(top["toggle_url"].replace("http://localhost", "")).json()  # a JSON page links JSON
+    assert narrowed["filtered_table_rows_count"] == top["count"]
+    again = {r["value"]: r for r in narrowed["facet_results"]["datasets"]["results"]}
+    assert again[top["value"]]["selected"] and again[top["value"]]["count"] == top["count"]
+    # asked for by URL on a page whose metadata does not name it
+    asked = built("/catalog/models.json?_size=0&_facet_list=tags&source=torchvision").json()["facet_results"]
+    assert asked["tags"]["type"] == "list" and asked["tags"]["results"]
+
+
 def test_read_only(built_catalog):
     ds = make_datasette(built_catalog)
     r = asyncio.run(ds.client.get("/catalog.json?sql=delete+from+models"))

@@ -20,6 +20,7 @@ import datasette.handle_exception as _datasette_errors
 import markupsafe
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
+from datasette.facets import ArrayFacet
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
@@ -133,6 +134,59 @@ def prepare_connection(conn, database, datasette):
         return
     if ours:
         conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KB}")
+
+
+# ---------------------------------------------------------------------- facets
+class ListFacet(ArrayFacet):
+    """A facet over a column that holds a JSON list of ids, each at most once per row (model_summary's
+    datasets): how many rows name each id. Datasette's array facet counts the same, but first
+    removes duplicate (item, row) pairs by comparing every column of every row, which took 1.5 s
+    on 300,000 models; this one reads only the column (180 ms there). Picked in the metadata as
+    `{list: column}` or with `?_facet_list=column`; a click adds `column__arraycontains=value`,
+    as the array facet's does."""
+
+    type = "list"
+
+    async def suggest(self):
+        return []
+
+    async def facet_results(self):
+        from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+        results, timed_out = [], []
+        size = self.get_facet_size()
+        pairs = self.get_querystring_pairs()
+        for found in self.get_configs():
+            config = found["config"]
+            column = config.get("column") or config["simple"]
+            col = escape_sqlite(column)
+            sql = (f"SELECT j.value AS value, count(*) AS count FROM (SELECT {col} AS items FROM ({self.sql}) "
+                   f"WHERE {col} IS NOT NULL AND {col} != '[]') AS r, json_each(r.items) AS j "
+                   f"GROUP BY j.value ORDER BY count DESC, value LIMIT {size + 1}")
+            try:
+                rows = await self.ds.execute(self.database, sql, self.params, truncate=False,
+                                             custom_time_limit=self.ds.setting("facet_time_limit_ms"))
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            values = []
+            for row in rows.rows[:size]:
+                value = str(row["value"])
+                arg = {f"{column}__arraycontains": value}
+                selected = (f"{column}__arraycontains", value) in pairs
+                path = path_with_removed_args(self.request, arg) if selected else path_with_added_args(self.request, arg)
+                values.append({"value": value, "label": value, "count": row["count"],
+                               "toggle_url": self.ds.absolute_url(self.request, path), "selected": selected})
+            results.append({"name": column, "type": self.type, "results": values,
+                            "hideable": found["source"] != "metadata",
+                            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_list": column})),
+                            "truncated": len(rows) > size})
+        return results, timed_out
+
+
+@hookimpl
+def register_facet_classes():
+    return [ListFacet]
 
 
 # ---------------------------------------------------------------------- which databases
