@@ -77,11 +77,13 @@ def refresh(
                 stale = cat.mark_interrupted_runs()
                 if stale:
                     log.warning("marked %d run(s) left 'running' by an earlier refresh as interrupted", stale)
-                return [
+                results = [
                     run_source(cat, name, progress=progress(name) if progress else None, cache=cache,
                                config=(config or {}).get(name), reserve=reserve, space_check=space_check)
                     for name in names
                 ]
+                cat.optimize()  # planner statistics for what changed (pages pick their indexes by them)
+                return results
         except Exception as e:
             fault = local_fault(db_path, e)
             if fault is None or fault is e:

@@ -28,7 +28,7 @@ def test_a_sound_catalog_passes(catalog_copy):
     before = hashlib.sha256(catalog_copy.read_bytes()).hexdigest()
     r = run(catalog_copy)
     assert r.exit_code == 0, r.output
-    assert "17 of 17 checks passed" in r.output
+    assert "18 of 18 checks passed" in r.output
     assert all(x.ok for x in results(catalog_copy).values())
     assert hashlib.sha256(catalog_copy.read_bytes()).hexdigest() == before  # read-only
     assert run(catalog_copy, "--quick").exit_code == 0

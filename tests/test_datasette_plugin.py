@@ -252,8 +252,18 @@ def test_the_datasets_list_facet_counts_models_per_dataset_and_narrows_on_a_clic
     counts = [r["count"] for r in facet["results"]]
     assert counts == sorted(counts, reverse=True)
     top = facet["results"][0]
+    assert f"_dataset={top['value']}" in top["toggle_url"]  # through model_datasets' index
     narrowed = built(top["toggle_url"].replace("http://localhost", "")).json()  # a JSON page links JSON
     assert narrowed["filtered_table_rows_count"] == top["count"]
+    # the same rows as Datasette's own filter on the list, which reads every row's list
+    small = facet["results"][-1]["value"]
+    slow = built(f"/catalog/model_summary.json?source=timm&_shape=objects&datasets__arraycontains={small}").json()
+    fast = built(f"/catalog/model_summary.json?source=timm&_shape=objects&_dataset={small}").json()
+    assert sorted(r["id"] for r in fast["rows"]) == sorted(r["id"] for r in slow["rows"]) and fast["rows"]
+    both = built(f"/catalog/model_summary.json?_size=0&_dataset={top['value']}&_dataset=no-such-set").json()
+    assert both["filtered_table_rows_count"] == 0  # every one must hold
+    page = built(f"/catalog/model_summary?_dataset={top['value']}").text
+    assert f'datasets has &#34;{top["value"]}&#34;' in page or f'datasets has "{top["value"]}"' in page
     again = {r["value"]: r for r in narrowed["facet_results"]["datasets"]["results"]}
     assert again[top["value"]]["selected"] and again[top["value"]]["count"] == top["count"]
     # asked for by URL on a page whose metadata does not name it

@@ -1,6 +1,7 @@
-"""The entities table (one row per distinct model) follows the models through every way a refresh
-changes them: new rows, a changed entity, rows a source stops listing, renames, rows that come
-back, and a first load that deferred the models indexes (rebuilt at its end)."""
+"""The tables the store keeps for pages to read, the entities (one row per distinct model) and
+source_counts (each source's live, open and loadable models), follow the models through every
+way a refresh changes them: new rows, a changed entity or license, rows a source stops listing,
+renames, rows that come back, and a first load that deferred the models indexes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from indexer.records import Metric, ModelRecord
 from indexer.refresh import refresh
 from indexer.store import Catalog
 
+class OpenSource:
+    """conftest's ListSource, with a license per row (mit unless the row says)."""
+
+    def __new__(cls, name, raws, **kw):
+        from conftest import ListSource
+        from indexer.normalize import normalize_license
+
+        class _Licensed(ListSource):
+            def normalize(self, raw):
+                rec = super().normalize(raw)
+                rec.set_license(normalize_license(raw.get("license", "mit")))
+                return rec
+
+        return _Licensed(name, raws, **kw)
+
+
 FRESH = """
 SELECT entity_id, count(*), (SELECT group_concat(s, ',') FROM (SELECT DISTINCT m2.source AS s FROM models m2
   WHERE m2.entity_id = m.entity_id AND m2.removed_at IS NULL ORDER BY 1)), max(imagenet_top1)
@@ -18,9 +35,18 @@ FROM models m WHERE removed_at IS NULL GROUP BY entity_id ORDER BY entity_id
 """
 
 
+COUNTS = """
+SELECT source, count(*), sum(is_open = 1), sum(loadable = 1) FROM models WHERE removed_at IS NULL
+GROUP BY source ORDER BY source
+"""
+
+
 def entities(db) -> list[tuple]:
     conn = sqlite3.connect(db)
     try:
+        # source_counts, kept by deltas, equals a count of the live rows
+        assert conn.execute("SELECT source, models, open, loadable FROM source_counts WHERE models > 0 "
+                            "ORDER BY source").fetchall() == conn.execute(COUNTS).fetchall()
         kept = conn.execute("SELECT entity, n_ids, sources, imagenet_top1 FROM entities ORDER BY entity").fetchall()
         # the table equals what the live rows say, computed from scratch
         assert kept == conn.execute(FRESH).fetchall()
@@ -33,7 +59,8 @@ def entities(db) -> list[tuple]:
 
 def test_entities_follow_refreshes(tmp_path, list_source):
     db = tmp_path / "c.db"
-    a = list_source("a", [{"name": "x", "entity_id": "a:x"}, {"name": "y", "entity_id": "a:x"}, {"name": "z"}])
+    a = list_source("a", [{"name": "x", "entity_id": "a:x"}, {"name": "y", "entity_id": "a:x"}, {"name": "z"}],
+                    cls=OpenSource)
     b = list_source("b", [{"name": "w", "entity_id": "a:x"}])
     refresh(db, ["a", "b"])
     assert entities(db) == [("a:x", 3, "a,b", None), ("a:z", 1, "a", None)]
@@ -45,10 +72,12 @@ def test_entities_follow_refreshes(tmp_path, list_source):
     b.raws = []
     refresh(db, ["b"])
     assert entities(db) == [("a:x", 2, "a", None)]
-    # a row comes back, on its own
+    # a row comes back, on its own; another changes its license
     a.raws.append({"name": "y"})
+    a.raws[0]["license"] = "cc-by-nc-4.0"
     refresh(db, ["a"])
     assert entities(db) == [("a:x", 2, "a", None), ("a:y", 1, "a", None)]
+    assert sqlite3.connect(db).execute("SELECT models, open FROM source_counts WHERE source = 'a'").fetchone() == (3, 2)
 
 
 def test_entities_follow_renames_and_metrics(tmp_path):

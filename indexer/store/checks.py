@@ -66,6 +66,15 @@ _INVARIANTS = [
      "UNION ALL SELECT 'entity ' || entity || ' has no live row' FROM entities WHERE entity NOT IN "
      "(SELECT entity_id FROM models WHERE removed_at IS NULL) "
      "AND NOT EXISTS (SELECT 1 FROM deferred_indexes WHERE name = 'idx_models_entity') LIMIT 100"),
+    ("source counts follow the models", "source_counts holds each source's live, open and loadable models",
+     "WITH x AS (SELECT source, count(*) AS n, sum(is_open = 1) AS o, sum(loadable = 1) AS l FROM models "
+     "WHERE removed_at IS NULL GROUP BY source), k AS (SELECT source FROM x UNION SELECT source FROM source_counts) "
+     "SELECT 'source ' || k.source || ': ' || coalesce(x.n, 0) || ' live rows (' || "
+     "coalesce(x.o, 0) || ' open, ' || coalesce(x.l, 0) || ' loadable), source_counts says ' || "
+     "coalesce(y.models, 0) || ' (' || coalesce(y.open, 0) || ', ' || coalesce(y.loadable, 0) || ')' "
+     "FROM k LEFT JOIN x ON x.source = k.source LEFT JOIN source_counts y ON y.source = k.source "
+     "WHERE coalesce(x.n, 0) != coalesce(y.models, 0) OR coalesce(x.o, 0) != coalesce(y.open, 0) "
+     "OR coalesce(x.l, 0) != coalesce(y.loadable, 0) LIMIT 100"),
     ("one open run per source", "at most one refresh per source is marked running",
      "SELECT source FROM runs WHERE status = 'running' GROUP BY source HAVING count(*) > 1 LIMIT 100"),
 ]

@@ -51,7 +51,7 @@ _UPDATE = (
 )
 
 
-_ENTITY_AT = MODEL_COLUMNS.index("entity_id")
+_ENTITY_AT, _OPEN_AT, _LOADABLE_AT = (MODEL_COLUMNS.index(c) for c in ("entity_id", "is_open", "loadable"))
 
 
 _TOUCH = "UPDATE models SET last_seen = ?, " + ", ".join(f"{c} = ?" for c in VOLATILE_FIELDS) + " WHERE id = ?"
@@ -79,6 +79,7 @@ class SourceWriter:
         self._repos: dict[str, RepoRecord] = {}
         self._results: dict[str, PaperResultsRecord] = {}
         self._result_keys: set[str] = set()  # the papers whose results this run wrote
+        self._delta = [0, 0, 0]  # live models, open, loadable: what source_counts has not been told yet
 
     def add(self, rec: ModelRecord | PreparedModel | PaperRecord | RepoRecord | PaperResultsRecord) -> None:
         if rec.source != self.source:
@@ -130,8 +131,9 @@ class SourceWriter:
         existing = {}
         for chunk in _chunks(list(batch), 900):
             existing.update(
-                (r[0], (r[1], r[2], r[3])) for r in self.conn.execute(
-                    f"SELECT id, record_hash, removed_at, entity_id FROM models WHERE id IN ({', '.join('?' * len(chunk))})",
+                (r[0], (r[1], r[2], r[3], r[4], r[5])) for r in self.conn.execute(
+                    f"SELECT id, record_hash, removed_at, entity_id, is_open, loadable FROM models "
+                    f"WHERE id IN ({', '.join('?' * len(chunk))})",
                     chunk,
                 )
             )
@@ -145,11 +147,15 @@ class SourceWriter:
                 added.append(rec)
                 self.counts.new += 1
                 entities.add(values[_ENTITY_AT])
+                self._live(1, values[_OPEN_AT], values[_LOADABLE_AT])
             elif old[0] != h or old[1] is not None:
                 updates.append((*values[1:], h, self.now, self.now, rec_id))
                 changed.append(rec)
                 self.counts.updated += 1
                 entities.update((values[_ENTITY_AT], old[2]))
+                if old[1] is None:  # it was live: its old flags go, the new ones come
+                    self._live(-1, old[3], old[4])
+                self._live(1, values[_OPEN_AT], values[_LOADABLE_AT])
             else:
                 touched.append((self.now, *(values[i] for i in _VOLATILE_INDEXES), rec_id))
                 self.counts.unchanged += 1
@@ -167,6 +173,7 @@ class SourceWriter:
         if added or changed:
             self._write_children(added, changed)
         refresh_entities(c, entities)
+        self._save_counts()
 
     def _upsert(self, table: str, columns: tuple, volatile: tuple, batch: dict, *, has_seen: bool) -> list:
         """Papers and repositories: insert, rewrite when the digest differs (a stub a link made
@@ -252,6 +259,20 @@ class SourceWriter:
         c.executemany("INSERT OR REPLACE INTO paper_repos (paper_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
                       [(pid, x.repo_id, cap_text(x.raw, _C_PR_RAW), self.source) for pid, x in links])
 
+    def _live(self, sign: int, is_open, loadable) -> None:
+        """A live row comes (+1) or goes (-1), with its flags, for source_counts."""
+        self._delta[0] += sign
+        self._delta[1] += sign * (is_open == 1)
+        self._delta[2] += sign * (loadable == 1)
+
+    def _save_counts(self) -> None:
+        if not any(self._delta):
+            return
+        self.conn.execute("INSERT OR IGNORE INTO source_counts (source) VALUES (?)", (self.source,))
+        self.conn.execute("UPDATE source_counts SET models = models + ?, open = open + ?, loadable = loadable + ? "
+                          "WHERE source = ?", (*self._delta, self.source))
+        self._delta = [0, 0, 0]
+
     def _write_results(self, records: list[PaperResultsRecord]) -> None:
         """A paper's leaderboard results and code links from this source: replaced whole."""
         c = self.conn
@@ -333,9 +354,10 @@ class SourceWriter:
         for i in range(0, len(uids), 900):
             chunk = uids[i:i + 900]
             moved = c.execute(
-                f"SELECT id, source_uid, entity_id FROM models WHERE source = ? AND +removed_at IS NULL "  # + : by uid
+                f"SELECT id, source_uid, entity_id, is_open, loadable FROM models WHERE source = ? "
+                f"AND +removed_at IS NULL "  # + : by uid
                 f"AND source_uid IN ({', '.join('?' * len(chunk))})", (self.source, *chunk)).fetchall()
-            for old, uid, entity in moved:
+            for old, uid, entity, was_open, was_loadable in moved:
                 new = by_uid[uid]
                 if old == new:
                     continue
@@ -344,6 +366,7 @@ class SourceWriter:
                 c.execute("UPDATE model_aliases SET model_id = ? WHERE model_id = ?", (new, old))
                 c.execute("UPDATE models SET removed_at = ?, changed_at = ? WHERE id = ?", (self.now, self.now, old))
                 entities.add(entity)
+                self._live(-1, was_open, was_loadable)
                 self.counts.renamed += 1
         # an id that comes back after being an alias is a model again
         c.executemany("DELETE FROM model_aliases WHERE alias = ?", [(r.id,) for r in records])
@@ -387,15 +410,23 @@ class SourceWriter:
         catalog timestamp), mark its rows not seen since then as removed."""
         self.flush()
         if removed_since is not None:
-            gone = [r[0] for r in self.conn.execute(
-                "SELECT DISTINCT entity_id FROM models WHERE source = ? AND removed_at IS NULL AND last_seen < ?",
-                (self.source, removed_since))]
+            gone, n, n_open, n_loadable = [], 0, 0, 0
+            for entity, rows, opened, loads in self.conn.execute(
+                    "SELECT entity_id, count(*), sum(is_open = 1), sum(loadable = 1) FROM models "
+                    "WHERE source = ? AND removed_at IS NULL AND last_seen < ? GROUP BY entity_id",
+                    (self.source, removed_since)):
+                gone.append(entity)
+                n, n_open, n_loadable = n + rows, n_open + opened, n_loadable + loads
+            self._delta[0] -= n
+            self._delta[1] -= n_open
+            self._delta[2] -= n_loadable
             cur = self.conn.execute(
                 "UPDATE models SET removed_at = ?, changed_at = ? WHERE source = ? AND removed_at IS NULL "
                 "AND last_seen < ?",
                 (self.now, self.now, self.source, removed_since),
             )
             refresh_entities(self.conn, gone)
+            self._save_counts()
             self.counts.removed = cur.rowcount + self._remove_results()
         return self.counts
 
