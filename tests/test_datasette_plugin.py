@@ -384,3 +384,21 @@ def test_ids_of_the_same_weights_that_disagree_are_both_shown_and_the_page_says_
     assert section.count('class="mc-conflict"') == 4
     other = text(get("/catalog/models/torchvision~3Aresnet50~2EIMAGENET1K_V2").text)
     assert "(shown here: 80.858); ranked by 80.858." in other
+
+
+@pytest.mark.parametrize("text", ["", " ", '"', '""', '"""', "'", "*", "(", ")", "NEAR(", "-x", "a:b", "^", "AND", "OR NOT",
+                                  'resnet "50', "🤗", "\\", "%", "a\tb", '" OR "'])
+def test_whatever_is_typed_in_a_search_box_is_searched_never_an_error(small, text):
+    from urllib.parse import quote
+
+    for path in ("/catalog/model_summary", "/catalog/models", "/catalog/papers", "/catalog/repos"):
+        page = small(f"{path}?_search={quote(text)}")  # asserts HTTP 200
+        assert "Invalid SQL" not in page.text and "syntax error" not in page.text
+    data = small(f"/catalog/model_summary.json?_search={quote(text)}&_shape=objects").json()
+    assert isinstance(data["rows"], list)
+
+
+def test_a_search_with_words_still_narrows(small):
+    every = small("/catalog/model_summary.json?_size=0").json()["filtered_table_rows_count"]
+    found = small('/catalog/model_summary.json?_search=%22resnet&_shape=objects').json()
+    assert 0 < len(found["rows"]) < every and all("resnet" in r["id"] for r in found["rows"])

@@ -192,6 +192,39 @@ def register_facet_classes():
     return [ListFacet]
 
 
+# ---------------------------------------------------------------------- search boxes
+def _searchable(query_string: bytes) -> bytes:
+    """The query string with every search box's text made searchable: a text Datasette's escaping
+    turns into nothing (an empty box, a lone `"`, only quotes) would reach SQLite as `MATCH ''`, an
+    fts5 syntax error answered as HTTP 400; it is dropped, an empty search (every row). Raw mode
+    (`_searchmode=raw`) is the user's own FTS syntax and is left alone."""
+    from urllib.parse import parse_qsl, urlencode
+
+    from datasette.utils import escape_fts
+
+    try:
+        pairs = parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
+    except ValueError:
+        return query_string
+    if any(k == "_searchmode" and v == "raw" for k, v in pairs):
+        return query_string
+    out = [(k, v) for k, v in pairs if not ((k == "_search" or k.startswith("_search_")) and not escape_fts(v).strip())]
+    return urlencode(out).encode() if len(out) != len(pairs) else query_string
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def searchable(scope, receive, send):
+            if scope.get("type") == "http" and b"_search" in (scope.get("query_string") or b""):
+                scope = {**scope, "query_string": _searchable(scope["query_string"])}
+            await app(scope, receive, send)
+
+        return searchable
+
+    return wrap
+
+
 # list columns that a child table indexes: (table or view, column) -> (query argument, the rows whose
 # list holds the value, found through the child table's index)
 LIST_FILTERS = {
