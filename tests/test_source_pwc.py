@@ -258,6 +258,12 @@ def test_pages_show_the_papers_results_and_the_leaderboard(hub, tmp_path, list_s
     assert "EfficientNet-B7" not in section and "(3 for other models)" in section
     assert "What its papers report" not in get(f"/catalog/models/{tilde_encode('m:resnet50')}").text
 
+    # the home page says what the source holds, not "0 models"
+    home = get("/").text
+    row = home[home.index('<a href="/catalog/paper_results?source=pwc">pwc</a>'):]
+    row = row[:row.index("</tr>")]
+    assert "19 leaderboard results" in row and "6 paper-code links" in row and "never" not in row
+
     board = get("/catalog/paper_leaderboard.json?_shape=array").json()
     assert [(r["model_name"], r["value"]) for r in board] == [
         ("ViT-H/14", 88.55), ("EfficientNet-B7", 84.4), ("ResNet-152", 78.57), ("EfficientNet-B0", 77.1),

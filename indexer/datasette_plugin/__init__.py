@@ -558,6 +558,8 @@ async def catalog_summary(datasette, name: str) -> dict:
     sources = []
     for source in sorted(set(by_source) | set(runs)):
         row = {"source": source, **by_source.get(source, unknown)}
+        if not row["models"] and row["models"] is not None:  # a source of papers, code or results
+            row["holds"] = await _what_it_holds(datasette, name, source, rows)
         run = runs.get(source) or {}
         row.update(status=run.get("status"), finished_at=run.get("finished_at"), last_ok=run.get("last_ok"),
                    error=run.get("error"))
@@ -565,6 +567,31 @@ async def catalog_summary(datasette, name: str) -> dict:
     return {"name": name, "sources": sources, "counts": dict(counts) if counts else {},
             "queries": (datasette.metadata("queries", database=name) or {}), "too_slow": too_slow,
             "time_limit_ms": datasette.setting("sql_time_limit_ms")}
+
+
+# what a source without models holds, for the home page: (what, count query, the table it is in)
+HOLDINGS = (
+    ("papers", "SELECT count(*) FROM papers WHERE fetched_at IS NOT NULL AND coalesce(missing, 0) = 0 AND ? = 'arxiv'",
+     "papers"),
+    ("repositories", "SELECT count(*) FROM repos WHERE source = ?", "repos"),
+    ("leaderboard results", "SELECT count(*) FROM paper_results WHERE source = ?", "paper_results"),
+    ("paper-code links", "SELECT count(*) FROM paper_repos WHERE source = ?", "paper_repos"),
+)
+
+
+async def _what_it_holds(datasette, database: str, source: str, rows) -> list[dict]:
+    """What a source that lists no models wrote: arXiv's papers, GitHub's repositories, Papers with
+    Code's results and links; each with its count and a link to its table."""
+    out = []
+    for what, sql, table in HOLDINGS:
+        found = await rows(f"what {source} holds", sql.replace("?", "'" + source.replace("'", "''") + "'"))
+        n = found[0][0] if found else None
+        if n:
+            href = datasette.urls.table(database, table)
+            if table not in ("papers",):
+                href += "?" + urlencode({"source": source})
+            out.append({"what": what, "count": n, "href": href})
+    return out
 
 
 # ---------------------------------------------------------------------- routes: css, chart
