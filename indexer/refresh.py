@@ -175,9 +175,11 @@ def _run_source(cat: Catalog, run_id: int, name: str, t0: float, *, progress, ca
                     cat.checkpoint()
                     continue
                 if isinstance(item, Seen):
-                    writer.touch(item.ids)
+                    counts.seen += writer.touch(item.ids)  # counted as unchanged too
                     continue
-                counts.seen += 1
+                # seen counts what the other columns count: records (an item may hold several:
+                # a PyTorch Hub repository's entrypoints) and the items skipped
+                counts.seen += len(outcome[1]) if outcome[0] == "ok" else 1
                 if outcome[0] == "skip":
                     counts.skip(outcome[1])
                     if len(outcome) > 2 and outcome[2]:

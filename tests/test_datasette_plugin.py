@@ -216,7 +216,7 @@ def test_every_stored_query_runs_with_its_defaults(built):
 
 # ---------------------------------------------------------------------- chart
 def test_chart_of_accuracy_against_size(built, built_catalog):
-    page = built("/-/modelcat/chart?max_mb=100").text
+    page = built("/-/modelcat/chart?max_mb=100&open=1").text
     dots = re.findall(r'<circle class="mc-dot"[^>]*><title>([^<]*)</title>', page)
     con = sqlite3.connect(built_catalog)
     expected = con.execute(
@@ -228,8 +228,15 @@ def test_chart_of_accuracy_against_size(built, built_catalog):
     assert all("% top-1" in d and " MB" in d for d in dots)
     every = built("/-/modelcat/chart?max_mb=5000&open=0").text  # SWAG weights: cc-by-nc, over 100 MB
     assert len(re.findall(r'class="mc-dot"', every)) > len(re.findall(
-        r'class="mc-dot"', built("/-/modelcat/chart?max_mb=5000").text)) > len(dots)
+        r'class="mc-dot"', built("/-/modelcat/chart?max_mb=5000&open=1").text)) > len(dots)
     assert "non-commercial" in every
+    # its defaults are the table's it links to (best_top1_under_size: 100 MB, every license)
+    default = built("/-/modelcat/chart").text
+    assert default.count('class="mc-dot"') == built("/-/modelcat/chart?max_mb=100&open=0").text.count('class="mc-dot"')
+    assert "best_top1_under_size?max_mb=100&amp;open=0" in default
+    # the legend is above the plot: no dot under it
+    legend_y = max(float(v) for v in re.findall(r'class="mc-legend" cx="[^"]+" cy="([^"]+)"', default))
+    assert legend_y + 5 < min(float(v) for v in re.findall(r'class="mc-dot" cx="[^"]+" cy="([^"]+)"', default)) - 4
     built("/-/modelcat/chart?max_mb=lots", status=400)
     assert "No model matches" in built("/-/modelcat/chart?max_mb=0.001").text
 

@@ -129,3 +129,26 @@ def test_ctrl_c_rolls_back_the_source_and_marks_its_run_interrupted(tmp_path, li
     assert dump(db) == before
     last = runs(db)[-1]
     assert (last["status"], last["seen"]) == ("interrupted", 5) and "rolled back" in last["error"]
+
+
+def test_seen_counts_what_the_other_columns_count(tmp_path, list_source):
+    """An item may hold several records (a PyTorch Hub repository's entrypoints): `seen` counts the
+    records and the skipped items, so seen = new + updated + unchanged + skipped."""
+    from conftest import ListSource
+
+    class Several(ListSource):
+        def normalize(self, raw):
+            one = super().normalize  # (no argument-free super() inside a comprehension)
+            if raw.get("skip"):
+                return one(raw)
+            return [one({**raw, "name": f"{raw['name']}-{k}"}) for k in range(3)]
+
+    db = tmp_path / "c.db"
+    src = list_source("multi", [{"name": "a"}, {"name": "b"}, {"name": "c", "skip": "no weights"}], cls=Several)
+    [r] = refresh(db, ["multi"])
+    assert (r.counts.seen, r.counts.new, r.counts.skipped) == (7, 6, 1)
+    src.raws[0]["description"] = "changed"
+    [r] = refresh(db, ["multi"])
+    c = r.counts
+    assert (c.seen, c.updated, c.unchanged, c.skipped) == (7, 3, 3, 1)
+    assert c.seen == c.new + c.updated + c.unchanged + c.skipped

@@ -601,23 +601,23 @@ async def css_view(datasette, request):
 
 async def chart_view(datasette, request):
     """ImageNet-1K top-1 against size (MB, log scale) for the classifiers under max_mb, one dot
-    per model; open = 1 (default) keeps open licenses only. Server-rendered SVG: no JavaScript,
-    no network."""
+    per model; open = 1 keeps open licenses only. The defaults are the table's it draws
+    (best_top1_under_size: 100 MB, every license). Server-rendered SVG: no JavaScript, no network."""
     name = request.args.get("db") or next(iter(sorted(catalogs(datasette))), None)
     if not is_catalog(datasette, name):
         return Response.html("<p>No modelcat catalog is served here.</p>", status=404)
     try:
-        max_mb = float(request.args.get("max_mb") or 1000)
+        max_mb = float(request.args.get("max_mb") or 100)  # the defaults of best_top1_under_size, which it draws
     except ValueError:
         max_mb = math.nan
     if not (math.isfinite(max_mb) and 0 < max_mb <= MAX_CHART_MB):
         return await error_page(datasette, request, 400, "Not a size",
                                 f"max_mb must be a number of megabytes above 0 and at most {MAX_CHART_MB:,}, "
                                 "for example ?max_mb=100.")
-    open_arg = (request.args.get("open") or "1").lower()
+    open_arg = (request.args.get("open") or "0").lower()
     if open_arg not in TRUTHY | FALSY:
         return await error_page(datasette, request, 400, "Not a choice",
-                                "open must be 1 (open licenses only, the default) or 0 (every license).")
+                                "open must be 1 (open licenses only) or 0 (every license, the default).")
     open_only = open_arg in TRUTHY
     db = datasette.get_database(name)
     try:
@@ -723,7 +723,7 @@ def scatter_svg(points: list[dict], href, width: int = 900, height: int = 520) -
     """An SVG scatter plot: x = size in MB (log scale), y = top-1 (%), colour = license family."""
     colours = {"permissive": "#2e7d32", "copyleft": "#1565c0", "restricted": "#ef6c00",
                "non-commercial": "#c62828", "unknown": "#757575"}
-    left, right, top, bottom = 60, 20, 20, 50
+    left, right, top, bottom = 60, 20, 40, 50  # the legend sits above the plot, never on a dot
     if not points:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img">'
                 f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">No model matches.</text></svg>')
@@ -764,8 +764,8 @@ def scatter_svg(points: list[dict], href, width: int = 900, height: int = 520) -
                      f'cy="{y(p["top1"]):.1f}" r="4" fill="{colour}"><title>{label}</title></circle></a>')
     legend_x = left + 10
     for i, (family, colour) in enumerate(colours.items()):
-        parts.append(f'<circle cx="{legend_x + i * 120}" cy="{top + 8}" r="5" fill="{colour}"/>'
-                     f'<text x="{legend_x + i * 120 + 9}" y="{top + 12}">{family}</text>')
+        parts.append(f'<circle class="mc-legend" cx="{legend_x + i * 120}" cy="{top - 22}" r="5" fill="{colour}"/>'
+                     f'<text x="{legend_x + i * 120 + 9}" y="{top - 18}">{family}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
