@@ -409,3 +409,21 @@ def test_a_search_with_words_still_narrows(small):
     every = small("/catalog/model_summary.json?_size=0").json()["filtered_table_rows_count"]
     found = small('/catalog/model_summary.json?_search=%22resnet&_shape=objects').json()
     assert 0 < len(found["rows"]) < every and all("resnet" in r["id"] for r in found["rows"])
+
+
+def test_a_stored_query_opens_with_its_answer_titled_in_words_and_its_defaults_shown(built):
+    from indexer.datasette_plugin.metadata import metadata_for_database
+
+    queries = metadata_for_database("catalog")["databases"]["catalog"]["queries"]
+    page = built("/catalog/open_classifiers").text
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1).strip()
+    assert title == html.escape(queries["open_classifiers"]["title"]) and "select" not in title.lower()
+    assert "<pre id=\"sql-query\">" not in page and "<textarea id=\"sql-editor\"" not in page and "/catalog/open_classifiers?_show_sql=1" in page  # the SQL one click away
+    boxes = dict(re.findall(r'<input type="text" id="qp\d+" name="(\w+)" value="([^"]*)"', page))
+    assert boxes == {"task": "image-classification", "dataset": "imagenet-1k", "open": "1", "max_mb": "100",
+                     "include_test": "0"}
+    asked = dict(re.findall(r'<input type="text" id="qp\d+" name="(\w+)" value="([^"]*)"',
+                            built("/catalog/open_classifiers?max_mb=25").text))
+    assert asked["max_mb"] == "25" and asked["task"] == "image-classification"
+    shown = built("/catalog/open_classifiers?_show_sql=1").text
+    assert "<pre id=\"sql-query\">" in shown and "coalesce(nullif(:max_mb" in shown

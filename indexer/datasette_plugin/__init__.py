@@ -444,11 +444,45 @@ def extra_body_script(database, datasette):
 def extra_template_vars(template, database, table, datasette, request):
     if template == "row.html" and table == "models" and is_catalog(datasette, database):
         return _model_metrics_vars(datasette, database, request)
+    if template == "query.html" and is_catalog(datasette, database) and request is not None:
+        return _stored_query_vars(datasette, database, request)
     if template != "index.html" or not catalogs(datasette):
         return {}
 
     async def inner():
         return {"modelcat_catalogs": [await catalog_summary(datasette, name) for name in sorted(catalogs(datasette))]}
+
+    return inner
+
+
+# a stored query's parameter defaults, as its SQL states them: coalesce(nullif(:max_mb, ''), 100)
+_PARAM_DEFAULT = re.compile(r"coalesce\(\s*nullif\(\s*:(\w+)\s*,\s*''\s*\)\s*,\s*('(?:[^']|'')*'|-?[0-9.]+)\s*\)", re.I)
+
+
+def query_defaults(sql: str) -> dict[str, str]:
+    """{parameter: default} for the parameters whose default the SQL states (the first it states)."""
+    out: dict[str, str] = {}
+    for name, value in _PARAM_DEFAULT.findall(sql or ""):
+        out.setdefault(name, value[1:-1].replace("''", "'") if value.startswith("'") else value)
+    return out
+
+
+def _stored_query_vars(datasette, database: str, request):
+    """A stored query's page shows its parameters filled with the values it answers with: what the
+    request gives, else the default its SQL states (an empty box meant "the default", unseen)."""
+    name = (request.url_vars or {}).get("table")
+    if not name:
+        return {}
+
+    async def inner():
+        query = await datasette.get_canned_query(database, name, request.actor)
+        if not query:
+            return {}
+        from datasette.utils import derive_named_parameters
+
+        params = await derive_named_parameters(datasette.get_database(database), query["sql"])
+        defaults = query_defaults(query["sql"])
+        return {"named_parameter_values": {p: request.args.get(p) or defaults.get(p, "") for p in params}}
 
     return inner
 

@@ -22,5 +22,8 @@ def metadata_for_database(name: str) -> dict:
     """The metadata, with the database section under the catalog database's name."""
     meta = copy.deepcopy(_template())
     meta["databases"] = {name: meta["databases"]["__catalog__"]}
+    # a stored query's page opens with its answer; its SQL is one click away (Show SQL)
+    for query in (meta["databases"][name].get("queries") or {}).values():
+        query.setdefault("hide_sql", True)
     meta["description_html"] = meta["description_html"].replace("{db}", name)
     return meta
