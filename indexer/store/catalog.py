@@ -189,16 +189,6 @@ class Catalog(SchemaMixin, ReadsMixin, ChecksMixin):
         self.wal_checkpoint()
         self.conn.execute("BEGIN IMMEDIATE")
 
-    def optimize(self) -> None:
-        """After a refresh: planner statistics (ANALYZE, sampled: PRAGMA analysis_limit) for the
-        tables whose size changed enough to need them, as SQLite's `PRAGMA optimize` decides. Pages
-        pick indexes by them (the sources' sizes, how selective a task or license is); without
-        them the planner guesses, and once chose a facet index that scanned a source's every row."""
-        if self.readonly:
-            return
-        self.conn.execute("PRAGMA analysis_limit = 1000")
-        self.conn.execute("PRAGMA optimize")
-
     def wal_checkpoint(self) -> tuple[int, int, int] | None:
         """Between two commits of a long write: keep the WAL small while readers come and go.
 
