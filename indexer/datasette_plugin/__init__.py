@@ -228,7 +228,10 @@ def asgi_wrapper(datasette):
 # list columns that a child table indexes: (table or view, column) -> (query argument, the rows whose
 # list holds the value, found through the child table's index)
 LIST_FILTERS = {
-    ("model_summary", "datasets"): ("_dataset", "id IN (SELECT model_id FROM model_datasets WHERE dataset_id = :{p})"),
+    # by rowid: every models index ends with it, so SQLite can match the rows while it walks the
+    # index of another filter (source=hf): 15 ms where `id IN (...)` took 463 ms on 300k models
+    ("model_summary", "datasets"): ("_dataset", "model_rowid IN (SELECT m.rowid FROM model_datasets d "
+                                                "JOIN models m ON m.id = d.model_id WHERE d.dataset_id = :{p})"),
 }
 
 
