@@ -146,11 +146,11 @@ class ModelRecord:
         import json
 
         ids = sorted({d.dataset_id for d in self.datasets if isinstance(d.dataset_id, str)})
+        total = len(ids)
         out = json.dumps(ids, separators=(",", ":"), ensure_ascii=False)
         while len(out) > DATASET_IDS_CHARS and ids:
             ids = ids[: len(ids) * 3 // 4]
-            more = len({d.dataset_id for d in self.datasets if isinstance(d.dataset_id, str)}) - len(ids)
-            out = json.dumps(ids + [f"… {more} more"], separators=(",", ":"), ensure_ascii=False)
+            out = json.dumps(ids + [f"… {total - len(ids)} more"], separators=(",", ":"), ensure_ascii=False)
         return out
 
     @property

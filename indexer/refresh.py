@@ -77,15 +77,14 @@ def refresh(
                 stale = cat.mark_interrupted_runs()
                 if stale:
                     log.warning("marked %d run(s) left 'running' by an earlier refresh as interrupted", stale)
-                results = [
+                # No planner statistics (ANALYZE, PRAGMA optimize) afterwards: measured on the 300k
+                # crawl, they made SQLite read model_summary's task facet through (task, size_bytes)
+                # and every row instead of the covering (task, removed_at): 17 ms became 449 ms.
+                return [
                     run_source(cat, name, progress=progress(name) if progress else None, cache=cache,
                                config=(config or {}).get(name), reserve=reserve, space_check=space_check)
                     for name in names
                 ]
-                # No planner statistics (ANALYZE, PRAGMA optimize): measured on the 300k crawl, they
-                # made SQLite read model_summary's task facet through (task, size_bytes) and every
-                # row instead of the covering (task, removed_at): 17 ms became 449 ms, past the limit.
-                return results
         except Exception as e:
             fault = local_fault(db_path, e)
             if fault is None or fault is e:

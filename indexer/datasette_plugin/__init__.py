@@ -571,9 +571,9 @@ async def catalog_summary(datasette, name: str) -> dict:
     q = lambda sql, params=None: db.execute(sql, params or [])  # noqa: E731
     too_slow = []  # what passed the time limit: the page says so (and how to narrow it), not a 500
 
-    async def rows(what: str, sql: str) -> list:
+    async def rows(what: str, sql: str, params=None) -> list:
         try:
-            return (await q(sql)).rows
+            return (await q(sql, params)).rows
         except QueryInterrupted:
             too_slow.append(what)
             return []
@@ -607,12 +607,14 @@ async def catalog_summary(datasette, name: str) -> dict:
 
 
 # what a source without models holds, for the home page: (what, count query, the table it is in)
+# what a source without models holds, for the home page: (what, count query, its table; the
+# table has a source column: the link filters on it), tried in turn; papers are arXiv's alone
 HOLDINGS = (
-    ("papers", "SELECT count(*) FROM papers WHERE fetched_at IS NOT NULL AND coalesce(missing, 0) = 0 AND ? = 'arxiv'",
-     "papers"),
-    ("repositories", "SELECT count(*) FROM repos WHERE source = ?", "repos"),
-    ("leaderboard results", "SELECT count(*) FROM paper_results WHERE source = ?", "paper_results"),
-    ("paper-code links", "SELECT count(*) FROM paper_repos WHERE source = ?", "paper_repos"),
+    ("papers", "SELECT count(*) FROM papers WHERE fetched_at IS NOT NULL AND coalesce(missing, 0) = 0 "
+               "AND :source = 'arxiv'", "papers", False),
+    ("repositories", "SELECT count(*) FROM repos WHERE source = :source", "repos", True),
+    ("leaderboard results", "SELECT count(*) FROM paper_results WHERE source = :source", "paper_results", True),
+    ("paper-code links", "SELECT count(*) FROM paper_repos WHERE source = :source", "paper_repos", True),
 )
 
 
@@ -620,14 +622,11 @@ async def _what_it_holds(datasette, database: str, source: str, rows) -> list[di
     """What a source that lists no models wrote: arXiv's papers, GitHub's repositories, Papers with
     Code's results and links; each with its count and a link to its table."""
     out = []
-    for what, sql, table in HOLDINGS:
-        found = await rows(f"what {source} holds", sql.replace("?", "'" + source.replace("'", "''") + "'"))
-        n = found[0][0] if found else None
-        if n:
-            href = datasette.urls.table(database, table)
-            if table not in ("papers",):
-                href += "?" + urlencode({"source": source})
-            out.append({"what": what, "count": n, "href": href})
+    for what, sql, table, by_source in HOLDINGS:
+        found = await rows(f"what {source} holds", sql, {"source": source})
+        if found and found[0][0]:
+            href = datasette.urls.table(database, table) + ("?" + urlencode({"source": source}) if by_source else "")
+            out.append({"what": what, "count": found[0][0], "href": href})
     return out
 
 
