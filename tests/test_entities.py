@@ -11,6 +11,7 @@ import sqlite3
 from indexer.records import Metric, ModelRecord
 from indexer.refresh import refresh
 from indexer.store import Catalog
+from indexer.store.facets import fresh_facet_counts, kept_facet_counts
 
 class OpenSource:
     """conftest's ListSource, with a license per row (mit unless the row says)."""
@@ -47,6 +48,8 @@ def entities(db) -> list[tuple]:
         # source_counts, kept by deltas, equals a count of the live rows
         assert conn.execute("SELECT source, models, open, loadable FROM source_counts WHERE models > 0 "
                             "ORDER BY source").fetchall() == conn.execute(COUNTS).fetchall()
+        # the facet counts, kept by triggers, equal a count of the rows
+        assert kept_facet_counts(conn) == fresh_facet_counts(conn)
         kept = conn.execute("SELECT entity, n_ids, sources, imagenet_top1 FROM entities ORDER BY entity").fetchall()
         # the table equals what the live rows say, computed from scratch
         assert kept == conn.execute(FRESH).fetchall()
@@ -111,5 +114,13 @@ def test_a_deferred_first_load_rebuilds_the_entities_at_its_end(tmp_path):
             w.finish(removed_since=None)
             # while the index is dropped the writer leaves them (a scan per batch would cost the load)
             assert cat.conn.execute("SELECT count(*) FROM entities").fetchone()[0] == 0
+            # nor do the facet-count triggers run (one upsert per row): the counts are rebuilt at the end
+            assert "facet_counts" in dropped and cat.conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'trg_models_facets%'").fetchone()[0] == 0
             cat.restore_indexes()
-    assert [n for _, n, _, _ in entities(db)] == [8, 7, 7, 7, 7, 7, 7]
+            assert cat.conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'trg_models_facets%'").fetchone()[0] == 3
+            w = cat.writer("hf")  # and they keep the counts again
+            w.add(ModelRecord(id="hf:o/late", source="hf", name="o/late", task="image-classification"))
+            w.finish(removed_since=None)
+    assert [n for _, n, _, _ in entities(db)] == [1, 8, 7, 7, 7, 7, 7, 7]  # hf:o/late, then the 50

@@ -24,6 +24,7 @@ from datasette.facets import ArrayFacet
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
+from .counted import CountedFacet, counted_filters, counts_ready, dataset_counts_sql
 from .metadata import metadata_for_database
 from ..textsafe import load_line, visible
 
@@ -145,7 +146,8 @@ class ListFacet(ArrayFacet):
     `{list: column}` or with `?_facet_list=column`. A click narrows the page: where a child table
     indexes the list (LIST_FILTERS: model_summary's datasets are model_datasets rows) through that
     index (`?_dataset=imagenet-1k`), else as the array facet does (`column__arraycontains=value`,
-    which reads every row's list)."""
+    which reads every row's list). On model_summary, a page whose filters the store's counts cover
+    (counted.py) reads the facet from facet_dataset_counts instead of the rows."""
 
     type = "list"
 
@@ -158,15 +160,22 @@ class ListFacet(ArrayFacet):
         results, timed_out = [], []
         size = self.get_facet_size()
         pairs = self.get_querystring_pairs()
+        counted = counted_filters(self.table, self.request.query_string, prefix="c.")
+        if counted is not None and not counted[2] and not await counts_ready(self.ds, self.database):
+            counted = None
         for found in self.get_configs():
             config = found["config"]
             column = config.get("column") or config["simple"]
             col = escape_sqlite(column)
-            sql = (f"SELECT j.value AS value, count(*) AS count FROM (SELECT {col} AS items FROM ({self.sql}) "
-                   f"WHERE {col} IS NOT NULL AND {col} != '[]') AS r, json_each(r.items) AS j "
-                   f"GROUP BY j.value ORDER BY count DESC, value LIMIT {size + 1}")
+            params = self.params
+            if counted is not None and not counted[2] and (self.table, column) == ("model_summary", "datasets"):
+                sql, params = dataset_counts_sql(counted[0], size + 1), counted[1]  # the store's counts
+            else:
+                sql = (f"SELECT j.value AS value, count(*) AS count FROM (SELECT {col} AS items FROM ({self.sql}) "
+                       f"WHERE {col} IS NOT NULL AND {col} != '[]') AS r, json_each(r.items) AS j "
+                       f"GROUP BY j.value ORDER BY count DESC, value LIMIT {size + 1}")
             try:
-                rows = await self.ds.execute(self.database, sql, self.params, truncate=False,
+                rows = await self.ds.execute(self.database, sql, params, truncate=False,
                                              custom_time_limit=self.ds.setting("facet_time_limit_ms"))
             except QueryInterrupted:
                 timed_out.append(column)
@@ -189,7 +198,7 @@ class ListFacet(ArrayFacet):
 
 @hookimpl
 def register_facet_classes():
-    return [ListFacet]
+    return [ListFacet, CountedFacet]
 
 
 # ---------------------------------------------------------------------- search boxes

@@ -1,5 +1,5 @@
 """The catalog's schema: migrations (schema/migrations), views (schema/views.sql), and the
-secondary indexes a source's first load defers and rebuilds.
+secondary indexes (and the facet-count triggers) a source's first load defers and rebuilds.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from typing import Iterator
 from ..errors import CatalogError
 from ..normalize.dataset import dataset_table
 from ..paths import data_file, schema_dir
+from .facets import DEFERRED_NAME as FACETS_DEFERRED
+from .facets import TRIGGERS as FACET_TRIGGERS
+from .facets import rebuild_facet_counts
 from .rows import utcnow
 
 
@@ -221,6 +224,16 @@ class SchemaMixin:
                               "VALUES (?, ?, ?, ?)", (name, sql, source, now))
             self.conn.execute(f"DROP INDEX [{name}]")
             dropped.append(name)
+        # the triggers that keep facet_counts: one row per model each; the counts are rebuilt at the end
+        triggers = self.conn.execute(
+            f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(FACET_TRIGGERS))}) "
+            "ORDER BY name", FACET_TRIGGERS).fetchall()
+        if triggers:
+            self.conn.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql, source, deferred_at) VALUES (?, ?, ?, ?)",
+                              (FACETS_DEFERRED, ";\n".join(sql for sql, in triggers) + ";\n", source, now))
+            for name in FACET_TRIGGERS:
+                self.conn.execute(f"DROP TRIGGER IF EXISTS [{name}]")
+            dropped.append(FACETS_DEFERRED)
         return dropped
 
     def restore_indexes(self, *, commit_each: bool = False) -> list[str]:
@@ -232,7 +245,12 @@ class SchemaMixin:
 
         rows = self.conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY name").fetchall()
         for name, sql in rows:
-            self.conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+            if name == FACETS_DEFERRED:  # the counts from the rows, then the triggers that keep them
+                rebuild_facet_counts(self.conn)
+                for statement in _statements(sql):
+                    self.conn.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
+            else:
+                self.conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
             self.conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
             if name == "idx_models_entity":  # the writer left the entities to this moment
                 rebuild_entities(self.conn)

@@ -1,0 +1,132 @@
+"""Facets answered from the counts the store keeps (facet_counts, facet_dataset_counts: migration
+0017) instead of counting a page's rows: on a Hub-size catalog a facet of `model_summary?source=hf`
+counts a million rows (over the facet time limit), its counts read a few thousand combinations.
+
+A page's facets can be read from the counts when every filter it has is an equality on a counted
+column (`task=image-classification`, `source__exact=hf`), with at most one `?_dataset=` for the
+column facets; anything else (search, other columns, other operators, `_where`) is counted from
+the rows as Datasette does. The counts cover the whole filtered set: a page past the first
+(`_next`) shows the same facets as the first, where Datasette's own would count only the rows
+after the cursor."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from datasette.database import QueryInterrupted
+from datasette.facets import ColumnFacet
+from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+from ..store.facets import DEFERRED_NAME, FACET_COLUMNS
+
+# table or view -> only live rows (model_summary shows models still listed; models shows every row)
+COUNTED_TABLES = {"model_summary": True, "models": False}
+
+# query arguments that do not narrow the rows a facet counts
+_NEUTRAL = frozenset({
+    "_sort", "_sort_desc", "_next", "_size", "_labels", "_nolabels", "_col", "_nocol", "_nocount", "_nofacet",
+    "_trace", "_extra", "_shape", "_json", "_json_infinity", "_timelimit", "_ttl", "_stream", "_dl", "_nl",
+    "_context", "_hide_sql", "_show_sql",
+})
+
+
+def counted_filters(table: str | None, query_string: str, *, prefix: str = "") -> tuple[list[str], list, list[str]] | None:
+    """(clauses on facet_counts, their parameters, the `_dataset` values) for a page whose rows the
+    counts can stand for; None when they cannot."""
+    if table not in COUNTED_TABLES:
+        return None
+    clauses, params, datasets = ([f"{prefix}live = 1"] if COUNTED_TABLES[table] else []), [], []
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
+        if key in _NEUTRAL or key.startswith("_facet"):
+            continue
+        if key == "_dataset" and table == "model_summary":
+            datasets.append(value)
+            continue
+        column = key[:-len("__exact")] if key.endswith("__exact") else key
+        if column not in FACET_COLUMNS:
+            return None
+        clauses.append(f"{prefix}[{column}] = ?")
+        params.append(value)
+    return clauses, params, datasets
+
+
+async def counts_ready(datasette, database: str) -> bool:
+    """The counts exist and are current (not a catalog from before them, nor a first load under way)."""
+    db = datasette.get_database(database)
+    try:
+        rows = await db.execute("SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'facet_dataset_counts'), "
+                                "(SELECT count(*) FROM deferred_indexes WHERE name = ?)", [DEFERRED_NAME])
+    except Exception:  # an older catalog without deferred_indexes: count the rows
+        return False
+    found, deferred = rows.first()
+    return bool(found) and not deferred
+
+
+def column_counts_sql(column: str, clauses: list[str], datasets: list[str], limit: int) -> str:
+    col = escape_sqlite(column)
+    where = " AND ".join([*clauses, f"c.{col} IS NOT NULL"])
+    if datasets:  # the models that name the dataset, per combination
+        return (f"SELECT c.{col} AS value, sum(d.n) AS count FROM facet_dataset_counts d "
+                f"JOIN facet_counts c ON c.key = d.key WHERE d.dataset_id = ? AND {where} "
+                f"GROUP BY c.{col} HAVING sum(d.n) > 0 ORDER BY count DESC, value LIMIT {limit}")
+    return (f"SELECT c.{col} AS value, sum(c.n) AS count FROM facet_counts c WHERE {where} "
+            f"GROUP BY c.{col} HAVING sum(c.n) > 0 ORDER BY count DESC, value LIMIT {limit}")
+
+
+def dataset_counts_sql(clauses: list[str], limit: int) -> str:
+    where = " AND ".join(clauses) or "1"
+    return (f"SELECT d.dataset_id AS value, sum(d.n) AS count FROM facet_dataset_counts d "
+            f"JOIN facet_counts c ON c.key = d.key WHERE {where} "
+            f"GROUP BY d.dataset_id HAVING sum(d.n) > 0 ORDER BY count DESC, value LIMIT {limit}")
+
+
+class CountedFacet(ColumnFacet):
+    """A column facet (`{counted: task}` in the metadata, or `?_facet_counted=task`) read from
+    facet_counts when the page's filters allow (see the module's docstring), else counted from the
+    rows as Datasette's column facet does. Shown and reported as a column facet."""
+
+    type = "counted"
+
+    async def suggest(self):
+        return []
+
+    async def facet_results(self):
+        found = counted_filters(self.table, self.request.query_string, prefix="c.")
+        if found is None or len(found[2]) > 1 or not await counts_ready(self.ds, self.database):
+            results, timed_out = await super().facet_results()
+        else:
+            results, timed_out = await self._from_counts(*found)
+        for r in results:
+            r["type"] = "column"
+        return results, timed_out
+
+    async def _from_counts(self, clauses, params, datasets):
+        results, timed_out = [], []
+        size = self.get_facet_size()
+        pairs = self.get_querystring_pairs()
+        for found in self.get_configs():
+            column = found["config"].get("column") or found["config"]["simple"]
+            if column not in FACET_COLUMNS:  # not counted: from the rows
+                continue
+            sql = column_counts_sql(column, clauses, datasets, size + 1)
+            try:
+                rows = await self.ds.execute(self.database, sql, [*datasets, *params], truncate=False,
+                                             custom_time_limit=self.ds.setting("facet_time_limit_ms"))
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            values = []
+            for row in rows.rows[:size]:
+                selected = (column, str(row["value"])) in pairs or (f"{column}__exact", str(row["value"])) in pairs
+                if selected:
+                    path = path_with_removed_args(self.request, {column: str(row["value"]),
+                                                                 f"{column}__exact": str(row["value"])})
+                else:
+                    path = path_with_added_args(self.request, {column: row["value"]})
+                values.append({"value": row["value"], "label": row["value"], "count": row["count"],
+                               "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                               "selected": selected})
+            results.append({"name": column, "type": self.type, "hideable": found["source"] != "metadata",
+                            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_counted": column})),
+                            "results": values, "truncated": len(rows) > size})
+        return results, timed_out

@@ -1,0 +1,47 @@
+"""facet_counts and facet_dataset_counts (migration 0017): how many models have each combination
+of the values the model pages facet on, and of those, how many name each training dataset. Kept
+by triggers on `models`; a first load that defers the models indexes drops the triggers too and
+the counts are rebuilt whole at its end (as the entities are)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# the columns the counts are kept for, in the order of their key (a JSON array, after `live`)
+FACET_COLUMNS = ("source", "task", "library", "license", "license_family", "loadable")
+TRIGGERS = ("trg_models_facets_insert", "trg_models_facets_update", "trg_models_facets_delete")
+DEFERRED_NAME = "facet_counts"  # its line in deferred_indexes while the triggers are dropped
+
+_COLS = ", ".join(FACET_COLUMNS)
+_KEY = "json_array(removed_at IS NULL, " + _COLS + ")"
+
+
+def facet_counts_deferred(conn: sqlite3.Connection) -> bool:
+    """True while a first load has dropped the triggers: the counts are stale until it ends."""
+    return conn.execute("SELECT 1 FROM deferred_indexes WHERE name = ?", (DEFERRED_NAME,)).fetchone() is not None
+
+
+def rebuild_facet_counts(conn: sqlite3.Connection) -> None:
+    """Both tables from scratch, from every row of models (one scan each)."""
+    conn.execute("DELETE FROM facet_counts")
+    conn.execute("DELETE FROM facet_dataset_counts")
+    conn.execute(f"INSERT INTO facet_counts (key, live, {_COLS}, n) SELECT {_KEY}, removed_at IS NULL, {_COLS}, count(*) "
+                 f"FROM models GROUP BY removed_at IS NULL, {_COLS}")
+    conn.execute(f"INSERT INTO facet_dataset_counts (key, dataset_id, n) SELECT {_KEY}, j.value, count(*) "
+                 "FROM models, json_each(CASE WHEN json_valid(dataset_ids) THEN dataset_ids END) j "
+                 "WHERE j.type = 'text' GROUP BY 1, 2")
+
+
+def fresh_facet_counts(conn: sqlite3.Connection) -> tuple[list, list]:
+    """What the two tables should hold, counted from the rows (sorted), for checks and tests."""
+    combos = conn.execute(f"SELECT {_KEY}, count(*) FROM models GROUP BY 1 ORDER BY 1").fetchall()
+    datasets = conn.execute(
+        f"SELECT {_KEY}, j.value, count(*) FROM models, "
+        "json_each(CASE WHEN json_valid(dataset_ids) THEN dataset_ids END) j WHERE j.type = 'text' "
+        "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    return combos, datasets
+
+
+def kept_facet_counts(conn: sqlite3.Connection) -> tuple[list, list]:
+    return (conn.execute("SELECT key, n FROM facet_counts WHERE n != 0 ORDER BY key").fetchall(),
+            conn.execute("SELECT key, dataset_id, n FROM facet_dataset_counts WHERE n != 0 ORDER BY key, dataset_id").fetchall())

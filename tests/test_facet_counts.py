@@ -1,0 +1,138 @@
+"""The model pages' facets read facet_counts / facet_dataset_counts (migration 0017) when a page's
+filters are equalities on the counted columns: the same answer as counting the rows, from a few
+thousand combinations instead of a million rows. Anything the counts cannot answer (a search,
+another column, another operator, two datasets) is counted from the rows as Datasette does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from urllib.parse import urlencode
+
+import pytest
+
+from indexer.serve import make_datasette
+
+COLUMNS = ("task", "license_family", "library", "source", "license", "loadable")
+
+
+def _client(db):
+    ds = make_datasette(db)
+
+    def fetch(path):
+        r = asyncio.run(ds.client.get(path))
+        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+        return r.json()
+
+    return fetch
+
+
+def _facets(data) -> dict:
+    return {name: [(v["value"], v["count"]) for v in f["results"]] for name, f in data["facet_results"].items()}
+
+
+def _expected(db, table: str, filters: list[tuple[str, str]], dataset: str | None = None) -> dict:
+    conn = sqlite3.connect(db)
+    where = ["1"] + [f"[{c.removesuffix('__exact')}] = ?" for c, _ in filters]
+    params = [v for _, v in filters]
+    if dataset is not None:
+        where.append("id IN (SELECT model_id FROM model_datasets WHERE dataset_id = ?)")
+        params.append(dataset)
+    rows = f"(SELECT * FROM [{table}] WHERE {' AND '.join(where)})"
+    out = {col: conn.execute(f"SELECT [{col}], count(*) AS n FROM {rows} WHERE [{col}] IS NOT NULL "
+                             f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT 30", params).fetchall() for col in COLUMNS}
+    if table == "model_summary":
+        out["datasets"] = conn.execute(
+            f"SELECT j.value, count(*) AS n FROM {rows} r, json_each(r.datasets) j GROUP BY 1 ORDER BY n DESC, 1 "
+            f"LIMIT 30", params).fetchall()
+    conn.close()
+    return out
+
+
+PAGES = [
+    ("model_summary", []),
+    ("model_summary", [("source", "timm")]),
+    ("model_summary", [("source__exact", "torchvision")]),
+    ("model_summary", [("task", "image-classification"), ("license_family", "permissive")]),
+    ("model_summary", [("loadable", "1"), ("source", "timm")]),
+    ("model_summary", [("license", "apache-2.0")]),
+    ("model_summary", [("task", "no-such-task")]),
+    ("model_summary", [("source", "timm"), ("source", "torchvision")]),  # both must hold: nothing
+    ("models", []),
+    ("models", [("source", "torchvision"), ("task", "image-classification")]),
+]
+
+
+@pytest.mark.parametrize("table,filters", PAGES, ids=[f"{t}?{urlencode(f)}" for t, f in PAGES])
+def test_counted_facets_equal_a_count_of_the_rows(built_catalog, table, filters):
+    got = _facets(_client(built_catalog)(f"/catalog/{table}.json?{urlencode([*filters, ('_size', '1')])}"))
+    want = _expected(built_catalog, table, filters)
+    for name, values in want.items():
+        assert got[name] == [tuple(v) for v in values], (name, got[name][:5], values[:5])
+
+
+def test_a_dataset_filter_is_counted_too(built_catalog):
+    got = _facets(_client(built_catalog)("/catalog/model_summary.json?_dataset=imagenet-21k&source=timm&_size=1"))
+    want = _expected(built_catalog, "model_summary", [("source", "timm")], dataset="imagenet-21k")
+    for name in COLUMNS:
+        assert got[name] == [tuple(v) for v in want[name]], name
+    assert got["task"] and got["source"] == [("timm", sum(n for _, n in want["task"]))]
+
+
+def test_a_later_page_shows_the_facets_of_the_whole_filtered_set(built_catalog):
+    get = _client(built_catalog)
+    first = get("/catalog/models.json?source=timm&_size=5")
+    later = get(f"/catalog/models.json?source=timm&_size=5&_next={first['next']}")
+    assert _facets(later) == _facets(first) and later["rows"] != first["rows"]
+
+
+def _poisoned(db):
+    """The timm image classifiers' largest combination counted 1,000 more than it has: a page that
+    reads the counts shows it, one that counts the rows does not."""
+    conn = sqlite3.connect(db)
+    key, n = conn.execute("SELECT key, n FROM facet_counts WHERE source = 'timm' AND live = 1 "
+                          "AND task = 'image-classification' ORDER BY n DESC LIMIT 1").fetchone()
+    conn.execute("UPDATE facet_counts SET n = n + 1000 WHERE key = ?", (key,))
+    conn.commit()
+    conn.close()
+    return json.loads(key)
+
+
+def _tasks(data) -> dict:
+    return dict(_facets(data)["task"])
+
+
+def test_pages_read_the_counts_where_they_can_and_the_rows_where_not(catalog_copy):
+    truth = sqlite3.connect(catalog_copy).execute(
+        "SELECT count(*) FROM model_summary WHERE source = 'timm' AND task = 'image-classification'").fetchone()[0]
+    _poisoned(catalog_copy)
+    get = _client(catalog_copy)
+    assert _tasks(get("/catalog/model_summary.json?source=timm&_size=1"))["image-classification"] == truth + 1000
+    assert _tasks(get("/catalog/model_summary.json?_sort=name&_size=1"))["image-classification"] > truth + 1000
+    # what the counts cannot answer is counted from the rows
+    for query in ("source=timm&_search=resnet", "source=timm&name__contains=a", "source=timm&params_m__gt=0",
+                  "source=timm&_dataset=imagenet-1k&_dataset=imagenet-21k"):
+        data = get(f"/catalog/model_summary.json?{query}&_size=1")
+        assert _tasks(data).get("image-classification", 0) <= truth, query
+    # while a first load has the triggers dropped the counts are stale: the rows are counted
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("INSERT INTO deferred_indexes (name, sql, source, deferred_at) VALUES ('facet_counts', '', 'hf', 'x')")
+    conn.commit()
+    conn.close()
+    assert _tasks(_client(catalog_copy)("/catalog/model_summary.json?source=timm&_size=1"))["image-classification"] == truth
+
+
+def test_the_facets_look_like_column_facets(built_catalog):
+    """Shown as before: titled by the column (no "(counted)"), a click adds `column=value`, a
+    selected value's click takes it away."""
+    get = _client(built_catalog)
+    data = get("/catalog/model_summary.json?source=timm&_size=1")
+    task = data["facet_results"]["task"]
+    assert task["type"] == "column"
+    first = task["results"][0]
+    assert first["toggle_url"].endswith(f"source=timm&_size=1&task={first['value']}")
+    sel = [v for v in data["facet_results"]["source"]["results"] if v["selected"]]
+    assert [v["value"] for v in sel] == ["timm"] and "source=" not in sel[0]["toggle_url"]
+    page = asyncio.run(make_datasette(built_catalog).client.get("/catalog/model_summary?source=timm")).text
+    assert "(counted)" not in page and "task" in page
