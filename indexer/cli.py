@@ -165,9 +165,11 @@ class SourceName(click.ParamType):
 @click.option("--hf-min-downloads", type=click.IntRange(min=0), help="Hub: skip models with fewer downloads.")
 @click.option("--no-space-check", is_flag=True,
               help="Start a big import (the whole Hub) even when the disk looks too small for it.")
+@click.option("--publish", is_flag=True,
+              help="After each source that changed the catalog, publish a copy for `modelcat serve --published`.")
 @_handle_errors
 def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_tag, hf_min_downloads,
-            no_space_check) -> None:
+            no_space_check, publish) -> None:
     """Fetch every source and write the catalog.
 
     Each source is written in its own transaction (long ones commit as they go, with their
@@ -191,7 +193,7 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
     path = _db(db)
     try:
         results = run_refresh(path, sources or None, progress=_Progress, config=config,
-                              space_check=not no_space_check)
+                              space_check=not no_space_check, publish=publish)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: the source being written was rolled back; sources already "
                    "written are kept", err=True)
@@ -434,15 +436,35 @@ def load(model_id, db, num_classes, strategy, trainable_stages, device, dtype, h
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8001, show_default=True,
               help="Port to listen on.")
+@click.option("--published", is_flag=True,
+              help="Serve the catalog's published copy (`modelcat publish`), moving to each new one: "
+                   "refreshes write the catalog beside it without touching what is served.")
 @_handle_errors
-def serve(db, host, port) -> None:
+def serve(db, host, port, published) -> None:
     """Serve the catalog in Datasette (facets, stored queries, full-text search)."""
+    from .publish import published_path
     from .serve import serve as run_serve
 
     path = _db(db)
-    run_serve(path, host=host, port=port,
-              on_ready=lambda: click.echo(f"Datasette on http://{host}:{port}/ serving {path} (Ctrl-C stops)",
+    shown = f"{published_path(path)} (the published copy of {path})" if published else path
+    run_serve(path, host=host, port=port, published=published,
+              on_ready=lambda: click.echo(f"Datasette on http://{host}:{port}/ serving {shown} (Ctrl-C stops)",
                                           err=True))
+
+
+@cli.command()
+@db_option
+@click.option("--to", "to", type=click.Path(dir_okay=False),
+              help="Where the copy goes [default: published/<the catalog's name> beside the catalog].")
+@_handle_errors
+def publish(db, to) -> None:
+    """Publish a copy of the catalog for `modelcat serve --published`: one consistent snapshot,
+    renamed over the previous copy (a server moves to it within seconds). A refresh may run
+    meanwhile; it costs the catalog's size in disk."""
+    from .publish import publish as publish_copy
+
+    done = publish_copy(_db(db), to)
+    click.echo(f"published {done.path} ({done.bytes / 1e6:,.1f} MB in {done.seconds:.1f} s)")
 
 
 # ---------------------------------------------------------------------- check

@@ -55,6 +55,7 @@ def refresh(
     cache: Path | None = None,
     config: dict[str, dict] | None = None,
     space_check: bool = True,
+    publish: bool | str | Path = False,
 ) -> list[SourceResult]:
     """Refresh the catalog at `db_path` from `sources` (default: every registered source).
 
@@ -63,7 +64,10 @@ def refresh(
     in its SourceResult instead. A local fault (a full disk, an I/O error, a file that cannot be
     written, no memory) stops the refresh: the run row says `failed` with the reason, and
     LocalFault says it in one line. With `space_check`, a source about to start a big import
-    (the whole Hub) first checks the disk has room for it.
+    (the whole Hub) first checks the disk has room for it. With `publish` (True: the default
+    place, indexer.publish.published_path; or a path), the catalog is copied there after each
+    source that changed it (and once if no copy exists yet), for `modelcat serve --published`:
+    readers see each source whole, as it lands; a copy that fails is logged and the refresh goes on.
     """
     names = list(dict.fromkeys(sources or source_names()))
     unknown = [n for n in names if n not in source_names()]
@@ -80,16 +84,34 @@ def refresh(
                 # No planner statistics (ANALYZE, PRAGMA optimize) afterwards: measured on the 300k
                 # crawl, they made SQLite read model_summary's task facet through (task, size_bytes)
                 # and every row instead of the covering (task, removed_at): 17 ms became 449 ms.
-                return [
-                    run_source(cat, name, progress=progress(name) if progress else None, cache=cache,
-                               config=(config or {}).get(name), reserve=reserve, space_check=space_check)
-                    for name in names
-                ]
+                results = []
+                for name in names:
+                    results.append(run_source(cat, name, progress=progress(name) if progress else None, cache=cache,
+                                              config=(config or {}).get(name), reserve=reserve,
+                                              space_check=space_check))
+                    if publish:
+                        _publish(db_path, publish, results[-1])
+                return results
         except Exception as e:
             fault = local_fault(db_path, e)
             if fault is None or fault is e:
                 raise
             raise fault from e
+
+
+def _publish(db_path: Path, publish: bool | str | Path, result: SourceResult) -> None:
+    from .publish import changed_anything, published_path
+    from .publish import publish as publish_copy
+
+    target = published_path(db_path) if publish is True else Path(publish)
+    if not changed_anything(result) and target.exists():
+        return
+    try:
+        done = publish_copy(db_path, target)
+    except Exception as e:  # the catalog is whole; the served copy stays the previous one
+        log.error("the catalog was not published to %s after %s: %s", target, result.source, e)
+        return
+    log.info("published %s after %s (%.1f MB, %.1f s)", done.path, result.source, done.bytes / 1e6, done.seconds)
 
 
 @contextlib.contextmanager

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
+import threading
+import time
 from pathlib import Path
 
-from .errors import ModelcatError
+from .errors import CatalogError, ModelcatError
 from .store import Catalog, on_read_only_storage
+
+log = logging.getLogger("modelcat")
 
 SETTINGS = {
     "sql_time_limit_ms": 3000,
@@ -38,9 +44,10 @@ def ensure_plugin() -> None:
         pm.register(datasette_plugin, name="modelcat")
 
 
-def make_datasette(db_path: str | Path, settings: dict | None = None):
+def make_datasette(db_path: str | Path, settings: dict | None = None, *, immutable: bool = False):
     """A Datasette instance on the catalog (used by `modelcat serve` and by the tests);
-    `settings` override Datasette settings of SETTINGS (e.g. sql_time_limit_ms)."""
+    `settings` override Datasette settings of SETTINGS (e.g. sql_time_limit_ms). `immutable`: the
+    file never changes while served (a published copy: indexer/publish.py)."""
     from datasette.app import Datasette
 
     ensure_plugin()
@@ -50,7 +57,7 @@ def make_datasette(db_path: str | Path, settings: dict | None = None):
     # before Datasette's own.
     with Catalog.open(db_path, readonly=True, create=False) as cat:
         cat.require_current()
-    if on_read_only_storage(Path(db_path)):  # a WAL file there cannot be opened as mutable
+    if immutable or on_read_only_storage(Path(db_path)):  # a WAL file there cannot be opened as mutable
         return Datasette(immutables=[str(db_path)], metadata=metadata_for(db_path), settings=settings)
     return Datasette([str(db_path)], metadata=metadata_for(db_path), settings=settings)
 
@@ -68,14 +75,124 @@ def check_port(host: str, port: int) -> None:
         ) from None
 
 
-def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, on_ready=None) -> None:
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, on_ready=None, *,
+          published: bool = False) -> None:
+    """Serve the catalog; with `published`, its published copy (indexer/publish.py), read-only,
+    moving to each new copy as `modelcat publish` or `modelcat refresh --publish` lands it."""
     import asyncio
 
     import uvicorn
 
-    ds = make_datasette(db_path)
+    if published:
+        db_path = require_published(db_path)
+    ds = make_datasette(db_path, immutable=published)
     check_port(host, port)
     asyncio.run(ds.invoke_startup())
+    watcher = PublishedWatcher(ds, Path(db_path)) if published else None
+    if watcher:
+        watcher.start()
     if on_ready:
         on_ready()
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+    try:
+        uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+    finally:
+        if watcher:
+            watcher.stop()
+
+
+def require_published(db_path: str | Path) -> Path:
+    from .publish import published_path
+
+    path = published_path(db_path)
+    if not path.exists():
+        raise CatalogError(f"no published copy of {db_path} at {path}: run `modelcat publish` "
+                           "(or `modelcat refresh --publish`) first")
+    return path
+
+
+def swap_database(ds, path: Path):
+    """Serve the file now at `path` (a new published copy) under the same name; returns the
+    Database it replaces (still open: requests under way finish on it)."""
+    with Catalog.open(path, readonly=True, create=False) as cat:
+        cat.require_current()
+    name = path.stem
+    old = ds.databases[name]
+    db = _published_database(ds, path)
+    db.name, db.route = name, old.route
+    ds.databases = {**ds.databases, name: db}  # one assignment: a request sees the old or the new
+    return old
+
+
+def _published_database(ds, path: Path):
+    """A Datasette Database on one published copy, whose connections are its own: Datasette keeps
+    each executor thread's connection under the database's name, so a new copy served under the
+    same name would go on reading the old file through them."""
+    import asyncio
+    import secrets
+
+    from datasette.database import Database, connections
+
+    class PublishedDatabase(Database):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            self._key = f"modelcat_published_{secrets.token_hex(8)}"
+
+        async def execute_fn(self, fn):
+            if self.ds.executor is None:
+                return await super().execute_fn(fn)
+
+            def in_thread():
+                conn = getattr(connections, self._key, None)
+                if not conn:
+                    conn = self.connect()
+                    self.ds._prepare_connection(conn, self.name)
+                    setattr(connections, self._key, conn)
+                return fn(conn)
+
+            return await asyncio.get_event_loop().run_in_executor(self.ds.executor, in_thread)
+
+    return PublishedDatabase(ds, path=str(path), is_mutable=False)
+
+
+class PublishedWatcher(threading.Thread):
+    """Watches a published copy; when a new one has been renamed over it, the server moves to it
+    and closes the old one once the requests that had it can have finished (twice the SQL time
+    limit), so its disk space comes back."""
+
+    def __init__(self, ds, path: Path, interval: float = 2.0):
+        super().__init__(name="modelcat-published", daemon=True)
+        self.ds, self.path, self.interval = ds, path, interval
+        self._stop_event = threading.Event()
+        self._seen = self._stamp()
+
+    def _stamp(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def check(self) -> bool:
+        """One look: True when it moved to a new copy."""
+        now = self._stamp()
+        if now is None or now == self._seen:
+            return False
+        self._seen = now
+        try:
+            old = swap_database(self.ds, self.path)
+        except Exception as e:  # a copy that is no catalog, or an old schema: keep serving the last good one
+            log.error("not serving the new published copy %s: %s", self.path, e)
+            return False
+        grace = 2 * (self.ds.setting("sql_time_limit_ms") or 1000) / 1000
+        timer = threading.Timer(grace, old.close)
+        timer.daemon = True
+        timer.start()
+        log.info("serving the catalog published at %s", time.strftime("%Y-%m-%d %H:%M:%S"))
+        return True
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            self.check()
+
+    def stop(self) -> None:
+        self._stop_event.set()

@@ -32,7 +32,8 @@ def unit(name: str) -> configparser.ConfigParser:
 def test_systemd_units():
     service = unit("modelcat-refresh.service")
     assert service["Service"]["Type"] == "oneshot"
-    assert service["Service"]["ExecStart"].endswith("/.venv/bin/modelcat refresh")
+    # the refresh publishes the copy the server serves (issue #32): readers never hold its WAL
+    assert service["Service"]["ExecStart"].endswith("/.venv/bin/modelcat refresh --publish")
     assert service["Service"]["ExecStartPost"].endswith("/.venv/bin/modelcat check --quick")
     assert service["Service"]["EnvironmentFile"] == "-/etc/modelcat/env"  # tokens: never in the unit
     assert "TOKEN" not in (SCHEDULE / "modelcat-refresh.service").read_text().split("[Unit]")[1]
@@ -40,7 +41,7 @@ def test_systemd_units():
     assert timer["Timer"]["OnCalendar"] == "*-*-* 03:15:00" and timer["Timer"]["Persistent"] == "true"
     assert timer["Install"]["WantedBy"] == "timers.target"
     serve = unit("modelcat-serve.service")
-    assert "modelcat serve" in serve["Service"]["ExecStart"] and serve["Service"]["Restart"] == "on-failure"
+    assert "modelcat serve --published" in serve["Service"]["ExecStart"] and serve["Service"]["Restart"] == "on-failure"
 
 
 def test_systemd_accepts_the_units(tmp_path):
