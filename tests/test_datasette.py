@@ -107,6 +107,24 @@ def test_every_sort_a_model_page_offers_walks_an_index(built_catalog, get):
     assert r.status_code == 400 and "Cannot sort table by load_note" in r.text
 
 
+def test_a_facet_click_walks_an_index_in_the_order_the_page_shows(built_catalog):
+    """model_summary filtered on one faceted column: sorted by downloads (its default) SQLite walks
+    the column's downloads-ordered index and stops at the page's end; sorted otherwise it reads the
+    matches through the (column, removed_at) index, in rowid order, not through the downloads one
+    (which reads the table at random, 3x slower on 300k models)."""
+    import sqlite3
+
+    conn = sqlite3.connect(built_catalog)
+    for col in ("source", "task", "library", "license", "license_family", "loadable"):
+        plan = lambda order: " | ".join(r[3] for r in conn.execute(  # noqa: E731
+            f"EXPLAIN QUERY PLAN select * from model_summary where [{col}] = ? order by {order} limit 51", ["x"]))
+        by_downloads = plan("downloads desc")
+        assert f"idx_models_{col}_downloads" in by_downloads and "TEMP B-TREE" not in by_downloads, (col, by_downloads)
+        for order in ("size_mb", "imagenet_top1 desc", "params_m"):
+            other = plan(order)
+            assert "_downloads" not in other and "removed_at=?" in other, (col, order, other)
+
+
 def test_the_models_page_walks_an_index_in_its_default_order(built_catalog, get):
     """model_summary's default sort (downloads) is read from an index, stopping at the page's rows;
     a computed column (imagenet_top1) would be computed and sorted for every model."""
