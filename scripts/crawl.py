@@ -653,15 +653,16 @@ def build_catalog(n: int, cache_dir: Path, log=print) -> Path:
 class Server:
     """`modelcat serve` on a catalog, in its own process, on a free port."""
 
-    def __init__(self, db: Path, env: dict | None = None):
-        self.db, self.env = Path(db), env
+    def __init__(self, db: Path, env: dict | None = None, extra: tuple[str, ...] = ()):
+        self.db, self.env, self.extra = Path(db), env, tuple(extra)
 
     def __enter__(self) -> "Server":
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--db", str(self.db), "--port", str(port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--db", str(self.db), "--port", str(port),
+                                      *self.extra],
                                      cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      env=self.env if self.env is not None else os.environ.copy())
         self.pid, self.base = self.proc.pid, f"http://127.0.0.1:{port}"

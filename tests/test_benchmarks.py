@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
@@ -50,12 +52,13 @@ def test_bench_smoke():
     assert "| catalog.db (8,000 models) |" in out
 
 
-def test_bench_beside_smoke(catalog_copy):
+@pytest.mark.parametrize("mode", [[], ["--published"]], ids=["catalog", "published"])
+def test_bench_beside_smoke(catalog_copy, mode):
     """scripts/bench.py beside (issue #32) end to end at a tiny size: an import alone and beside
-    `modelcat serve` with its readers; the table has every row. The goals are not asserted
-    (at this size a run is too short to say anything)."""
+    `modelcat serve` with its readers (serving the catalog, or its published copy); the table has
+    every row. The goals are not asserted (at this size a run is too short to say anything)."""
     out = subprocess.run([sys.executable, str(SCRIPTS / "bench.py"), "beside", "--models", "2000", "--smoke",
-                          "--base", str(catalog_copy)], capture_output=True, text=True, timeout=300)
+                          "--base", str(catalog_copy), *mode], capture_output=True, text=True, timeout=300)
     assert out.returncode in (0, 1), out.stderr[-2000:]
     for row in ("largest WAL during the import", "import time", "seed question during the import",
                 "home page during the import", "Goals: "):
