@@ -177,19 +177,13 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
     the others go on. Exits 1 when a source failed. Command-line Hub filters replace the same
     settings of the config file's [hf] section.
     """
-    from .config import load_config
+    from .config import load_config, with_overrides
     from .refresh import refresh as run_refresh
     from .store import Catalog
 
-    config = load_config(config_file)
-    hf = config.setdefault("hf", {})
-    for key, value in (("authors", hf_author), ("libraries", hf_library), ("pipeline_tags", hf_pipeline_tag)):
-        if value:
-            hf[key] = list(value)
-    if hf_min_downloads is not None:
-        hf["min_downloads"] = hf_min_downloads
-    if full:
-        hf["full"] = True
+    config = with_overrides(load_config(config_file), "hf", {
+        "authors": list(hf_author) or None, "libraries": list(hf_library) or None,
+        "pipeline_tags": list(hf_pipeline_tag) or None, "min_downloads": hf_min_downloads, "full": full or None})
     path = _db(db)
     try:
         results = run_refresh(path, sources or None, progress=_Progress, config=config,
@@ -297,21 +291,10 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 def show(model_id, db, as_json) -> None:
     """Show one row by its catalog id: a model (timm:resnet18.a1_in1k, hf:..., torchhub:...),
     a paper (arxiv:2010.11929) or a code repository (github:pytorch/vision), with its links."""
-    from .errors import NotFound
     from .store import Catalog
 
-    kind = model_id.split(":", 1)[0].lower()
-    what, table = {"arxiv": ("paper", "papers"), "github": ("repository", "repos")}.get(kind, ("model", "models"))
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
-        get = {"papers": cat.get_paper, "repos": cat.get_repo, "models": cat.get_model}[table]
-        row = get(model_id)
-        if row is None:
-            close = [r[0] for r in cat.conn.execute(
-                f"SELECT id FROM {table} WHERE id LIKE ? ORDER BY id LIMIT 5",
-                (f"%{model_id.split(':', 1)[-1]}%",))]
-            hint = f" (similar: {', '.join(close)})" if close else (
-                " (`modelcat search` finds ids)" if table == "models" else "")
-            raise NotFound(f"no {what} {model_id!r} in the catalog{hint}")
+        _, row = cat.require(model_id)
     if as_json:
         click.echo(_json(row))
         return
@@ -505,7 +488,7 @@ def sources(db) -> None:
     path = _db(db)
     if path.exists():
         with Catalog.open(path, readonly=True, create=False) as cat:
-            latest = {r["source"]: r for r in cat.conn.execute("SELECT * FROM latest_runs")}
+            latest = cat.latest_runs()
     rows = []
     for name in source_names():
         r = latest.get(name)

@@ -78,6 +78,20 @@ def validate(data: dict, where: str = "config") -> dict[str, dict[str, Any]]:
     return out
 
 
+def with_overrides(config: dict[str, dict[str, Any]], source: str, values: dict[str, Any],
+                   where: str = "command line") -> dict[str, dict[str, Any]]:
+    """The config with a source's settings replaced by these (None: not given), each checked as
+    the config file's are (`modelcat refresh --hf-author ...`)."""
+    from .sources import get_source
+
+    declared = get_source(source).settings
+    settings = dict(config.get(source) or {})
+    for key, value in values.items():
+        if value is not None:
+            settings[key] = coerce(source, key, value, declared[key][0], where)
+    return {**config, source: settings}
+
+
 def coerce(source: str, key: str, value: Any, kind: type, where: str = "config") -> Any:
     """Check (and gently convert, for command-line strings) one setting's value."""
     what = f"{where}: {source}.{key}"

@@ -25,6 +25,7 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
 from .counted import CountedFacet, counted_filters, counts_ready, dataset_counts_sql
+from ..ids import id_table, is_model_id
 from .metadata import metadata_for_database
 from ..textsafe import load_line, visible
 
@@ -33,7 +34,6 @@ from ..textsafe import load_line, visible
 # a crash (a 500) for errors raised outside an except block. Its plain handling is enough.
 _datasette_errors.rich = None
 
-MODEL_PREFIXES = ("timm:", "torchvision:", "hf:", "torchhub:")
 ID_COLUMNS = frozenset({"id", "model_id", "entity", "related_id", "same_weights_as"})
 PAPER_COLUMNS = frozenset({"paper_id", "papers"})
 FAMILIES = frozenset({"permissive", "copyleft", "restricted", "non-commercial", "unknown"})
@@ -334,7 +334,7 @@ def render_cell(row, value, column, table, database, datasette):
         return None
     if isinstance(value, dict) and "value" in value:  # a foreign key Datasette expanded: {value, label}
         value = value["value"]
-    if column in ID_COLUMNS and isinstance(value, str) and value.startswith(MODEL_PREFIXES):
+    if column in ID_COLUMNS and isinstance(value, str) and is_model_id(value):
         out = f'<a class="mc-id" href="{html.escape(_row_url(datasette, database, value))}">{html.escape(value)}</a>'
         if _row_value(row, "loadable") != 0:
             out += _load_snippet(value)
@@ -399,7 +399,6 @@ def _whole_list_link(datasette, database: str, table: str, column: str, row, mor
     return f' <a class="mc-more" href="{html.escape(href, quote=True)}">{text}</a>'
 
 
-_TABLES = {"arxiv": "papers", "github": "repos"}
 
 
 def _id_list(value: str) -> list[str]:
@@ -414,7 +413,7 @@ def _id_list(value: str) -> list[str]:
 
 def _row_url(datasette, database: str, ident: str) -> str:
     """The row page of a catalog id: a model, a paper (arxiv:) or a repository (github:)."""
-    table = _TABLES.get(ident.split(":", 1)[0], "models")
+    table = id_table(ident)
     return f"{datasette.urls.table(database, table)}/{tilde_encode(ident)}"
 
 

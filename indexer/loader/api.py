@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import CatalogError, NotFound, NotLoadable
+from ..errors import CatalogError, NotLoadable
 from ..normalize.loadable import loadability
 from ..paths import default_db_path
 from .base import Built, LoadOptions, not_loadable
@@ -181,24 +181,17 @@ def catalog_row(catalog_id: str, db: str | os.PathLike | None = None) -> dict:
 def _read_row(catalog_id: str, path: Path) -> dict:
     from ..store import Catalog
 
-    kind = catalog_id.split(":", 1)[0].lower()
     # a connection per call: a lingering read-only one would keep the catalog's -wal file alive
     with Catalog.open(path, readonly=True, create=False) as cat:
-        if kind == "arxiv":
-            paper = cat.get_paper(catalog_id)
-            if paper is None:
-                raise NotFound(f"no paper {catalog_id!r} in the catalog")
-            models = [m["id"] for m in paper["models"]]
+        kind, row = cat.require(catalog_id)  # NotFound names similar ids
+        if kind == "paper":
+            models = [m["id"] for m in row["models"]]
             raise NotLoadable(f"{catalog_id} is a paper, not a model; "
                               + (f"its models: {', '.join(models[:10])}" if models else
                                  "the catalog links no model to it"))
-        if kind == "github":
-            repo = cat.get_repo(catalog_id)
-            if repo is None:
-                raise NotFound(f"no repository {catalog_id!r} in the catalog")
-            hub = [r[0] for r in cat.conn.execute(
-                "SELECT id FROM models WHERE source = 'torchhub' AND removed_at IS NULL AND id LIKE ? ORDER BY id",
-                (f"torchhub:{repo['full_name']}:%",))]
+        if kind == "repository":
+            repo = row
+            hub = cat.hub_entrypoints(repo["full_name"])
             if hub:
                 raise NotLoadable(f"{catalog_id} is a code repository; load one of its PyTorch Hub entrypoints: "
                                   + ", ".join(hub[:10]))
@@ -206,14 +199,6 @@ def _read_row(catalog_id: str, path: Path) -> dict:
                 "the catalog knows no PyTorch Hub entrypoints of it"
             raise NotLoadable(f"{catalog_id} is a code repository and {why}; its models, if any: "
                               + (", ".join(m["id"] for m in repo["models"][:10]) or "none in the catalog"))
-        row = cat.get_model(catalog_id)
-        if row is None:
-            needle = catalog_id.split(":", 1)[-1]
-            close = [r[0] for r in cat.conn.execute(
-                "SELECT id FROM models WHERE id LIKE ? AND removed_at IS NULL ORDER BY id LIMIT 5",
-                (f"%{needle}%",))] if len(needle) >= 3 else []
-            raise NotFound(f"no model {catalog_id!r} in the catalog"
-                           + (f" (similar: {', '.join(close)})" if close else " (`modelcat search` finds ids)"))
     if row.get("removed_at"):
         log.warning("%s was removed from its source on %s; loading it may fail", row["id"], row["removed_at"])
     return row

@@ -9,10 +9,17 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING
 
+from ..errors import NotFound
+from ..ids import id_kind, id_table
 from .rows import SPEED_COLUMNS, _JSON_COLUMNS, _chunks
 
 if TYPE_CHECKING:
     from .catalog import Catalog
+
+
+def _like_escape(text: str) -> str:
+    """Text matched literally by LIKE ... ESCAPE '\\' (an id's `_` is not a wildcard)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 PAPER_RESULTS_SHOWN = 200  # `show` lists at most this many leaderboard results of a model's papers, or a paper's
@@ -80,6 +87,46 @@ class ReadsMixin:
 
     def view(self, source: str) -> "CatalogView":
         return CatalogView(self, source)
+
+    # ------------------------------------------------------------------ any id
+    def find(self, catalog_id: str) -> tuple[str, dict | None]:
+        """(kind, row) for any catalog id: a model (an old, renamed id answers with what it became),
+        a paper or a repository, with its links; the row is None when the catalog lacks it."""
+        kind = id_kind(catalog_id)
+        get = {"paper": self.get_paper, "repository": self.get_repo}.get(kind, self.get_model)
+        return kind, get(catalog_id)
+
+    def require(self, catalog_id: str) -> tuple[str, dict]:
+        """find(), or NotFound naming up to five similar ids (or how to find one)."""
+        kind, row = self.find(catalog_id)
+        if row is None:
+            close = self.similar_ids(catalog_id)
+            hint = f" (similar: {', '.join(close)})" if close else (
+                " (`modelcat search` finds ids)" if kind == "model" else "")
+            raise NotFound(f"no {kind} {catalog_id!r} in the catalog{hint}")
+        return kind, row
+
+    def similar_ids(self, catalog_id: str, limit: int = 5) -> list[str]:
+        """Ids of the same kind that contain what follows the prefix (3 characters or more; live
+        models only), in order."""
+        needle = catalog_id.split(":", 1)[-1]
+        if len(needle) < 3:
+            return []
+        table = id_table(catalog_id)
+        live = " AND removed_at IS NULL" if table == "models" else ""
+        pattern = f"%{_like_escape(needle)}%"
+        return [r[0] for r in self.conn.execute(
+            f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\'{live} ORDER BY id LIMIT ?", (pattern, limit))]
+
+    def hub_entrypoints(self, full_name: str) -> list[str]:
+        """The live PyTorch Hub entrypoint rows of a GitHub repository (owner/name)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM models WHERE source = 'torchhub' AND removed_at IS NULL AND id LIKE ? ESCAPE '\\' "
+            "ORDER BY id", (f"torchhub:{_like_escape(full_name)}:%",))]
+
+    def latest_runs(self) -> dict[str, dict]:
+        """{source: its latest run row}."""
+        return {r["source"]: dict(r) for r in self.conn.execute("SELECT * FROM latest_runs")}
 
     # ------------------------------------------------------------------ reading
     def resolve_id(self, model_id: str) -> str | None:
