@@ -84,14 +84,14 @@ def test_command_line_filters_override_the_file(tmp_path, monkeypatch, list_sour
 
 
 def test_the_readme_settings_file_is_valid_and_names_every_setting(tmp_path):
-    """The README's example modelcat.toml loads as written, and documents every setting a source
+    """The example modelcat.toml of docs/commands.md loads as written, and documents every setting a source
     declares (per-run switches such as hf's `full` are command-line options)."""
     import re
     from pathlib import Path
 
     from indexer.sources import get_source, source_names
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "docs" / "commands.md").read_text()
     block = re.search(r"#### Settings file.*?```toml\n(.*?)```", readme, re.S).group(1)
     (tmp_path / "modelcat.toml").write_text(block)
     loaded = load_config(tmp_path / "modelcat.toml")

@@ -1,4 +1,4 @@
-"""The README's fine-tuning example, run as written against a served timm resnet18 (random
+"""The fine-tuning example of docs/loader.md, run as written against a served timm resnet18 (random
 weights, the real architecture, served as timm/resnet18.a1_in1k): the loss goes down."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import pytest
 
 from indexer.records import ModelRecord
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "loader.md"
 MARKER = "<!-- readme-example: fine-tune"
 
 
 def example_code() -> str:
     text = README.read_text(encoding="utf-8")
-    assert MARKER in text, "the README lost its fine-tuning example"
+    assert MARKER in text, "docs/loader.md lost its fine-tuning example"
     m = re.search(r"```python\n(.*?)```", text[text.index(MARKER):], re.S)
     return m.group(1)
 
@@ -63,12 +63,12 @@ def test_the_readme_example_reduces_the_loss(resnet18_served):
 
 
 def test_the_readme_load_command_output_is_real(resnet18_served):
-    """The console block under `modelcat load ID` matches what the command prints (device aside)."""
+    """The console block under `modelcat load ID` (docs/commands.md) matches what the command prints (device aside)."""
     from click.testing import CliRunner
 
     from indexer.cli import cli
 
-    text = README.read_text(encoding="utf-8")
+    text = (README.parent / "commands.md").read_text(encoding="utf-8")
     block = re.search(r"\$ modelcat load timm:resnet18.a1_in1k --num-classes 10 --strategy partial\n(.*?)```",
                       text, re.S).group(1)
     shown = [line for line in block.splitlines() if line != "..."]
