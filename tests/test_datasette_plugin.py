@@ -427,3 +427,37 @@ def test_a_stored_query_opens_with_its_answer_titled_in_words_and_its_defaults_s
     assert asked["max_mb"] == "25" and asked["task"] == "image-classification"
     shown = built("/catalog/open_classifiers?_show_sql=1").text
     assert "<pre id=\"sql-query\">" in shown and "coalesce(nullif(:max_mb" in shown
+
+
+
+def test_a_model_page_reads_like_a_model_card(catalog_copy):
+    """Issue #19: the page opens with what the model is, its license (family, id, raw), size, task,
+    training data, top-1, papers by title, code and its load line; the raw row (every column and
+    the tables linking to it) one click away, inside <details>."""
+    import sqlite3
+
+    from datasette.utils import tilde_encode
+
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("UPDATE papers SET title = 'ResNet strikes back: An improved training procedure in timm' "
+                 "WHERE id = 'arxiv:2110.00476'")
+    conn.commit()
+    conn.close()
+    get = client(catalog_copy)
+    page = get(f"/catalog/models/{tilde_encode('timm:resnet18.a1_in1k')}").text
+    card = page[page.index('<article class="mc-card">'):page.index("</article>")]
+    shown = text(card)
+    for want in ("image-classification", "permissive", "apache-2.0", "11.7 M parameters", "46.8 MB",
+                 "ImageNet-1K top-1 71.5", "imagenet-1k", "ResNet strikes back", "(arxiv:2110.00476)",
+                 "huggingface/pytorch-image-models", 'load_model("timm:resnet18.a1_in1k")'):
+        assert want in shown, (want, shown[:800])
+    assert f'href="/catalog/papers/{tilde_encode("arxiv:2110.00476")}"' in card
+    raw = page[page.index('<details class="mc-raw">'):]
+    assert "record_hash" in raw and "</details>" in raw  # the raw row, one click away
+    # a paper whose title the arxiv source has not read yet says so, by its id
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("UPDATE papers SET title = NULL WHERE id = 'arxiv:2110.00476'")
+    conn.commit()
+    conn.close()
+    shown = text(client(catalog_copy)(f"/catalog/models/{tilde_encode('timm:resnet18.a1_in1k')}").text)
+    assert "arxiv:2110.00476 (its title comes with the arxiv source's next refresh)" in shown

@@ -60,6 +60,10 @@ table.rows-and-columns .col-model_rowid, table.rows-and-columns .col-paper_rowid
 .mc-chart circle { fill-opacity: 0.65; }
 .mc-chart circle:hover { fill-opacity: 1; stroke: #000; }
 .mc-metrics-table td { vertical-align: top; } .mc-metrics-table small { color: #666; }
+.mc-card dl.mc-facts { display: grid; grid-template-columns: 11em 1fr; gap: 0.3em 1em; max-width: 1100px; }
+.mc-card dt { font-weight: bold; color: #444; } .mc-card dd { margin: 0; overflow-wrap: anywhere; }
+.mc-card .mc-description { max-width: 60em; color: #333; }
+details.mc-raw { margin-top: 2em; } details.mc-raw > summary { cursor: pointer; font-weight: bold; }
 .mc-conflicts { border-left: 4px solid #ef6c00; padding: 0.2em 0.8em; background: #fff8e1; }
 tr.mc-conflict td { background: #fff8e1; }
 """
@@ -515,6 +519,11 @@ def _model_metrics_vars(datasette, database: str, request):
 
     async def inner():
         db = datasette.get_database(database)
+        card = await _model_card(db, datasette, database, model_id)
+        return {**card, **await metrics()}
+
+    async def metrics():
+        db = datasette.get_database(database)
         try:
             rows = [dict(r) for r in (await db.execute(
                 "SELECT x.model_id, x.dataset_id, x.dataset_raw, x.metric, x.metric_raw, x.value, x.source, x.origin "
@@ -547,6 +556,61 @@ def _model_metrics_vars(datasette, database: str, request):
                 **await _paper_results_vars(db, datasette, database, model_id)}
 
     return inner
+
+
+async def _model_card(db, datasette, database: str, model_id: str) -> dict:
+    """What a model page opens with, read like a model card (issue #19): what it is, its license
+    (raw, id, family), size, task, training data, headline accuracy, papers by title, code, lineage
+    both ways, every id of the same weights and the line that loads it. Read through the catalog's
+    own API (store.reads.get_model) on Datasette's connection; every value is escaped by the
+    template."""
+    from ..store.reads import ReadsMixin
+
+    class _Reader(ReadsMixin):
+        def __init__(self, conn):
+            self.conn = conn
+
+    def read(conn):
+        saved = conn.row_factory
+        conn.row_factory = sqlite3.Row
+        try:
+            row = _Reader(conn).get_model(model_id)
+            if row is None:
+                return None
+            row["fine_tunes"] = [dict(r) for r in conn.execute(
+                "SELECT r.model_id, r.relation FROM model_relations r JOIN models m ON m.id = r.model_id "
+                "WHERE r.related_id = ? AND m.removed_at IS NULL ORDER BY r.relation, r.model_id LIMIT 21",
+                (row["id"],))]
+            return row
+        finally:
+            conn.row_factory = saved
+
+    try:
+        row = await db.execute_fn(read)
+    except (sqlite3.Error, QueryInterrupted):
+        return {}
+    if row is None:
+        return {}
+    link = lambda ident: _row_url(datasette, database, ident)  # noqa: E731
+    for key in ("papers", "repos"):
+        for item in row.get(key) or []:
+            item["href"] = link(item["id"])
+    for rel in row.get("relations") or []:
+        rel["href"] = link(rel["related_id"])
+    for ft in row["fine_tunes"]:
+        ft["href"] = link(ft["model_id"])
+    mb = row.get("size_bytes")
+    params = row.get("num_params")
+    return {"modelcat_card": {
+        "row": row,
+        "load_line": load_line(row["id"]) if row.get("loadable") else None,
+        "params_m": f"{params / 1e6:,.1f}" if params else None,
+        "size_mb": f"{mb / 1e6:,.1f}" if mb else None,
+        "same_weights": [{"id": i, "href": link(i)} for i in row.get("same_entity") or []],
+        "fine_tunes_more": len(row["fine_tunes"]) > 20,
+        "fine_tunes_href": datasette.urls.table(database, "model_relations") + "?" + urlencode({"related_id": row["id"]}),
+        "raw_href": datasette.urls.table(database, "models") + "?" + urlencode({"id": row["id"]}),
+    }}
 
 
 async def _paper_results_vars(db, datasette, database: str, model_id: str) -> dict:
