@@ -214,7 +214,7 @@ class SchemaMixin:
         tables = ", ".join(f"'{t}'" for t in _LOAD_TABLES)
         found = self.conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({tables}) "
-            "AND name LIKE 'idx\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name").fetchall()
+            "AND name LIKE 'idx\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY rowid").fetchall()  # as created
         now = utcnow()
         dropped = []
         for name, sql in found:
@@ -243,7 +243,9 @@ class SchemaMixin:
         catalog at once."""
         from .entities import rebuild_entities
 
-        rows = self.conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY name").fetchall()
+        # in the order they were created: SQLite's planner, without statistics, takes the index created
+        # last among ones that look alike (migration 0019 orders them on purpose)
+        rows = self.conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY rowid").fetchall()
         for name, sql in rows:
             if name == FACETS_DEFERRED:  # the counts from the rows, then the triggers that keep them
                 rebuild_facet_counts(self.conn)
