@@ -461,3 +461,17 @@ def test_a_model_page_reads_like_a_model_card(catalog_copy):
     conn.close()
     shown = text(client(catalog_copy)(f"/catalog/models/{tilde_encode('timm:resnet18.a1_in1k')}").text)
     assert "arxiv:2110.00476 (its title comes with the arxiv source's next refresh)" in shown
+
+
+def test_facets_are_titled_and_valued_in_words(built):
+    """Issue #19 item 4: facet titles and coded values come from one place (metadata.yml's
+    modelcat_labels): "License family", not license_family; "Trained on", not "datasets (array)";
+    loadable yes/no, not 1/0."""
+    page = built("/catalog/model_summary?source=timm").text
+    titles = [t.strip() for t in re.findall(r'<p class="facet-info-name">\s*<strong>([^<]*)', page)]
+    assert {"Task", "License family", "Library", "Source", "License", "Loadable", "Trained on"} <= set(titles), titles
+    assert not any("_" in t or "(" in t for t in titles), titles
+    loadable = page[page.index('data-column="loadable"'):]
+    loadable = loadable[:loadable.index("</ul>")]
+    assert re.search(r">yes</a>", loadable) or "yes &middot;" in loadable
+    assert not re.search(r">[01]</a>", loadable)

@@ -26,7 +26,7 @@ from datasette.utils.asgi import Response
 
 from .counted import CountedFacet, counted_filters, counts_ready, dataset_counts_sql
 from ..ids import id_table, is_model_id
-from .metadata import metadata_for_database
+from .metadata import labels, metadata_for_database
 from ..textsafe import load_line, visible
 
 # Datasette's default error handler prints every error (a 404 included) with `rich` and all local
@@ -461,6 +461,8 @@ def extra_template_vars(template, database, table, datasette, request):
         return _model_metrics_vars(datasette, database, request)
     if template == "query.html" and is_catalog(datasette, database) and request is not None:
         return _stored_query_vars(datasette, database, request)
+    if template == "table.html" and is_catalog(datasette, database):
+        return {"modelcat_labels": labels()}
     if template != "index.html" or not catalogs(datasette):
         return {}
 

@@ -21,9 +21,18 @@ def _template() -> dict:
 def metadata_for_database(name: str) -> dict:
     """The metadata, with the database section under the catalog database's name."""
     meta = copy.deepcopy(_template())
+    meta.pop("modelcat_labels", None)  # ours, not Datasette's
     meta["databases"] = {name: meta["databases"]["__catalog__"]}
     # a stored query's page opens with its answer; its SQL is one click away (Show SQL)
     for query in (meta["databases"][name].get("queries") or {}).values():
         query.setdefault("hide_sql", True)
     meta["description_html"] = meta["description_html"].replace("{db}", name)
     return meta
+
+
+def labels() -> dict:
+    """{"columns": {column: label}, "values": {column: {value: label}}} from schema/metadata.yml's
+    modelcat_labels: the words the pages show, in one place."""
+    found = _template().get("modelcat_labels") or {}
+    return {"columns": dict(found.get("columns") or {}),
+            "values": {c: {str(k): v for k, v in (m or {}).items()} for c, m in (found.get("values") or {}).items()}}
