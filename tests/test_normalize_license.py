@@ -251,7 +251,7 @@ CASES = [
     ("https://creativecommons.org/licenses/by-sa/2.0/", "cc-by-sa-2.0", C),
     ("https://creativecommons.org/publicdomain/zero/1.0/", "cc0-1.0", P),
     # the Public Domain Mark is not parsed as a CC license; "publicdomain" in it reads as public domain
-    ("https://creativecommons.org/publicdomain/mark/1.0/", "cc0-1.0", P),
+    ("https://creativecommons.org/publicdomain/mark/1.0/", "cc-pdm-1.0", P),  # the Public Domain Mark, not CC0 (issue #21)
     # a license named inside a sentence: only one, unambiguous
     ("This model is released under the Apache 2.0 license.", "apache-2.0", P),
     ("Licensed under the Apache License, Version 2.0 (the \"License\")", "apache-2.0", P),
