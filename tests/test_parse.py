@@ -109,7 +109,7 @@ HUBCONF = '''
 dependencies = ["torch", "torchvision"]
 import os
 from torchvision.models.resnet import resnet18, resnet50 as r50
-from .models import CONSTANT, builder
+from .models import MODEL_CONSTANT, builder  # an ALL_CAPS name with an underscore: a constant
 from torch.hub import load_state_dict_from_url as _load
 
 
@@ -288,3 +288,75 @@ def test_hubconf_entrypoints_are_what_torch_hub_list_shows(tmp_path):
     assert sorted(parsed) == sorted(listed)
     assert {"tiny", "cached", "coro", "Wrapper", "alias", "partial_one", "lam", "attr", "OrderedDict",
             "partial", "round_down", "sqrt", "inside_if", "inside_try"} == set(parsed)
+
+
+# the shape of a widely used detection repository's hubconf.py (issue #21 part 2): its test script
+# under `if __name__ == "__main__":` is not run by torch.hub, which imports the file as a module
+MAIN_GUARDED = '''
+"""PyTorch Hub models"""
+import torch
+
+
+def _create(name, pretrained=True, channels=3, classes=80):
+    """Creates a model"""
+    from pathlib import Path
+    return name
+
+
+def custom(path="path/to/model.pt", autoshape=True):
+    """custom trained model"""
+    return _create(path, autoshape)
+
+
+def yolov5n(pretrained=True, channels=3, classes=80):
+    """nano model"""
+    return _create("yolov5n", pretrained, channels, classes)
+
+
+if __name__ == "__main__":
+    import argparse
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from utils.general import cv2, print_args
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", type=str, default="yolov5s", help="model name")
+    opt = parser.parse_args()
+    print_args(vars(opt))
+    model = _create(name=opt.model, pretrained=True, channels=3, classes=80)
+    imgs = ["data/images/zidane.jpg", Image.open("data/images/bus.jpg")]
+    results = model(imgs, size=320)
+'''
+
+
+def test_hubconf_skips_what_runs_only_as_a_script():
+    h = parse_hubconf(MAIN_GUARDED)
+    assert [e["name"] for e in h["entrypoints"]] == ["custom", "yolov5n"]
+    assert h["warnings"] == []
+    # the other way round: `!=` runs on import, its else does not
+    h = parse_hubconf('if "__main__" != __name__:\n    def a(): pass\nelse:\n    def b(): pass\n')
+    assert [e["name"] for e in h["entrypoints"]] == ["a"]
+    h = parse_hubconf('if __name__ == "__main__":\n    def a(): pass\nelse:\n    def b(): pass\n')
+    assert [e["name"] for e in h["entrypoints"]] == ["b"]
+
+
+def test_hubconf_lists_imported_classes_and_drops_constants():
+    h = parse_hubconf("from models import VGG, DETR, ResNet, MODEL_URLS, DEFAULT_CFG\n")
+    assert [e["name"] for e in h["entrypoints"]] == ["VGG", "DETR", "ResNet"]
+
+
+@pytest.mark.parametrize("source,what", [
+    ("def m(): pass\nfor n in ['a', 'b']:\n    globals()[n] = m\n", "globals()[...] = ..."),
+    ("def m(): pass\nglobals().update({'a': m})\n", "globals().update(...)"),
+    ("def m(): pass\nvars().update(a=m)\n", "vars().update(...)"),
+    ("exec('def a(): pass')\n", "exec()"),
+])
+def test_hubconf_warns_of_names_it_cannot_see(source, what):
+    h = parse_hubconf(source)
+    assert any(what in w and "cannot be listed" in w for w in h["warnings"]), h["warnings"]
+    # the same inside a function runs only when called: no warning
+    inside = "def f():\n" + "".join("    " + line + "\n" for line in source.splitlines())
+    assert parse_hubconf(inside)["warnings"] == []

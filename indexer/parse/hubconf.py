@@ -7,8 +7,9 @@ public callables in its namespace. Here the file is parsed (ast) and never execu
   * `name = other` aliases of something callable (a name, an attribute, a call such as partial);
   * names starting with "_" are private; `del name` removes one; the last definition wins;
   * `dependencies = [...]`, read as a literal.
-What cannot be known without running it (`from x import *`, names made by exec or loops) is
-reported as a warning.
+What cannot be known without running it (`from x import *`, names made by exec or by writing
+globals(), also in a loop) is reported as a warning. Code under `if __name__ == "__main__":` does
+not run on import and is skipped. An imported ALL_CAPS name with an underscore is a constant.
 """
 
 from __future__ import annotations
@@ -22,18 +23,68 @@ class HubconfError(ValueError):
     """The file cannot be read as Python."""
 
 
+def _main_guard(test) -> bool | None:
+    """True for `__name__ == "__main__"` (either way round), False for `!=`, None for any other test."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
+        return None
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    mains = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    if not (names and mains):
+        return None
+    return isinstance(test.ops[0], ast.Eq)
+
+
 def _module_body(tree: ast.Module):
-    """Module-level statements, including those inside module-level if/try/with blocks."""
+    """Module-level statements, including those inside module-level if/try/with blocks. torch.hub
+    imports hubconf.py as a module, so `if __name__ == "__main__":` blocks never run: skipped (their
+    `else:` runs)."""
     stack = list(reversed(tree.body))
     while stack:
         node = stack.pop()
-        if isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == "TryStar":
+        guard = _main_guard(node.test) if isinstance(node, ast.If) else None
+        if guard is not None:
+            stack.extend(reversed(list(node.orelse if guard else node.body)))
+        elif isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == "TryStar":
             inner = list(node.body) + list(getattr(node, "orelse", [])) + list(getattr(node, "finalbody", []))
             for handler in getattr(node, "handlers", []):
                 inner.extend(handler.body)
             stack.extend(reversed(inner))
         else:
             yield node
+
+
+def _constant(ident: str) -> bool:
+    """An imported CONSTANT_NAME (MODEL_URLS, DEFAULT_CFG: not callable, not listed). An all-caps
+    name without an underscore is a class as often (VGG, DETR, MLP) and is listed, as torch.hub.list
+    lists every public callable."""
+    return ident.isupper() and "_" in ident.strip("_")
+
+
+def _unseen_names(node):
+    """(line, what) for module-level code that makes names the parser cannot see: writing globals()
+    or vars() (`globals().update(...)`, `globals()[name] = ...`, also in a loop) or exec()."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        return  # runs when called, not on import
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Name) and f.id == "exec":
+                yield n.lineno, "exec()"
+            elif (isinstance(f, ast.Attribute) and f.attr in ("update", "setdefault", "__setitem__")
+                  and isinstance(f.value, ast.Call) and isinstance(f.value.func, ast.Name)
+                  and f.value.func.id in ("globals", "vars")):
+                yield n.lineno, f"{f.value.func.id}().{f.attr}(...)"
+        elif isinstance(n, (ast.Assign, ast.AugAssign)):
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+                if (isinstance(t, ast.Subscript) and isinstance(t.value, ast.Call)
+                        and isinstance(t.value.func, ast.Name) and t.value.func.id in ("globals", "vars")):
+                    yield n.lineno, f"{t.value.func.id}()[...] = ..."
+        stack.extend(ast.iter_child_nodes(n))
 
 
 def _params(node) -> list[str]:
@@ -86,7 +137,7 @@ def parse_hubconf(source: str | bytes, name: str = "hubconf.py") -> dict:
                                     "be listed without running the file")
                     continue
                 ident = alias.asname or alias.name
-                if not ident.isupper():  # CONSTANTS are not entrypoints
+                if not _constant(ident):
                     add(ident, "import", node, module=module, imported=alias.name)
         elif isinstance(node, ast.Import):
             for alias in node.names:  # modules are not callable: drop a name they shadow
@@ -114,4 +165,6 @@ def parse_hubconf(source: str | bytes, name: str = "hubconf.py") -> dict:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     entries.pop(target.id, None)
+        for line, how in _unseen_names(node):
+            warnings.append(f"line {line}: {how}: those names cannot be listed without running the file")
     return {"dependencies": dependencies, "entrypoints": list(entries.values()), "warnings": warnings}
