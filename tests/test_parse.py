@@ -360,3 +360,8 @@ def test_hubconf_warns_of_names_it_cannot_see(source, what):
     # the same inside a function runs only when called: no warning
     inside = "def f():\n" + "".join("    " + line + "\n" for line in source.splitlines())
     assert parse_hubconf(inside)["warnings"] == []
+
+
+def test_hubconf_data_made_by_a_builtin_call_is_not_an_entrypoint():
+    h = parse_hubconf("from functools import partial\ndef f(): pass\nCONFIGS = dict(a=1)\ntiny = partial(f)\n")
+    assert [e["name"] for e in h["entrypoints"]] == ["partial", "f", "tiny"]

@@ -54,6 +54,11 @@ def _module_body(tree: ast.Module):
             yield node
 
 
+# builtins whose call makes data, never a callable (`VIT_CONFIGS = dict(...)`)
+_DATA_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool", "bytes",
+                            "sorted", "len", "range", "zip", "enumerate", "open", "repr", "format"})
+
+
 def _constant(ident: str) -> bool:
     """An imported CONSTANT_NAME (MODEL_URLS, DEFAULT_CFG: not callable, not listed). An all-caps
     name without an underscore is a class as often (VGG, DETR, MLP) and is listed, as torch.hub.list
@@ -157,6 +162,8 @@ def parse_hubconf(source: str | bytes, name: str = "hubconf.py") -> dict:
                         dependencies = [d.strip() for d in deps if d.strip()]
                     else:
                         warnings.append(f"line {node.lineno}: dependencies is not a list of names")
+                elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _DATA_BUILTINS:
+                    entries.pop(target.id, None)  # CONFIGS = dict(...): data, not callable
                 elif isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Lambda)):
                     add(target.id, "alias", node, module=ast.unparse(value)[:200])
                 else:
