@@ -114,13 +114,14 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
     page.locator('form input[type="submit"]').first.click()
     page.wait_for_load_state()
     rows = page.locator("table.rows-and-columns tbody tr")
-    assert rows.count() == len(expected)
+    assert rows.count() == min(100, len(expected))  # a page of 100; the heading counts them all
+    assert page.locator("form.sql h3").first.inner_text().startswith(f"{len(expected):,} answer")
     headers = page.locator("table.rows-and-columns thead th")
     assert [headers.nth(i).inner_text() for i in range(3)] == ["Catalog id", "All its ids", "Task"]
     assert page.locator("th.col-size_mb").inner_text() == "Size (MB)"
     assert page.locator("th.col-size_mb").get_attribute("title") == "size_mb"
     ids = [rows.nth(i).locator("td.col-id a.mc-id").inner_text() for i in range(rows.count())]
-    assert ids == [r["id"] for r in expected]
+    assert ids == [r["id"] for r in expected][:100]
     for i in range(rows.count()):
         snippet = rows.nth(i).locator("td.col-id .mc-load code").inner_text()
         assert snippet == f'load_model("{ids[i]}")'
@@ -141,7 +142,7 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
     assert page.locator('th[data-column="size_mb"] a').inner_text().startswith("Size (MB)")
     assert page.locator('th[data-column="imagenet_top1"]').inner_text().startswith("ImageNet top-1 (%)")
     facets = page.locator(".facet-info").all_inner_texts()
-    assert any(f.startswith("loadable") for f in facets) and any(f.startswith("license_family") for f in facets)
+    assert any(f.startswith("Loadable") for f in facets) and any(f.startswith("License family") for f in facets)
 
     # bookkeeping columns are hidden on the page (the JSON keeps them)
     page.goto(server + "/catalog/models?_size=3")

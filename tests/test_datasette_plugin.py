@@ -475,3 +475,24 @@ def test_facets_are_titled_and_valued_in_words(built):
     loadable = loadable[:loadable.index("</ul>")]
     assert re.search(r">yes</a>", loadable) or "yes &middot;" in loadable
     assert not re.search(r">[01]</a>", loadable)
+
+
+def test_a_stored_query_says_how_many_answers_and_pages_them(built):
+    """Issue #19 item 1: "593 answers, 1 to 100 below", not "Custom SQL query returning 593 rows";
+    100 to a page with next/previous links; JSON and CSV still carry every answer."""
+    page = built("/catalog/open_classifiers").text
+    total = len(built("/catalog/open_classifiers.json?_shape=array").json())
+    assert total > 100
+    heading = text(re.search(r"<h3>(.*?)</h3>", page, re.S).group(1))
+    assert heading.startswith(f"{total:,} answers, 1 to 100 below") and "Custom SQL" not in page
+    assert page.count("<tr>") - 1 == 100
+    nxt = re.search(r'<p class="mc-pages">.*?<a href="([^"]+)">next 100</a>', page, re.S).group(1)
+    assert "_page=2" in nxt
+    second = built(html.unescape(nxt)).text
+    rows = lambda p: re.findall(r'<td class="col-id">(.*?)</td>', p, re.S)  # noqa: E731
+    assert rows(second) and not set(rows(second)) & set(rows(page))
+    assert "previous 100" in second
+    # a page past the end shows the last; SQL typed by hand keeps Datasette's own heading
+    last = built("/catalog/open_classifiers?_page=999").text
+    assert f"to {total:,} below" in text(last)
+    assert "Custom SQL query returning 1 row" in text(built("/catalog?sql=select+1").text)

@@ -499,7 +499,11 @@ def _stored_query_vars(datasette, database: str, request):
 
         params = await derive_named_parameters(datasette.get_database(database), query["sql"])
         defaults = query_defaults(query["sql"])
-        return {"named_parameter_values": {p: request.args.get(p) or defaults.get(p, "") for p in params}}
+        from datasette.utils import path_with_replaced_args
+
+        return {"named_parameter_values": {p: request.args.get(p) or defaults.get(p, "") for p in params},
+                # a stored query's answers, a page at a time (templates/query.html)
+                "mc_page_url": lambda page: path_with_replaced_args(request, {"_page": str(page)})}
 
     return inner
 
