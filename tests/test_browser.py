@@ -117,7 +117,12 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
     assert rows.count() == min(100, len(expected))  # a page of 100; the heading counts them all
     assert page.locator("form.sql h3").first.inner_text().startswith(f"{len(expected):,} answer")
     headers = page.locator("table.rows-and-columns thead th")
-    assert [headers.nth(i).inner_text() for i in range(3)] == ["Catalog id", "All its ids", "Task"]
+    # what people choose by first, on screen at 1280 px (issue #19 item 2)
+    assert [headers.nth(i).inner_text() for i in range(4)] == ["Catalog id", "License family", "Size (MB)",
+                                                              "ImageNet top-1 (%)"]
+    for col in ("size_mb", "imagenet_top1", "license_family"):
+        box = page.locator(f"th.col-{col}").bounding_box()
+        assert box and box["x"] + box["width"] <= 1280, (col, box)
     assert page.locator("th.col-size_mb").inner_text() == "Size (MB)"
     assert page.locator("th.col-size_mb").get_attribute("title") == "size_mb"
     ids = [rows.nth(i).locator("td.col-id a.mc-id").inner_text() for i in range(rows.count())]

@@ -70,20 +70,7 @@ tr.mc-conflict td { background: #fff8e1; }
 
 # Column headers as people read them (the JSON API keeps the column names; a header's tooltip
 # shows the name, for SQL)
-LABELS = {
-    "id": "Catalog id", "ids": "All its ids", "task": "Task", "library": "Library", "license": "License",
-    "license_family": "License family", "is_open": "Open license", "params_m": "Params (M)",
-    "num_params": "Parameters", "size_mb": "Size (MB)", "size_bytes": "Size", "size_is_estimate": "Size estimated",
-    "imagenet_top1": "ImageNet top-1 (%)", "best_top1": "Best top-1 (%)", "loadable": "Loadable",
-    "load_backend": "Loader", "load_note": "Loading note", "datasets": "Trained on", "downloads": "Downloads",
-    "likes": "Likes", "gated": "Gated", "author": "Author", "url": "Page", "entity_id": "Same model as",
-    "source": "Source", "stars": "Stars", "n_models": "Models", "models": "Model ids", "code": "Code",
-    "first_author": "First author", "published": "Published", "primary_category": "arXiv category",
-    "full_name": "Repository", "has_hubconf": "PyTorch Hub", "pushed_at": "Last push", "change": "Change",
-    "at": "When", "run_status": "Refresh status", "title": "Title", "kind": "Kind", "detail": "Detail",
-    "load": "Load with", "same_weights_as": "Same weights as", "language": "Language", "archived": "Archived",
-    "description": "Description",
-}
+LABELS = labels()["columns"]  # schema/metadata.yml modelcat_labels: the one place for them
 
 LABELS_JS = """
 (function () {
