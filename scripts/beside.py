@@ -107,9 +107,12 @@ def trial(base: Path, records: list, tmp: Path, cache: Path, beside: bool, publi
     env.pop("HF_TOKEN", None)
     out: dict = {"wal_max": 0}
     publish = ["--publish"] if published else []
-    if published:  # what the server serves until the import publishes its own
+    if published:  # what the server serves until the import publishes its own (a current catalog)
         from indexer.publish import publish as publish_copy
+        from indexer.store import Catalog
 
+        with Catalog.open(db):  # brings a cached base up to this modelcat's schema
+            pass
         publish_copy(db)
     with HubReplay(records, page_size=1000) as hub:
         env["HF_ENDPOINT"] = hub.url
