@@ -3,22 +3,21 @@
 # http://127.0.0.1:${PORT:-8001}/ at once, and refresh it from every source beside the server.
 # Datasette serves the catalog's published copy (published/catalog.db beside it); the refresh
 # publishes a new copy after each source that changed something, and the server moves to it, so
-# the catalog fills source by source and readers never see half of one. The first run publishes
-# torchvision's rows (read offline, seconds) before the server starts. Ctrl-C stops both; a rerun
+# the catalog fills source by source and readers never see half of one. Each run first refreshes
+# torchvision (read offline, seconds) and publishes the catalog, so the server starts at once on a
+# current copy. Ctrl-C stops both; a rerun
 # resumes the refresh where it stopped. The server keeps running after the refresh, until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 MC=.venv/bin/modelcat
 DB="${MODELCAT_DB:-catalog.db}"
-PUBLISHED="$(dirname "$DB")/published/$(basename "$DB")"
-if [ ! -e "$PUBLISHED" ]; then
-    if [ -e "$DB" ]; then
-        "$MC" publish --db "$DB"
-    else
-        "$MC" refresh --db "$DB" --source torchvision --publish
-    fi
+# torchvision first (offline, seconds): it creates the catalog, or brings one written by an older
+# modelcat to this one's schema; then the copy the server starts with
+if ! "$MC" refresh --db "$DB" --source torchvision; then
+    echo "modelcat: torchvision failed (see above); serving what the catalog holds" >&2
 fi
+"$MC" publish --db "$DB"
 "$MC" serve --db "$DB" --published --port "${PORT:-8001}" &
 SERVER=$!
 REFRESH=
