@@ -86,7 +86,11 @@ def test_the_wal_stays_under_its_cap_while_readers_always_read(tmp_path, monkeyp
         with Readers(str(db)) as readers:
             wal, [r] = largest_wal_during(db, lambda: refresh(db, ["hf"], config={"hf": {"page_size": 150}}))
         assert r.status == "ok" and readers.reads > 100
-    cap = RESET_PAGES * 4096 + 2 * LIMIT  # a reset is due past RESET_PAGES, at the next page's commit
+    # the writer resets the WAL past RESET_PAGES when the readers let it within a short wait, and
+    # waits for them in earnest once it is 4x past (store/catalog.py wal_checkpoint); one more commit
+    # (a page of models, or one index a first load rebuilds) may land before that reset: the cap
+    # scripts/bench.py beside uses
+    cap = 4 * RESET_PAGES * 4096 + LIMIT
     size = db.stat().st_size
     if managed:
         assert wal <= cap, f"the WAL reached {wal:,} bytes (cap {cap:,}; catalog {size:,})"
