@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -88,7 +89,11 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, on_rea
     ds = make_datasette(db_path, immutable=published)
     check_port(host, port)
     asyncio.run(ds.invoke_startup())
-    watcher = PublishedWatcher(ds, Path(db_path)) if published else None
+    watcher = None
+    if published:
+        remove_stale_pins(Path(db_path).parent)
+        swap_database(ds, Path(db_path)).close()  # served through a pin from the first request
+        watcher = PublishedWatcher(ds, Path(db_path))
     if watcher:
         watcher.start()
     if on_ready:
@@ -98,6 +103,7 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, on_rea
     finally:
         if watcher:
             watcher.stop()
+            unpin(Path(ds.databases[Path(db_path).stem].path))
 
 
 def require_published(db_path: str | Path) -> Path:
@@ -110,14 +116,55 @@ def require_published(db_path: str | Path) -> Path:
     return path
 
 
+_PIN = ".serving-"
+
+
+def pin(path: Path) -> Path:
+    """A name of this server's own for the copy now at `path` (a hard link: no copy made), so that
+    every connection the server opens later reads that copy, not whatever is renamed over `path`
+    next. Where the folder cannot be written (read-only storage), the path itself."""
+    try:
+        ino = os.stat(path).st_ino
+        pinned = path.with_name(f"{_PIN}{os.getpid()}-{ino}{path.suffix}")
+        if not pinned.exists():
+            os.link(path, pinned)
+        return pinned if os.stat(pinned).st_ino == ino else path
+    except OSError:
+        return path
+
+
+def unpin(path: Path) -> None:
+    if path.name.startswith(_PIN):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def remove_stale_pins(folder: Path) -> None:
+    """Pins left by servers that are gone (a crash, a kill)."""
+    for p in folder.glob(f"{_PIN}*"):
+        try:
+            pid = int(p.name[len(_PIN):].split("-", 1)[0])
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError):
+            unpin(p)
+        except OSError:  # alive, another user's
+            continue
+
+
 def swap_database(ds, path: Path):
-    """Serve the file now at `path` (a new published copy) under the same name; returns the
-    Database it replaces (still open: requests under way finish on it)."""
-    with Catalog.open(path, readonly=True, create=False) as cat:
-        cat.require_current()
+    """Serve the copy now at `path` (a new published copy) under the same name, through a pin of
+    its own; returns the Database it replaces (still open: requests under way finish on it)."""
+    pinned = pin(path)
+    try:
+        with Catalog.open(pinned, readonly=True, create=False) as cat:
+            cat.require_current()
+    except Exception:
+        if pinned != path:
+            unpin(pinned)
+        raise
     name = path.stem
     old = ds.databases[name]
-    db = _published_database(ds, path)
+    db = _published_database(ds, pinned)
     db.name, db.route = name, old.route
     ds.databases = {**ds.databases, name: db}  # one assignment: a request sees the old or the new
     return old
@@ -184,7 +231,13 @@ class PublishedWatcher(threading.Thread):
             log.error("not serving the new published copy %s: %s", self.path, e)
             return False
         grace = 2 * (self.ds.setting("sql_time_limit_ms") or 1000) / 1000
-        timer = threading.Timer(grace, old.close)
+
+        def retire():
+            old.close()
+            if old.path and Path(old.path) != Path(self.ds.databases[self.path.stem].path):
+                unpin(Path(old.path))
+
+        timer = threading.Timer(grace, retire)
         timer.daemon = True
         timer.start()
         log.info("serving the catalog published at %s", time.strftime("%Y-%m-%d %H:%M:%S"))

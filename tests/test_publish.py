@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +17,7 @@ from indexer.cli import cli
 from indexer.errors import CatalogError
 from indexer.publish import publish, published_path
 from indexer.refresh import refresh
-from indexer.serve import PublishedWatcher, make_datasette
+from indexer.serve import PublishedWatcher, make_datasette, swap_database
 
 
 def _models(db) -> list[str]:
@@ -84,6 +85,7 @@ def test_the_server_moves_to_each_new_copy(tmp_path, list_source):
     refresh(db, ["a"], publish=True)
     target = published_path(db)
     ds = make_datasette(target, immutable=True)
+    swap_database(ds, target).close()  # as `serve --published` starts: through a pin of its own
     watcher = PublishedWatcher(ds, target)
 
     def count():
@@ -98,10 +100,17 @@ def test_the_server_moves_to_each_new_copy(tmp_path, list_source):
     refresh(db, ["a"], publish=True)
     assert watcher.check() is True
     assert count() == 7 and ds.databases["catalog"] is not old
-    # a copy that is not a catalog is not served: the last good one stays
+    # a copy that is not a catalog is not served: the last good one stays, also for the
+    # connections the server opens after it landed (they read the pinned copy, not the path)
     target.with_name("junk.db").write_bytes(b"not sqlite" * 100)
     target.with_name("junk.db").replace(target)
     assert watcher.check() is False and count() == 7
+    fresh = ds.databases["catalog"].connect()
+    assert fresh.execute("SELECT count(*) FROM models WHERE removed_at IS NULL").fetchone()[0] == 7
+    fresh.close()
+    pins = {p.name for p in target.parent.iterdir() if p.name.startswith(".serving-")}
+    assert Path(ds.databases["catalog"].path).name in pins  # the copy served, pinned
+    assert not any(n.endswith(f"-{target.stat().st_ino}.db") for n in pins)  # the junk's pin is gone
 
 
 def test_readers_of_the_published_copy_leave_the_catalogs_wal_alone(tmp_path, list_source):
