@@ -26,6 +26,7 @@ from datasette.utils.asgi import Response
 
 from .counted import CountedFacet, counted_filters, counts_ready, dataset_counts_sql
 from ..ids import id_table, is_model_id
+from ..store.reads import ReadsMixin
 from .metadata import labels, metadata_for_database
 from ..textsafe import load_line, visible
 
@@ -551,18 +552,19 @@ def _model_metrics_vars(datasette, database: str, request):
     return inner
 
 
+class _Reader(ReadsMixin):
+    """The catalog's reads (store.reads) on one of Datasette's connections."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+
 async def _model_card(db, datasette, database: str, model_id: str) -> dict:
     """What a model page opens with, read like a model card (issue #19): what it is, its license
     (raw, id, family), size, task, training data, headline accuracy, papers by title, code, lineage
     both ways, every id of the same weights and the line that loads it. Read through the catalog's
     own API (store.reads.get_model) on Datasette's connection; every value is escaped by the
     template."""
-    from ..store.reads import ReadsMixin
-
-    class _Reader(ReadsMixin):
-        def __init__(self, conn):
-            self.conn = conn
-
     def read(conn):
         saved = conn.row_factory
         conn.row_factory = sqlite3.Row
