@@ -74,7 +74,9 @@ FROM papers p;
 -- same_name = 1: the leaderboard's model name is this model's architecture (or name), letters and
 -- digits compared ("EfficientNet-B0" and timm's efficientnet_b0): the paper's result for this
 -- architecture. The weights the paper measured need not be these (a retrained checkpoint); the
--- model's own measurements are in metrics.
+-- model's own measurements are in metrics. Joined in this order (CROSS JOIN): without planner
+-- statistics SQLite walked every model to count the rows (3.5 s on 1M models; 15 ms this way), and
+-- a model's results (its page) are found through its papers.
 CREATE VIEW model_paper_results AS
 SELECT
     mp.model_id,
@@ -94,6 +96,6 @@ SELECT
     r.origin,
     r.source
 FROM model_papers mp
-JOIN models m ON m.id = mp.model_id
-JOIN paper_results r ON r.paper_id = mp.paper_id
+CROSS JOIN paper_results r ON r.paper_id = mp.paper_id
+CROSS JOIN models m ON m.id = mp.model_id
 WHERE m.removed_at IS NULL;
