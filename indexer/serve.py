@@ -51,6 +51,8 @@ def make_datasette(db_path: str | Path, settings: dict | None = None, *, immutab
     file never changes while served (a published copy: indexer/publish.py)."""
     from datasette.app import Datasette
 
+    from .datasette_plugin.counted import CatalogDatabase
+
     ensure_plugin()
     settings = {**SETTINGS, **(settings or {})}
 
@@ -59,8 +61,15 @@ def make_datasette(db_path: str | Path, settings: dict | None = None, *, immutab
     with Catalog.open(db_path, readonly=True, create=False) as cat:
         cat.require_current()
     if immutable or on_read_only_storage(Path(db_path)):  # a WAL file there cannot be opened as mutable
-        return Datasette(immutables=[str(db_path)], metadata=metadata_for(db_path), settings=settings)
-    return Datasette([str(db_path)], metadata=metadata_for(db_path), settings=settings)
+        ds = Datasette(immutables=[str(db_path)], metadata=metadata_for(db_path), settings=settings)
+    else:
+        ds = Datasette([str(db_path)], metadata=metadata_for(db_path), settings=settings)
+    # the same file, as a CatalogDatabase: pages count their rows from the counts the store keeps
+    [(name, plain)] = [(n, d) for n, d in ds.databases.items() if d.path]
+    db = CatalogDatabase(ds, path=plain.path, is_mutable=plain.is_mutable)
+    db.name, db.route = name, plain.route
+    ds.databases = {**ds.databases, name: db}
+    return ds
 
 
 def check_port(host: str, port: int) -> None:
@@ -177,9 +186,11 @@ def _published_database(ds, path: Path):
     import asyncio
     import secrets
 
-    from datasette.database import Database, connections
+    from datasette.database import connections
 
-    class PublishedDatabase(Database):
+    from .datasette_plugin.counted import CatalogDatabase
+
+    class PublishedDatabase(CatalogDatabase):
         def __init__(self, *args, **kw):
             super().__init__(*args, **kw)
             self._key = f"modelcat_published_{secrets.token_hex(8)}"

@@ -66,10 +66,22 @@ PAGES = [
 
 @pytest.mark.parametrize("table,filters", PAGES, ids=[f"{t}?{urlencode(f)}" for t, f in PAGES])
 def test_counted_facets_equal_a_count_of_the_rows(built_catalog, table, filters):
-    got = _facets(_client(built_catalog)(f"/catalog/{table}.json?{urlencode([*filters, ('_size', '1')])}"))
+    data = _client(built_catalog)(f"/catalog/{table}.json?{urlencode([*filters, ('_size', '1')])}")
+    got = _facets(data)
     want = _expected(built_catalog, table, filters)
     for name, values in want.items():
         assert got[name] == [tuple(v) for v in values], (name, got[name][:5], values[:5])
+    assert data["filtered_table_rows_count"] == _row_count(built_catalog, table, filters)
+
+
+def _row_count(db, table: str, filters: list[tuple[str, str]], dataset: str | None = None) -> int:
+    where = ["1"] + [f"[{c.removesuffix('__exact')}] = ?" for c, _ in filters]
+    params = [v for _, v in filters]
+    if dataset is not None:
+        where.append("id IN (SELECT model_id FROM model_datasets WHERE dataset_id = ?)")
+        params.append(dataset)
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT count(*) FROM [{table}] WHERE {' AND '.join(where)}", params).fetchone()[0]
 
 
 def test_a_dataset_filter_is_counted_too(built_catalog):
@@ -78,6 +90,9 @@ def test_a_dataset_filter_is_counted_too(built_catalog):
     for name in COLUMNS:
         assert got[name] == [tuple(v) for v in want[name]], name
     assert got["task"] and got["source"] == [("timm", sum(n for _, n in want["task"]))]
+    data = _client(built_catalog)("/catalog/model_summary.json?_dataset=imagenet-21k&source=timm&_size=1")
+    assert data["filtered_table_rows_count"] == _row_count(built_catalog, "model_summary", [("source", "timm")],
+                                                           dataset="imagenet-21k") > 0
 
 
 def test_a_later_page_shows_the_facets_of_the_whole_filtered_set(built_catalog):
@@ -115,12 +130,47 @@ def test_pages_read_the_counts_where_they_can_and_the_rows_where_not(catalog_cop
                   "source=timm&_dataset=imagenet-1k&_dataset=imagenet-21k"):
         data = get(f"/catalog/model_summary.json?{query}&_size=1")
         assert _tasks(data).get("image-classification", 0) <= truth, query
+    # the page's count of its rows too
+    assert get("/catalog/model_summary.json?source=timm&task=image-classification&_size=1")[
+        "filtered_table_rows_count"] == truth + 1000
+    assert get("/catalog/model_summary.json?source=timm&task=image-classification&_search=resnet&_size=1")[
+        "filtered_table_rows_count"] < truth
     # while a first load has the triggers dropped the counts are stale: the rows are counted
     conn = sqlite3.connect(catalog_copy)
     conn.execute("INSERT INTO deferred_indexes (name, sql, source, deferred_at) VALUES ('facet_counts', '', 'hf', 'x')")
     conn.commit()
     conn.close()
     assert _tasks(_client(catalog_copy)("/catalog/model_summary.json?source=timm&_size=1"))["image-classification"] == truth
+    assert _client(catalog_copy)("/catalog/model_summary.json?source=timm&task=image-classification&_size=1")[
+        "filtered_table_rows_count"] == truth
+
+
+@pytest.mark.parametrize("sql,params", [
+    ('select count(*) from model_summary where "name" = :p0 ', {"p0": "x"}),           # not a counted column
+    ('select count(*) from model_summary where "source" > :p0 ', {"p0": "x"}),          # not an equality
+    ('select count(*) from model_summary where "source" = :p0 or 1 ', {"p0": "x"}),
+    ('select count(*) from model_summary where "source" = :p1 ', {"p0": "x"}),          # no such parameter
+    ("select count(*) from model_summary where rowid in (select rowid from models_fts where models_fts match :search) ",
+     {"search": "x"}),
+    ("select count(*) from repos ", {}),
+    ("select count(*) from model_summary where model_rowid IN (SELECT m.rowid FROM model_datasets d JOIN models m "
+     "ON m.id = d.model_id WHERE d.dataset_id = :a) and model_rowid IN (SELECT m.rowid FROM model_datasets d JOIN "
+     "models m ON m.id = d.model_id WHERE d.dataset_id = :b) ", {"a": "x", "b": "y"}),  # two datasets
+])
+def test_a_count_the_counts_cannot_stand_for_is_left_to_the_rows(sql, params):
+    from indexer.datasette_plugin.counted import counted_count
+
+    assert counted_count(sql, params) is None
+
+
+def test_a_count_of_equalities_reads_the_counts():
+    from indexer.datasette_plugin.counted import counted_count
+
+    sql, args = counted_count('select count(*) from model_summary where "license" = :p0 and "source" = :p1 ',
+                              {"p0": "mit", "p1": "hf"})
+    assert "facet_counts" in sql and "live = 1" in sql and args == ["mit", "hf"]
+    sql, args = counted_count("select count(*) from models ", {})
+    assert "facet_counts" in sql and "live" not in sql and args == []
 
 
 def test_the_facets_look_like_column_facets(built_catalog):

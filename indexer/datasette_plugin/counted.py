@@ -7,11 +7,18 @@ column (`task=image-classification`, `source__exact=hf`), with at most one `?_da
 column facets; anything else (search, other columns, other operators, `_where`) is counted from
 the rows as Datasette does. The counts cover the whole filtered set: a page past the first
 (`_next`) shows the same facets as the first, where Datasette's own would count only the rows
-after the cursor."""
+after the cursor.
+
+The page's own count of its rows ("12,345 rows where source = hf and license = mit") is read from
+the same counts where they can stand for it (CatalogDatabase): on 1M models Datasette's
+`select count(*)` of a page filtered on two columns read a third of the catalog (0.3 s)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
+
+from datasette.database import Database
 
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet
@@ -21,6 +28,11 @@ from ..store.facets import DEFERRED_NAME, FACET_COLUMNS
 
 # table or view -> only live rows (model_summary shows models still listed; models shows every row)
 COUNTED_TABLES = {"model_summary": True, "models": False}
+
+# model_summary's `?_dataset=` filter (datasette_plugin.filters_from_request): by rowid, as every
+# models index ends with it, so SQLite can match the rows while it walks the index of another filter
+DATASET_CLAUSE = ("model_rowid IN (SELECT m.rowid FROM model_datasets d JOIN models m ON m.id = d.model_id "
+                  "WHERE d.dataset_id = :{p})")
 
 # query arguments that do not narrow the rows a facet counts
 _NEUTRAL = frozenset({
@@ -52,14 +64,7 @@ def counted_filters(table: str | None, query_string: str, *, prefix: str = "") -
 
 async def counts_ready(datasette, database: str) -> bool:
     """The counts exist and are current (not a catalog from before them, nor a first load under way)."""
-    db = datasette.get_database(database)
-    try:
-        rows = await db.execute("SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'facet_dataset_counts'), "
-                                "(SELECT count(*) FROM deferred_indexes WHERE name = ?)", [DEFERRED_NAME])
-    except Exception:  # an older catalog without deferred_indexes: count the rows
-        return False
-    found, deferred = rows.first()
-    return bool(found) and not deferred
+    return await _counts_current(datasette.get_database(database))
 
 
 def column_counts_sql(column: str, clauses: list[str], datasets: list[str], limit: int) -> str:
@@ -130,3 +135,60 @@ class CountedFacet(ColumnFacet):
                             "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_counted": column})),
                             "results": values, "truncated": len(rows) > size})
         return results, timed_out
+
+
+# ------------------------------------------------------------------ the page's count of its rows
+# Datasette's table view counts a page's rows with `select count(*) from <table> where <clauses>`,
+# one clause per filter: `"column" = :p0` for `?column=value` and `?column__exact=value`, and the
+# clauses of filters_from_request hooks (DATASET_CLAUSE for `?_dataset=`).
+_COUNT = re.compile(r"select count\(\*\) from (\w+)(?: where (.+))?", re.S)
+_EQUALS = re.compile(r'"(\w+)" = :(p\d+)')
+_DATASET = re.compile(re.escape(DATASET_CLAUSE.split(":{p}")[0]) + r":(\w+)" + re.escape(DATASET_CLAUSE.split(":{p}")[1]))
+
+
+def counted_count(sql: str, params: dict | None) -> tuple[str, list] | None:
+    """The query on facet_counts that answers Datasette's count `sql` of a counted table's rows,
+    with its parameters; None when the counts cannot stand for it (any clause other than an
+    equality on a counted column and at most one `_dataset`)."""
+    found = _COUNT.fullmatch(sql.strip())
+    if not found or found[1] not in COUNTED_TABLES or not isinstance(params or {}, dict):
+        return None
+    params = params or {}
+    clauses, args, datasets = (["c.live = 1"] if COUNTED_TABLES[found[1]] else []), [], []
+    for clause in (found[2].split(" and ") if found[2] else []):
+        equals, dataset = _EQUALS.fullmatch(clause.strip()), _DATASET.fullmatch(clause.strip())
+        if equals and equals[1] in FACET_COLUMNS and equals[2] in params:
+            clauses.append(f"c.[{equals[1]}] = ?")
+            args.append(params[equals[2]])
+        elif dataset and found[1] == "model_summary" and dataset[1] in params and not datasets:
+            datasets.append(params[dataset[1]])
+        else:
+            return None
+    where = " AND ".join(clauses) or "1"
+    if datasets:
+        return (f"SELECT coalesce(sum(d.n), 0) FROM facet_dataset_counts d JOIN facet_counts c ON c.key = d.key "
+                f"WHERE d.dataset_id = ? AND {where}", [*datasets, *args])
+    return f"SELECT coalesce(sum(c.n), 0) FROM facet_counts c WHERE {where}", args
+
+
+async def _counts_current(db) -> bool:
+    try:
+        rows = await db.execute("SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'facet_dataset_counts'), "
+                                "(SELECT count(*) FROM deferred_indexes WHERE name = ?)", [DEFERRED_NAME])
+    except Exception:  # an older catalog without deferred_indexes: count the rows
+        return False
+    found, deferred = rows.first()
+    return bool(found) and not deferred
+
+
+class CatalogDatabase(Database):
+    """The catalog as Datasette serves it: a page's count of its rows is read from facet_counts
+    when the counts can stand for it (counted_count) and are current; every other query as
+    Datasette runs it."""
+
+    async def execute(self, sql, params=None, *args, **kw):
+        if isinstance(sql, str) and sql.startswith("select count(*) from "):
+            counted = counted_count(sql, params)
+            if counted is not None and await _counts_current(self):
+                return await super().execute(counted[0], counted[1], *args, **kw)
+        return await super().execute(sql, params, *args, **kw)
