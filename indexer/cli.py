@@ -455,12 +455,21 @@ def publish(db, to) -> None:
 @db_option
 @click.option("--quick", is_flag=True, help="SQLite's quick_check instead of integrity_check (faster on a large catalog).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--repair", is_flag=True, help="First rebuild the counts the pages read (facets, entities, the home "
+              "page's per-source counts) from the models; takes the refresh lock. Then check.")
 @_handle_errors
-def check(db, quick, as_json) -> None:
+def check(db, quick, as_json, repair) -> None:
     """Check the catalog: SQLite's integrity and foreign keys, the full-text indexes, and the
-    catalog's own invariants. Read-only. Exits 1 when anything is wrong."""
+    catalog's own invariants. Read-only unless --repair. Exits 1 when anything is wrong."""
     from .store import Catalog
 
+    if repair:
+        from .refresh import refresh_lock
+
+        with refresh_lock(_db(db)), Catalog.open(_db(db), create=False) as cat:
+            cat.require_current()
+            done = cat.repair_counts()
+        click.echo(f"rebuilt: {', '.join(done)}", err=True)
     with Catalog.open(_db(db), readonly=True, create=False) as cat:
         results = cat.check(quick=quick)
     if as_json:

@@ -103,3 +103,23 @@ def test_a_catalog_that_misses_migrations_says_the_next_refresh_applies_them(tmp
     assert r.exit_code == 1 and "migrations" in r.output
     Catalog.open(db).close()  # what a refresh does first
     assert all(x.ok for x in results(db).values())
+
+
+def test_repair_rebuilds_the_counts_the_pages_read(catalog_copy):
+    """`modelcat check --repair`, which the counts checks name as the fix: the counts are rebuilt
+    from the models and every check passes; the models themselves are untouched."""
+    con = sqlite3.connect(catalog_copy)
+    models = con.execute("SELECT * FROM models ORDER BY id").fetchall()
+    con.execute("UPDATE facet_counts SET n = n + 1 WHERE key = (SELECT max(key) FROM facet_counts)")
+    con.execute("UPDATE entity_facet_counts SET n = n + 5 WHERE key = (SELECT min(key) FROM entity_facet_counts)")
+    con.execute("UPDATE source_counts SET models = models + 3")
+    con.commit()
+    bad = {name for name, r in results(catalog_copy).items() if not r.ok}
+    assert bad == {"facet counts follow the models", "source counts follow the models"}, bad
+    assert "check --repair" in " ".join(results(catalog_copy)["facet counts follow the models"].examples)
+    assert any(e.startswith("distinct models ") for e in results(catalog_copy)["facet counts follow the models"].examples)
+    r = run(catalog_copy, "--repair")
+    assert r.exit_code == 0, r.output
+    assert "rebuilt: facet counts, entities and their counts, source counts" in r.output
+    assert all(x.ok for x in results(catalog_copy).values())
+    assert sqlite3.connect(catalog_copy).execute("SELECT * FROM models ORDER BY id").fetchall() == models

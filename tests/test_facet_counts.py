@@ -166,10 +166,10 @@ def test_a_count_the_counts_cannot_stand_for_is_left_to_the_rows(sql, params):
 def test_a_count_of_equalities_reads_the_counts():
     from indexer.datasette_plugin.counted import counted_count
 
-    sql, args = counted_count('select count(*) from model_summary where "license" = :p0 and "source" = :p1 ',
-                              {"p0": "mit", "p1": "hf"})
+    sql, args, _ = counted_count('select count(*) from model_summary where "license" = :p0 and "source" = :p1 ',
+                                 {"p0": "mit", "p1": "hf"})
     assert "facet_counts" in sql and "live = 1" in sql and args == ["mit", "hf"]
-    sql, args = counted_count("select count(*) from models ", {})
+    sql, args, _ = counted_count("select count(*) from models ", {})
     assert "facet_counts" in sql and "live" not in sql and args == []
 
 
@@ -186,3 +186,49 @@ def test_the_facets_look_like_column_facets(built_catalog):
     assert [v["value"] for v in sel] == ["timm"] and "source=" not in sel[0]["toggle_url"]
     page = asyncio.run(make_datasette(built_catalog).client.get("/catalog/model_summary?source=timm")).text
     assert "(counted)" not in page and "task" in page
+
+
+ENTITY_PAGES = [[], [("sources", "timm")], [("is_open", "1")], [("task", "image-classification"), ("is_open", "1")],
+                [("sources", "no-such-source")]]
+
+
+@pytest.mark.parametrize("filters", ENTITY_PAGES, ids=[urlencode(f) for f in ENTITY_PAGES])
+def test_distinct_models_are_counted_from_their_counts_too(built_catalog, filters):
+    data = _client(built_catalog)(f"/catalog/model_entities.json?{urlencode([*filters, ('_size', '1')])}")
+    where = " AND ".join(["1"] + [f"[{c}] = ?" for c, _ in filters])
+    params = [v for _, v in filters]
+    with sqlite3.connect(built_catalog) as conn:
+        for col in ("task", "sources", "is_open"):
+            want = conn.execute(f"SELECT [{col}], count(*) AS n FROM model_entities WHERE {where} AND [{col}] IS NOT NULL "
+                                "GROUP BY 1 ORDER BY n DESC, 1 LIMIT 30", params).fetchall()
+            assert _facets(data)[col] == [tuple(v) for v in want], col
+            assert data["facet_results"][col]["type"] == "column"
+        assert data["filtered_table_rows_count"] == conn.execute(
+            f"SELECT count(*) FROM model_entities WHERE {where}", params).fetchone()[0]
+
+
+def test_distinct_models_pages_read_the_entity_counts(catalog_copy):
+    conn = sqlite3.connect(catalog_copy)
+    truth = conn.execute("SELECT count(*) FROM entities WHERE sources = 'timm' AND is_open = 1").fetchone()[0]
+    conn.execute("UPDATE entity_facet_counts SET n = n + 100 WHERE sources = 'timm' AND is_open = 1 "
+                 "AND key = (SELECT max(key) FROM entity_facet_counts WHERE sources = 'timm' AND is_open = 1)")
+    conn.commit()
+    get = _client(catalog_copy)
+    assert get("/catalog/model_entities.json?sources=timm&is_open=1&_size=1")["filtered_table_rows_count"] == truth + 100
+    assert get("/catalog/model_entities.json?sources=timm&is_open=1&n_ids__gt=0&_size=1")[
+        "filtered_table_rows_count"] == truth  # another operator: the rows
+
+
+def test_the_writer_keeps_the_entity_counts(catalog_copy):
+    """Entities that change (a row removed, a task changed) move between combinations."""
+    from indexer.store.entities import fresh_entity_facet_counts, kept_entity_facet_counts, refresh_entities
+
+    conn = sqlite3.connect(catalog_copy)
+    assert kept_entity_facet_counts(conn) == fresh_entity_facet_counts(conn)
+    gone = [r[0] for r in conn.execute("SELECT entity_id FROM models WHERE source = 'timm' ORDER BY id LIMIT 7")]
+    conn.execute(f"UPDATE models SET removed_at = '2030-01-01T00:00:00Z' WHERE entity_id IN ({', '.join('?' * 7)})", gone)
+    moved = [r[0] for r in conn.execute("SELECT entity_id FROM models WHERE source = 'torchvision' LIMIT 5")]
+    conn.execute(f"UPDATE models SET task = 'image-feature-extraction' WHERE entity_id IN ({', '.join('?' * 5)})", moved)
+    before = kept_entity_facet_counts(conn)
+    refresh_entities(conn, [*gone, *moved])
+    assert kept_entity_facet_counts(conn) == fresh_entity_facet_counts(conn) != before

@@ -16,18 +16,32 @@ the same counts where they can stand for it (CatalogDatabase): on 1M models Data
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from datasette.database import Database
-
-from datasette.database import QueryInterrupted
+from datasette.database import Database, QueryInterrupted
 from datasette.facets import ColumnFacet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
+from ..store.entities import ENTITY_FACET_COLUMNS
 from ..store.facets import DEFERRED_NAME, FACET_COLUMNS
 
-# table or view -> only live rows (model_summary shows models still listed; models shows every row)
-COUNTED_TABLES = {"model_summary": True, "models": False}
+
+@dataclass(frozen=True)
+class Counts:
+    """Where a table's (or view's) counts are kept."""
+    table: str                 # the counts: one row per combination of `columns`, with its n
+    columns: tuple[str, ...]   # the columns counted
+    live: bool                 # the page shows live rows only (live = 1)
+    datasets: bool = False     # `?_dataset=` is counted too (facet_dataset_counts)
+    ready: str = DEFERRED_NAME  # the line in deferred_indexes while a first load leaves them stale
+
+
+COUNTED_TABLES = {
+    "model_summary": Counts("facet_counts", FACET_COLUMNS, live=True, datasets=True),  # the models still listed
+    "models": Counts("facet_counts", FACET_COLUMNS, live=False),                       # every row
+    "model_entities": Counts("entity_facet_counts", ENTITY_FACET_COLUMNS, live=False, ready="idx_models_entity"),
+}
 
 # model_summary's `?_dataset=` filter (datasette_plugin.filters_from_request): by rowid, as every
 # models index ends with it, so SQLite can match the rows while it walks the index of another filter
@@ -43,38 +57,41 @@ _NEUTRAL = frozenset({
 
 
 def counted_filters(table: str | None, query_string: str, *, prefix: str = "") -> tuple[list[str], list, list[str]] | None:
-    """(clauses on facet_counts, their parameters, the `_dataset` values) for a page whose rows the
-    counts can stand for; None when they cannot."""
-    if table not in COUNTED_TABLES:
+    """(clauses on the table's counts, their parameters, the `_dataset` values) for a page whose
+    rows the counts can stand for; None when they cannot."""
+    counts = COUNTED_TABLES.get(table)
+    if counts is None:
         return None
-    clauses, params, datasets = ([f"{prefix}live = 1"] if COUNTED_TABLES[table] else []), [], []
+    clauses, params, datasets = ([f"{prefix}live = 1"] if counts.live else []), [], []
     for key, value in parse_qsl(query_string, keep_blank_values=True):
         if key in _NEUTRAL or key.startswith("_facet"):
             continue
-        if key == "_dataset" and table == "model_summary":
+        if key == "_dataset" and counts.datasets:
             datasets.append(value)
             continue
         column = key[:-len("__exact")] if key.endswith("__exact") else key
-        if column not in FACET_COLUMNS:
+        if column not in counts.columns:
             return None
         clauses.append(f"{prefix}[{column}] = ?")
         params.append(value)
     return clauses, params, datasets
 
 
-async def counts_ready(datasette, database: str) -> bool:
-    """The counts exist and are current (not a catalog from before them, nor a first load under way)."""
-    return await _counts_current(datasette.get_database(database))
+async def counts_ready(datasette, database: str, table: str = "model_summary") -> bool:
+    """The table's counts exist and are current (not a catalog from before them, nor a first load
+    under way)."""
+    return await _counts_current(datasette.get_database(database), COUNTED_TABLES[table])
 
 
-def column_counts_sql(column: str, clauses: list[str], datasets: list[str], limit: int) -> str:
+def column_counts_sql(column: str, clauses: list[str], datasets: list[str], limit: int,
+                      counts: str = "facet_counts") -> str:
     col = escape_sqlite(column)
     where = " AND ".join([*clauses, f"c.{col} IS NOT NULL"])
     if datasets:  # the models that name the dataset, per combination
         return (f"SELECT c.{col} AS value, sum(d.n) AS count FROM facet_dataset_counts d "
                 f"JOIN facet_counts c ON c.key = d.key WHERE d.dataset_id = ? AND {where} "
                 f"GROUP BY c.{col} HAVING sum(d.n) > 0 ORDER BY count DESC, value LIMIT {limit}")
-    return (f"SELECT c.{col} AS value, sum(c.n) AS count FROM facet_counts c WHERE {where} "
+    return (f"SELECT c.{col} AS value, sum(c.n) AS count FROM {counts} c WHERE {where} "
             f"GROUP BY c.{col} HAVING sum(c.n) > 0 ORDER BY count DESC, value LIMIT {limit}")
 
 
@@ -97,7 +114,7 @@ class CountedFacet(ColumnFacet):
 
     async def facet_results(self):
         found = counted_filters(self.table, self.request.query_string, prefix="c.")
-        if found is None or len(found[2]) > 1 or not await counts_ready(self.ds, self.database):
+        if found is None or len(found[2]) > 1 or not await counts_ready(self.ds, self.database, self.table):
             results, timed_out = await super().facet_results()
         else:
             results, timed_out = await self._from_counts(*found)
@@ -111,9 +128,10 @@ class CountedFacet(ColumnFacet):
         pairs = self.get_querystring_pairs()
         for found in self.get_configs():
             column = found["config"].get("column") or found["config"]["simple"]
-            if column not in FACET_COLUMNS:  # not counted: from the rows
+            counts = COUNTED_TABLES[self.table]
+            if column not in counts.columns:  # not counted: from the rows
                 continue
-            sql = column_counts_sql(column, clauses, datasets, size + 1)
+            sql = column_counts_sql(column, clauses, datasets, size + 1, counts.table)
             try:
                 rows = await self.ds.execute(self.database, sql, [*datasets, *params], truncate=False,
                                              custom_time_limit=self.ds.setting("facet_time_limit_ms"))
@@ -146,35 +164,35 @@ _EQUALS = re.compile(r'"(\w+)" = :(p\d+)')
 _DATASET = re.compile(re.escape(DATASET_CLAUSE.split(":{p}")[0]) + r":(\w+)" + re.escape(DATASET_CLAUSE.split(":{p}")[1]))
 
 
-def counted_count(sql: str, params: dict | None) -> tuple[str, list] | None:
-    """The query on facet_counts that answers Datasette's count `sql` of a counted table's rows,
-    with its parameters; None when the counts cannot stand for it (any clause other than an
-    equality on a counted column and at most one `_dataset`)."""
+def counted_count(sql: str, params: dict | None) -> tuple[str, list, Counts] | None:
+    """The query on the counts that answers Datasette's count `sql` of a counted table's rows, with
+    its parameters; None when the counts cannot stand for it (any clause other than an equality on
+    a counted column and, on model_summary, one `_dataset`)."""
     found = _COUNT.fullmatch(sql.strip())
     if not found or found[1] not in COUNTED_TABLES or not isinstance(params or {}, dict):
         return None
-    params = params or {}
-    clauses, args, datasets = (["c.live = 1"] if COUNTED_TABLES[found[1]] else []), [], []
+    params, counts = params or {}, COUNTED_TABLES[found[1]]
+    clauses, args, datasets = (["c.live = 1"] if counts.live else []), [], []
     for clause in (found[2].split(" and ") if found[2] else []):
         equals, dataset = _EQUALS.fullmatch(clause.strip()), _DATASET.fullmatch(clause.strip())
-        if equals and equals[1] in FACET_COLUMNS and equals[2] in params:
+        if equals and equals[1] in counts.columns and equals[2] in params:
             clauses.append(f"c.[{equals[1]}] = ?")
             args.append(params[equals[2]])
-        elif dataset and found[1] == "model_summary" and dataset[1] in params and not datasets:
+        elif dataset and counts.datasets and dataset[1] in params and not datasets:
             datasets.append(params[dataset[1]])
         else:
             return None
     where = " AND ".join(clauses) or "1"
     if datasets:
         return (f"SELECT coalesce(sum(d.n), 0) FROM facet_dataset_counts d JOIN facet_counts c ON c.key = d.key "
-                f"WHERE d.dataset_id = ? AND {where}", [*datasets, *args])
-    return f"SELECT coalesce(sum(c.n), 0) FROM facet_counts c WHERE {where}", args
+                f"WHERE d.dataset_id = ? AND {where}", [*datasets, *args], counts)
+    return f"SELECT coalesce(sum(c.n), 0) FROM {counts.table} c WHERE {where}", args, counts
 
 
-async def _counts_current(db) -> bool:
+async def _counts_current(db, counts: Counts) -> bool:
     try:
-        rows = await db.execute("SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'facet_dataset_counts'), "
-                                "(SELECT count(*) FROM deferred_indexes WHERE name = ?)", [DEFERRED_NAME])
+        rows = await db.execute("SELECT (SELECT count(*) FROM sqlite_master WHERE name = ?), "
+                                "(SELECT count(*) FROM deferred_indexes WHERE name = ?)", [counts.table, counts.ready])
     except Exception:  # an older catalog without deferred_indexes: count the rows
         return False
     found, deferred = rows.first()
@@ -189,6 +207,6 @@ class CatalogDatabase(Database):
     async def execute(self, sql, params=None, *args, **kw):
         if isinstance(sql, str) and sql.startswith("select count(*) from "):
             counted = counted_count(sql, params)
-            if counted is not None and await _counts_current(self):
+            if counted is not None and await _counts_current(self, counted[2]):
                 return await super().execute(counted[0], counted[1], *args, **kw)
         return await super().execute(sql, params, *args, **kw)

@@ -8,7 +8,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from .facets import facet_counts_deferred, fresh_facet_counts, kept_facet_counts
+from .entities import entities_deferred, fresh_entity_facet_counts, kept_entity_facet_counts, rebuild_entities
+from .facets import facet_counts_deferred, fresh_facet_counts, kept_facet_counts, rebuild_facet_counts
 from .rows import _caps
 
 
@@ -129,8 +130,8 @@ class ChecksMixin:
         for name, what, sql in _INVARIANTS:
             add(name, what, lambda sql=sql: rows(sql))
         add("cell sizes", "no text cell is over its cap (schema/caps.yml)", self._cells_over_caps)
-        add("facet counts follow the models", "facet_counts and facet_dataset_counts hold what the rows count "
-            "(the model pages' facets read them)", self._facet_counts_off)
+        add("facet counts follow the models", "facet_counts and facet_dataset_counts hold what the rows count, "
+            "entity_facet_counts what the entities count (the model pages' facets read them)", self._facet_counts_off)
         add("saved positions", "a source's saved position is not ahead of the rows it stands for "
             "(the models a sweep kept since it began are rows)", self._positions_ahead)
         return results
@@ -149,6 +150,25 @@ class ChecksMixin:
                            f"({', '.join(str(cols[c]) for c in names)}); the next refresh that reads it cuts it")
         return out
 
+    def repair_counts(self) -> list[str]:
+        """Rebuild what the store keeps beside the models (the entities and the counts the pages
+        read) from the rows, in one transaction; what was rebuilt. Nothing while a first load is
+        under way: its end rebuilds them."""
+        done = []
+        with self.transaction():
+            if not facet_counts_deferred(self.conn):
+                rebuild_facet_counts(self.conn)
+                done.append("facet counts")
+            if not entities_deferred(self.conn):
+                rebuild_entities(self.conn)
+                done.append("entities and their counts")
+            self.conn.execute("DELETE FROM source_counts")
+            self.conn.execute("INSERT INTO source_counts (source, models, open, loadable) "
+                              "SELECT source, count(*), sum(is_open = 1), sum(loadable = 1) FROM models "
+                              "WHERE removed_at IS NULL GROUP BY source")
+            done.append("source counts")
+        return done
+
     def _facet_counts_off(self) -> list[str]:
         """The combinations (and their datasets) whose kept count differs from a count of the rows;
         none while a first load has the triggers dropped (its end rebuilds them)."""
@@ -156,7 +176,10 @@ class ChecksMixin:
             return []
         fresh, kept = fresh_facet_counts(self.conn), kept_facet_counts(self.conn)
         out = []
-        for what, f, k in (("models", fresh[0], kept[0]), ("models per dataset", fresh[1], kept[1])):
+        pairs = [("models", fresh[0], kept[0]), ("models per dataset", fresh[1], kept[1])]
+        if not entities_deferred(self.conn):
+            pairs.append(("distinct models", fresh_entity_facet_counts(self.conn), kept_entity_facet_counts(self.conn)))
+        for what, f, k in pairs:
             want, have = {r[:-1]: r[-1] for r in f}, {r[:-1]: r[-1] for r in k}
             for key in sorted(set(want) | set(have), key=repr):
                 if want.get(key, 0) != have.get(key, 0):

@@ -1,6 +1,8 @@
 """The entities table: one row per distinct model with a live row (the same weights seen in
 several sources are one entity), kept in step with `models` by the writer for the entities it
-touched, rebuilt whole after a first load that deferred the models indexes."""
+touched, rebuilt whole after a first load that deferred the models indexes. With them,
+entity_facet_counts (migration 0021): how many entities have each combination of ENTITY_FACET_COLUMNS,
+which model_entities' facets and counts read."""
 
 from __future__ import annotations
 
@@ -18,6 +20,11 @@ _SELECT = (
     "FROM (SELECT entity_id, id, task, num_params, size_bytes, is_open, imagenet_top1 FROM models "
     "WHERE removed_at IS NULL {where} ORDER BY entity_id, id) m GROUP BY entity_id"
 )
+# the columns entity_facet_counts is kept for, in the order of its key
+ENTITY_FACET_COLUMNS = ("task", "sources", "is_open")
+_ECOLS = ", ".join(ENTITY_FACET_COLUMNS)
+_EKEY = f"json_array({_ECOLS})"
+
 _INSERT = ("INSERT INTO entities (entity, n_ids, ids, sources, task, num_params, size_bytes, is_open, imagenet_top1) ")
 
 
@@ -34,12 +41,33 @@ def refresh_entities(conn: sqlite3.Connection, entity_ids: Iterable[str | None])
         return 0
     for chunk in _chunks(ids, 500):
         marks = ", ".join("?" * len(chunk))
+        _count(conn, "-", f"entity IN ({marks})", chunk)
         conn.execute(f"DELETE FROM entities WHERE entity IN ({marks})", chunk)
         conn.execute(_INSERT + _SELECT.format(where=f"AND entity_id IN ({marks})"), chunk)
+        _count(conn, "+", f"entity IN ({marks})", chunk)
     return len(ids)
+
+
+def _count(conn: sqlite3.Connection, sign: str, where: str, params) -> None:
+    """Add (+) or take away (-) these entities from entity_facet_counts."""
+    conn.execute(f"INSERT INTO entity_facet_counts (key, {_ECOLS}, n) "
+                 f"SELECT {_EKEY}, {_ECOLS}, {sign}count(*) FROM entities WHERE {where} GROUP BY {_ECOLS} "
+                 "ON CONFLICT (key) DO UPDATE SET n = n + excluded.n", params)
+
+
+def fresh_entity_facet_counts(conn: sqlite3.Connection) -> list:
+    """What entity_facet_counts should hold, counted from the entities (sorted)."""
+    return conn.execute(f"SELECT {_EKEY}, count(*) FROM entities GROUP BY 1 ORDER BY 1").fetchall()
+
+
+def kept_entity_facet_counts(conn: sqlite3.Connection) -> list:
+    return conn.execute("SELECT key, n FROM entity_facet_counts WHERE n != 0 ORDER BY key").fetchall()
 
 
 def rebuild_entities(conn: sqlite3.Connection) -> None:
     """Every entity from scratch (after a first load, or a catalog from before the table)."""
     conn.execute("DELETE FROM entities")
     conn.execute(_INSERT + _SELECT.format(where=""))
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'entity_facet_counts'").fetchone():  # 0021 on
+        conn.execute("DELETE FROM entity_facet_counts")
+        _count(conn, "+", "1", [])
