@@ -217,6 +217,19 @@ def test_the_paper_pages_never_walk_every_model(built_catalog):
     assert "idx_models_id_live" in plan, plan
 
 
+def test_what_changed_walks_each_sources_newest_rows(built_catalog):
+    """last_refresh_changes reads each source's newest changes from an index and stops at the
+    page's end: after a first Hub import it sorted a million rows."""
+    import sqlite3
+
+    from indexer.serve import metadata_for
+
+    sql = metadata_for(built_catalog)["databases"]["catalog"]["queries"]["last_refresh_changes"]["sql"]
+    plan = " | ".join(r[3] for r in sqlite3.connect(built_catalog).execute(f"EXPLAIN QUERY PLAN {sql}", {"source": ""}))
+    assert "m2 USING COVERING INDEX idx_models_source_changed (source=? AND changed_at>?)" in plan, plan
+    assert "SCAN m" not in plan and "RIGHT PART" not in plan, plan
+
+
 def test_facet_filters_narrow_the_rows(get):
     rows = get("/catalog/model_summary.json?_shape=array&_size=max&source=torchvision"
                "&task=object-detection").json()
