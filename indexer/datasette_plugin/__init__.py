@@ -24,6 +24,7 @@ from datasette.facets import ArrayFacet
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
+from . import paging
 from .counted import DATASET_CLAUSE, CountedFacet, counted_filters, counts_ready, dataset_counts_sql
 from ..ids import id_table, is_model_id
 from ..store.reads import ReadsMixin
@@ -219,7 +220,11 @@ def asgi_wrapper(datasette):
         async def searchable(scope, receive, send):
             if scope.get("type") == "http" and b"_search" in (scope.get("query_string") or b""):
                 scope = {**scope, "query_string": _searchable(scope["query_string"])}
-            await app(scope, receive, send)
+            token = paging.begin(paging.stored_query_page(datasette, scope))  # its page's rows only
+            try:
+                await app(scope, receive, send)
+            finally:
+                paging.end(token)
 
         return searchable
 
@@ -489,8 +494,10 @@ def _stored_query_vars(datasette, database: str, request):
         from datasette.utils import path_with_replaced_args
 
         return {"named_parameter_values": {p: request.args.get(p) or defaults.get(p, "") for p in params},
-                # a stored query's answers, a page at a time (templates/query.html)
-                "mc_page_url": lambda page: path_with_replaced_args(request, {"_page": str(page)})}
+                # a stored query's answers, a page at a time (templates/query.html): how many, and
+                # which are shown (paging.py: only they were handed to Datasette to render)
+                "mc_page_url": lambda page: path_with_replaced_args(request, {"_page": str(page)}),
+                "mc_shown": paging.shown(), "mc_page_size": paging.PAGE_SIZE}
 
     return inner
 

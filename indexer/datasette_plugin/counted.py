@@ -24,6 +24,7 @@ from datasette.facets import ColumnFacet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 from ..store.entities import ENTITY_FACET_COLUMNS
+from . import paging
 from ..store.facets import DEFERRED_NAME, FACET_COLUMNS
 
 
@@ -201,10 +202,12 @@ async def _counts_current(db, counts: Counts) -> bool:
 
 class CatalogDatabase(Database):
     """The catalog as Datasette serves it: a page's count of its rows is read from facet_counts
-    when the counts can stand for it (counted_count) and are current; every other query as
-    Datasette runs it."""
+    when the counts can stand for it (counted_count) and are current; a stored query's HTML page
+    gets the rows it shows (paging.py); every other query as Datasette runs it."""
 
     async def execute(self, sql, params=None, *args, **kw):
+        if paging.wants_page(sql, kw):  # a stored query's HTML page: Datasette renders the shown rows only
+            return paging.keep_page(await super().execute(sql, params, *args, **kw))
         if isinstance(sql, str) and sql.startswith("select count(*) from "):
             counted = counted_count(sql, params)
             if counted is not None and await _counts_current(self, counted[2]):
