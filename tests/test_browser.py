@@ -151,6 +151,8 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
 
     # bookkeeping columns are hidden on the page (the JSON keeps them)
     page.goto(server + "/catalog/models?_size=3")
+    assert page.locator("th.col-record_hash").count() == 0 and page.locator("th.col-license").is_visible()
+    page.goto(server + "/catalog/models?_size=3&_wide=1")  # every column: bookkeeping still out of the way
     assert page.locator("th.col-record_hash").count() == 1 and not page.locator("th.col-record_hash").is_visible()
     assert page.locator("th.col-license").is_visible()
 
@@ -161,3 +163,44 @@ def test_the_seed_question_in_a_real_browser(browser, server, tmp_path):
     page.screenshot(path=str(shot.with_name("chart.png")))
     assert errors == []
     context.close()
+
+
+def _stored_queries(server) -> list[str]:
+    meta = json.load(urllib.request.urlopen(server + "/-/metadata.json"))
+    return sorted((meta["databases"]["catalog"].get("queries") or {}))
+
+
+MODEL_PAGES = ["model_summary", "models", "model_entities", "paper_summary", "papers", "repos", "model_paper_results"]
+
+
+def test_every_page_of_models_fits_a_laptop_screen(browser, server, tmp_path):
+    """Issue #19: at 1280x900 the main table of every page that lists models, papers or
+    repositories, and of every stored query, fits the screen (no sideways scrolling), headed in
+    words; the other columns are one click away and come back whole."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    shots = Path(os.environ.get("MODELCAT_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    paths = [f"/catalog/{name}" for name in MODEL_PAGES] + [f"/catalog/{q}" for q in _stored_queries(server)]
+    checked = 0
+    for path in paths:
+        assert page.goto(server + path).status == 200, path
+        if page.locator("table.rows-and-columns").count() == 0:
+            continue  # no answers in this catalog (a query about repositories or papers it lacks)
+        checked += 1
+        right = page.evaluate("document.querySelector('table.rows-and-columns').getBoundingClientRect().right")
+        assert right <= 1280, (path, right)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, path
+        headers = page.locator("table.rows-and-columns thead th").all_inner_texts()
+        raw = [h for h in headers if "_" in h]
+        assert not raw, (path, raw)  # labels, not column names
+        page.screenshot(path=str(shots / f"{path.strip('/').replace('/', '-')}.png"))
+        more = page.get_by_role("link", name="show every column")
+        if more.count():
+            shown = len(headers)
+            more.first.click()
+            page.wait_for_load_state()
+            assert len(page.locator("table.rows-and-columns thead th").all_inner_texts()) > shown, path
+            page.get_by_role("link", name="show the main columns").first.click()
+            page.wait_for_load_state()
+            assert len(page.locator("table.rows-and-columns thead th").all_inner_texts()) == shown, path
+    assert checked >= len(MODEL_PAGES)

@@ -83,7 +83,7 @@ def test_model_ids_carry_the_load_snippet_and_link_to_their_row(small):
 
 
 def test_badges_sizes_parameters_and_links(built):
-    page = built("/catalog/model_summary?source=torchvision&_sort=id&_size=5").text
+    page = built("/catalog/model_summary?source=torchvision&_sort=id&_size=5&_wide=1").text
     assert '<span class="mc-badge mc-permissive">permissive</span>' in page
     assert re.search(r'<td class="col-size_mb[^"]*">\d[\d,]*\.\d&nbsp;MB</td>', page)
     assert re.search(r'<td class="col-params_m[^"]*">\d[\d,]*\.\d\d&nbsp;M</td>', page)
@@ -110,7 +110,7 @@ def test_foreign_keys_to_papers_and_models(small, built):
 
 
 def test_lists_of_ids_become_links(built):
-    page = built("/catalog/open_classifiers?max_mb=5").text
+    page = built("/catalog/open_classifiers?max_mb=5&_wide=1").text
     assert re.search(r'<td class="col-ids[^"]*"><a href="/catalog/models/timm~3A', page)
 
 
@@ -126,16 +126,16 @@ def test_long_lists_in_a_cell_show_the_first_few_and_link_to_the_whole_list(tmp_
     db = tmp_path / "catalog.db"
     refresh(db, ["toy"])
     get = client(db)
-    page = get("/catalog/paper_summary?id=arxiv:2101.00001").text
+    page = get("/catalog/paper_summary?id=arxiv:2101.00001&_wide=1").text
     cell = re.search(r'<td class="col-models[^"]*">(.*?)</td>', page, re.S).group(1)
     assert cell.count('<a href="/catalog/models/toy~3A') == LIST_CAP
     more = re.search(r'<a class="mc-more" href="([^"]+)">… and 15 more</a>', cell)
     assert more, cell
     whole = get(html.unescape(more.group(1)) + "&_size=max").text
     assert whole.count('href="/catalog/models/toy~3Am') == n  # every one of them, on the linked page
-    short = get("/catalog/paper_summary?id=arxiv:2101.00002").text
+    short = get("/catalog/paper_summary?id=arxiv:2101.00002&_wide=1").text
     assert "mc-more" not in short and 'href="/catalog/models/toy~3Aalone"' in short
-    entity = get("/catalog/model_entities?entity=toy:family").text
+    entity = get("/catalog/model_entities?entity=toy:family&_wide=1").text
     more = re.search(r'<a class="mc-more" href="([^"]+)">… and 15 more</a>', entity)
     assert more and len(set(re.findall(r"toy:m\d\d", get(html.unescape(more.group(1))).text))) == n
 

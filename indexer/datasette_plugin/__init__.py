@@ -28,7 +28,7 @@ from . import paging
 from .counted import DATASET_CLAUSE, CountedFacet, counted_filters, counts_ready, dataset_counts_sql
 from ..ids import id_table, is_model_id
 from ..store.reads import ReadsMixin
-from .metadata import labels, metadata_for_database
+from .metadata import labels, metadata_for_database, shown_columns
 from ..textsafe import load_line, visible
 
 # Datasette's default error handler prints every error (a 404 included) with `rich` and all local
@@ -42,9 +42,14 @@ FAMILIES = frozenset({"permissive", "copyleft", "restricted", "non-commercial", 
 _ARXIV = re.compile(r"arxiv:[0-9a-z./-]+", re.I)
 
 CSS = """
-.mc-id { white-space: nowrap; }
+.mc-id { overflow-wrap: anywhere; }
 .mc-load { display: block; margin-top: 0.2em; font-size: 0.85em; }
-.mc-load code { user-select: all; background: #f3f5f9; padding: 0.1em 0.3em; border-radius: 3px; }
+.mc-load code { user-select: all; background: #f3f5f9; padding: 0.1em 0.3em; border-radius: 3px;
+                overflow-wrap: anywhere; }
+/* a page of models fits a laptop screen: long ids and two-word headers may wrap */
+table.rows-and-columns th { white-space: normal; }
+table.rows-and-columns td.col-id, table.rows-and-columns td.col-entity, table.rows-and-columns td.col-model_id { min-width: 18em; }
+.mc-columns { margin: 0.3em 0; font-size: 0.9em; color: #555; }
 .mc-copy { font-size: 0.8em; margin-left: 0.4em; padding: 0 0.4em; cursor: pointer; }
 .mc-badge { display: inline-block; padding: 0.05em 0.5em; border-radius: 0.8em; font-size: 0.85em;
             color: #fff; white-space: nowrap; }
@@ -454,7 +459,7 @@ def extra_template_vars(template, database, table, datasette, request):
     if template == "query.html" and is_catalog(datasette, database) and request is not None:
         return _stored_query_vars(datasette, database, request)
     if template == "table.html" and is_catalog(datasette, database):
-        return {"modelcat_labels": labels()}
+        return {"modelcat_labels": labels(), "modelcat_shown_columns": shown_columns()}
     if template != "index.html" or not catalogs(datasette):
         return {}
 
@@ -491,13 +496,17 @@ def _stored_query_vars(datasette, database: str, request):
 
         params = await derive_named_parameters(datasette.get_database(database), query["sql"])
         defaults = query_defaults(query["sql"])
-        from datasette.utils import path_with_replaced_args
+        from datasette.utils import path_with_removed_args, path_with_replaced_args
 
         return {"named_parameter_values": {p: request.args.get(p) or defaults.get(p, "") for p in params},
                 # a stored query's answers, a page at a time (templates/query.html): how many, and
                 # which are shown (paging.py: only they were handed to Datasette to render)
                 "mc_page_url": lambda page: path_with_replaced_args(request, {"_page": str(page)}),
-                "mc_shown": paging.shown(), "mc_page_size": paging.PAGE_SIZE}
+                "mc_shown": paging.shown(), "mc_page_size": paging.PAGE_SIZE,
+                # the columns it shows first (modelcat_shown_columns), the others one click away
+                "modelcat_shown_columns": shown_columns(),
+                "mc_wide_url": path_with_replaced_args(request, {"_wide": "1", "_page": None}),
+                "mc_narrow_url": path_with_removed_args(request, {"_wide", "_page"})}
 
     return inner
 

@@ -53,7 +53,7 @@ DATASET_CLAUSE = ("model_rowid IN (SELECT m.rowid FROM model_datasets d JOIN mod
 _NEUTRAL = frozenset({
     "_sort", "_sort_desc", "_next", "_size", "_labels", "_nolabels", "_col", "_nocol", "_nocount", "_nofacet",
     "_trace", "_extra", "_shape", "_json", "_json_infinity", "_timelimit", "_ttl", "_stream", "_dl", "_nl",
-    "_context", "_hide_sql", "_show_sql",
+    "_context", "_hide_sql", "_show_sql", "_wide",
 })
 
 

@@ -22,6 +22,7 @@ def metadata_for_database(name: str) -> dict:
     """The metadata, with the database section under the catalog database's name."""
     meta = copy.deepcopy(_template())
     meta.pop("modelcat_labels", None)  # ours, not Datasette's
+    meta.pop("modelcat_shown_columns", None)
     meta["databases"] = {name: meta["databases"]["__catalog__"]}
     # a stored query's page opens with its answer; its SQL is one click away (Show SQL)
     for query in (meta["databases"][name].get("queries") or {}).values():
@@ -36,3 +37,9 @@ def labels() -> dict:
     found = _template().get("modelcat_labels") or {}
     return {"columns": dict(found.get("columns") or {}),
             "values": {c: {str(k): v for k, v in (m or {}).items()} for c, m in (found.get("values") or {}).items()}}
+
+
+def shown_columns() -> dict[str, list[str]]:
+    """{table, view or stored query: the columns its page shows first} from schema/metadata.yml's
+    modelcat_shown_columns."""
+    return {name: list(cols) for name, cols in (_template().get("modelcat_shown_columns") or {}).items()}
