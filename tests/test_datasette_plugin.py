@@ -463,6 +463,48 @@ def test_a_model_page_reads_like_a_model_card(catalog_copy):
     assert "arxiv:2110.00476 (its title comes with the arxiv source's next refresh)" in shown
 
 
+def test_paper_and_repository_pages_read_like_cards(catalog_copy):
+    """Issue #19: a paper's page opens with its title, authors, date, abstract, the models that name
+    it (the first few, then a link to all) and its code; a repository's with its name,
+    description, license, topics, the models and papers linked to it. Strangers' text stays text;
+    a link a stranger wrote is a link only when it is a web address. The raw row is one click away."""
+    import sqlite3
+
+    from datasette.utils import tilde_encode
+
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("UPDATE papers SET title = 'ResNet <script>alert(1)</script> strikes back', "
+                 "authors = json_array('Ross Wightman', 'Hugo Touvron', 'Hervé Jégou'), published = '2021-10-01T00:00:00Z', "
+                 "abstract = 'We revisit the training.', fetched_at = '2026-01-01' WHERE id = 'arxiv:2110.00476'")
+    conn.execute("INSERT OR IGNORE INTO paper_repos (paper_id, repo_id, source, official) "
+                 "VALUES ('arxiv:2110.00476', 'github:huggingface/pytorch-image-models', 'test', 1)")
+    conn.execute("UPDATE repos SET description = 'PyTorch image models', topics = json_array('pytorch', 'imagenet'), "
+                 "homepage = 'javascript:alert(1)' WHERE id = 'github:huggingface/pytorch-image-models'")
+    conn.commit()
+    n = conn.execute("SELECT count(*) FROM model_papers mp JOIN models m ON m.id = mp.model_id "
+                     "WHERE mp.paper_id = 'arxiv:2110.00476' AND m.removed_at IS NULL").fetchone()[0]
+    conn.close()
+    get = client(catalog_copy)
+    page = get(f"/catalog/papers/{tilde_encode('arxiv:2110.00476')}").text
+    card = page[page.index('<article class="mc-card">'):page.index("</article>")]
+    shown = text(card)
+    assert "<script>alert(1)</script>" not in page and "ResNet &lt;script&gt;alert(1)&lt;/script&gt; strikes back" in card
+    for want in ("Ross Wightman, Hugo Touvron, Hervé Jégou",
+                 "2021-10-01", "We revisit the training.", "huggingface/pytorch-image-models (official)"):
+        assert want in shown, (want, shown[:600])
+    assert n > 20 and card.count('href="/catalog/models/timm~3A') == 20
+    assert f"all {n:,}" in shown and 'href="/catalog/model_papers?paper_id=arxiv%3A2110.00476"' in card
+    assert "record_hash" in page[page.index('<details class="mc-raw">'):]
+    repo = get(f"/catalog/repos/{tilde_encode('github:huggingface/pytorch-image-models')}").text
+    card = repo[repo.index('<article class="mc-card">'):repo.index("</article>")]
+    shown = text(card)
+    for want in ("PyTorch image models", "pytorch, imagenet"):
+        assert want in shown, (want, shown[:600])
+    assert "ResNet &lt;script&gt;alert(1)&lt;/script&gt; strikes back" in card
+    assert "javascript:" not in card and "homepage" not in shown
+    assert 'href="/catalog/models/timm~3A' in card
+
+
 def test_facets_are_titled_and_valued_in_words(built):
     """Issue #19 item 4: facet titles and coded values come from one place (metadata.yml's
     modelcat_labels): "License family", not license_family; "Trained on", not "datasets (array)";

@@ -456,6 +456,8 @@ def extra_body_script(database, datasette):
 def extra_template_vars(template, database, table, datasette, request):
     if template == "row.html" and table == "models" and is_catalog(datasette, database):
         return _model_metrics_vars(datasette, database, request)
+    if template == "row.html" and table in ("papers", "repos") and is_catalog(datasette, database) and request:
+        return _paper_or_repo_card_vars(datasette, database, table, request)
     if template == "query.html" and is_catalog(datasette, database) and request is not None:
         return _stored_query_vars(datasette, database, request)
     if template == "table.html" and is_catalog(datasette, database):
@@ -621,6 +623,111 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
         "fine_tunes_href": datasette.urls.table(database, "model_relations") + "?" + urlencode({"related_id": row["id"]}),
         "raw_href": datasette.urls.table(database, "models") + "?" + urlencode({"id": row["id"]}),
     }}
+
+
+CARD_LINKS_SHOWN = 20  # a paper's or repository's page lists this many of its models, then links to all
+
+
+def _json_list(value) -> list:
+    try:
+        items = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return []
+    return [str(i) for i in items] if isinstance(items, list) else []
+
+
+def _shown(value):
+    """A card's values as the page shows them: every string from a source with its hidden
+    characters (bidi overrides, controls) as escapes, so none reorders or hides the text around it."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value)
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
+def _web_href(value) -> str | None:
+    """A link a stranger wrote, only when it is a web address (never javascript: or data:)."""
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
+
+
+def _paper_or_repo_card_vars(datasette, database: str, table: str, request):
+    """A paper's or a repository's page, read like a card (issue #19): what it is, the models that
+    name it (the first few, then a link to all), the code or the papers it is linked to; the raw
+    row one click away. Every value is escaped by the template."""
+    from datasette.utils import tilde_decode
+
+    pks = (request.url_vars or {}).get("pks")
+    if not pks:
+        return {}
+    ident = tilde_decode(pks)
+
+    def read(conn):
+        saved = conn.row_factory
+        conn.row_factory = sqlite3.Row
+        try:
+            row = conn.execute(f"SELECT * FROM [{table}] WHERE id = ?", (ident,)).fetchone()
+            if row is None:
+                return None
+            out = {"row": dict(row)}
+            link_table, key = ("model_papers", "paper_id") if table == "papers" else ("model_repos", "repo_id")
+            out["n_models"] = conn.execute(
+                f"SELECT count(*) FROM {link_table} l CROSS JOIN models m ON m.id = l.model_id "
+                f"WHERE l.{key} = ? AND m.removed_at IS NULL", (ident,)).fetchone()[0]
+            out["models"] = [dict(r) for r in conn.execute(
+                f"SELECT m.id, m.task, m.license_family, m.downloads FROM {link_table} l CROSS JOIN models m "
+                f"ON m.id = l.model_id WHERE l.{key} = ? AND m.removed_at IS NULL "
+                f"ORDER BY m.downloads DESC, m.id LIMIT {CARD_LINKS_SHOWN}", (ident,))]
+            if table == "papers":
+                out["code"] = [dict(r) for r in conn.execute(
+                    "SELECT pr.repo_id, r.full_name, r.stars, max(pr.official) AS official FROM paper_repos pr "
+                    "LEFT JOIN repos r ON r.id = pr.repo_id WHERE pr.paper_id = ? GROUP BY pr.repo_id "
+                    "ORDER BY official DESC, r.stars DESC, pr.repo_id LIMIT 50", (ident,))]
+                try:
+                    out["n_results"] = conn.execute("SELECT count(*) FROM paper_results WHERE paper_id = ?",
+                                                    (ident,)).fetchone()[0]
+                except sqlite3.OperationalError:  # a catalog from before the pwc source
+                    out["n_results"] = 0
+            else:
+                out["papers"] = [dict(r) for r in conn.execute(
+                    "SELECT pr.paper_id, p.title FROM paper_repos pr LEFT JOIN papers p ON p.id = pr.paper_id "
+                    "WHERE pr.repo_id = ? GROUP BY pr.paper_id ORDER BY pr.paper_id LIMIT 50", (ident,))]
+            return out
+        finally:
+            conn.row_factory = saved
+
+    async def inner():
+        try:
+            card = await datasette.get_database(database).execute_fn(read)
+        except (sqlite3.Error, QueryInterrupted):
+            return {}
+        if card is None:
+            return {}
+        row = card["row"]
+        link = lambda i: _row_url(datasette, database, i)  # noqa: E731
+        for m in card["models"]:
+            m["href"] = link(m["id"])
+        link_table, key = ("model_papers", "paper_id") if table == "papers" else ("model_repos", "repo_id")
+        card["models_href"] = datasette.urls.table(database, link_table) + "?" + urlencode({key: ident})
+        card["url_href"] = _web_href(row.get("url"))
+        if table == "papers":
+            card["authors"] = _json_list(row.get("authors"))
+            card["categories"] = _json_list(row.get("categories"))
+            card["pdf_href"] = _web_href(row.get("pdf_url"))
+            for c in card["code"]:
+                c["href"] = link(c["repo_id"])
+            card["results_href"] = (datasette.urls.table(database, "model_paper_results") + "?"
+                                    + urlencode({"paper_id": ident}))
+            return {"modelcat_paper": _shown(card)}
+        card["topics"] = _json_list(row.get("topics"))
+        card["homepage_href"] = _web_href(row.get("homepage"))
+        for p in card["papers"]:
+            p["href"] = link(p["paper_id"])
+        return {"modelcat_repo": _shown(card)}
+
+    return inner
 
 
 async def _paper_results_vars(db, datasette, database: str, model_id: str) -> dict:
