@@ -538,3 +538,18 @@ def test_a_stored_query_says_how_many_answers_and_pages_them(built):
     last = built("/catalog/open_classifiers?_page=999").text
     assert f"to {total:,} below" in text(last)
     assert "Custom SQL query returning 1 row" in text(built("/catalog?sql=select+1").text)
+
+
+def test_parameter_boxes_and_headings_are_in_words(built):
+    """Issue #19: a stored query's boxes say what they take (the name stays the query string's and
+    the box's tooltip); the model pages' headings do not end in "(view)"."""
+    page = built("/catalog/open_classifiers").text
+    labels = dict((name, label) for name, label in re.findall(
+        r'<label for="qp\d+" title="(\w+)">([^<]*)</label>', page))
+    assert labels["open"] == "Open licenses only (1 = yes, 0 = every license)"
+    assert labels["max_mb"] == "Smaller than (MB)" and labels["include_test"].startswith("Include test models")
+    assert all(label != name for name, label in labels.items()), labels
+    assert re.search(r'<input type="text" id="qp\d+" name="max_mb" value="100">', page)
+    for table in ("model_summary", "model_entities", "paper_summary"):
+        heading = re.search(r"<h1>(.*?)</h1>", built(f"/catalog/{table}").text, re.S).group(1)
+        assert "(view)" not in heading and heading.strip(), (table, heading)

@@ -461,7 +461,8 @@ def extra_template_vars(template, database, table, datasette, request):
     if template == "query.html" and is_catalog(datasette, database) and request is not None:
         return _stored_query_vars(datasette, database, request)
     if template == "table.html" and is_catalog(datasette, database):
-        return {"modelcat_labels": labels(), "modelcat_shown_columns": shown_columns()}
+        # is_view: only Datasette's heading reads it, as "Models (view)": a word for SQL people, not users
+        return {"modelcat_labels": labels(), "modelcat_shown_columns": shown_columns(), "is_view": False}
     if template != "index.html" or not catalogs(datasette):
         return {}
 
@@ -507,6 +508,7 @@ def _stored_query_vars(datasette, database: str, request):
                 "mc_shown": paging.shown(), "mc_page_size": paging.PAGE_SIZE,
                 # the columns it shows first (modelcat_shown_columns), the others one click away
                 "modelcat_shown_columns": shown_columns(),
+                "mc_param_labels": labels()["parameters"],
                 "mc_wide_url": path_with_replaced_args(request, {"_wide": "1", "_page": None}),
                 "mc_narrow_url": path_with_removed_args(request, {"_wide", "_page"})}
 

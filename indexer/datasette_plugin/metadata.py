@@ -32,10 +32,12 @@ def metadata_for_database(name: str) -> dict:
 
 
 def labels() -> dict:
-    """{"columns": {column: label}, "values": {column: {value: label}}} from schema/metadata.yml's
+    """{"columns": {column: label}, "parameters": {name: label}, "values": {column: {value: label}}}
+    from schema/metadata.yml's
     modelcat_labels: the words the pages show, in one place."""
     found = _template().get("modelcat_labels") or {}
     return {"columns": dict(found.get("columns") or {}),
+            "parameters": dict(found.get("parameters") or {}),
             "values": {c: {str(k): v for k, v in (m or {}).items()} for c, m in (found.get("values") or {}).items()}}
 
 
