@@ -24,6 +24,14 @@ class Metric:
 
 
 @dataclass
+class WeightsFile:
+    """A file the model's weights are downloaded from, as its source names it: evidence that rows of
+    several sources are the same weights (store/evidence.py), never a guess from a name."""
+    url: str  # where it downloads from (scheme and host lower-case)
+    sha256: str | None = None  # the file's content hash, where the source gives one
+
+
+@dataclass
 class Speed:
     """How fast a model runs, or what it costs per image, as a source measured it (timm's benchmark
     files; torchvision's GFLOPs)."""
@@ -131,6 +139,7 @@ class ModelRecord:
     relations: list[Relation] = field(default_factory=list)
     repos: list[RepoLink] = field(default_factory=list)
     speeds: list[Speed] = field(default_factory=list)
+    files: list[WeightsFile] = field(default_factory=list)
 
     def set_license(self, lic) -> None:
         """Copy a normalize.License onto the record's license columns."""

@@ -185,8 +185,9 @@ def build_sql(q: Query) -> tuple[str, list]:
 
 
 def search(cat: Catalog, q: Query) -> list[dict]:
-    """Matching rows in the asked order. Grouped (the default): one row per entity, the first
-    match in that order, with `ids` = every live id of the entity (its other sources too)."""
+    """Matching rows in the asked order. Grouped (the default): one row per entity, where its first
+    match comes in that order (the entity's own row when it matches, else that first match), with
+    `ids` = every live id of the entity (its other sources too)."""
     if q.loadable and "loadable" not in {r[1] for r in cat.conn.execute("PRAGMA table_info(models)")}:
         raise ModelcatError(f"{cat.path} predates loadability: run `modelcat refresh --db {cat.path}` once "
                             "to upgrade it, then search again")
@@ -195,11 +196,16 @@ def search(cat: Catalog, q: Query) -> list[dict]:
     rows = [dict(r) for r in cat.conn.execute(sql, params)]
     if not q.group:
         return rows
+    # one row per entity, where its first match comes; the entity's own row (the weights' publisher:
+    # torchvision's for a timm tag that downloads its file, timm's for its Hub copy) when it matches
     picked: dict[str, dict] = {}
     for r in rows:
-        picked.setdefault(r["entity_id"] or r["id"], r)
-        if q.limit is not None and len(picked) >= q.limit:
-            break
+        entity = r["entity_id"] or r["id"]
+        if entity not in picked:
+            if q.limit is None or len(picked) < q.limit:
+                picked[entity] = r
+        elif r["id"] == entity:
+            picked[entity] = r
     ids: dict[str, list[str]] = {e: [] for e in picked}
     entities = list(picked)
     for i in range(0, len(entities), 900):

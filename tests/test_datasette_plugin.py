@@ -373,7 +373,9 @@ def test_ids_of_the_same_weights_that_disagree_are_both_shown_and_the_page_says_
     the page lists both sources' ImageNet top-1 (timm's at 176 px, torchvision's at 224), marks the
     conflict, and says which value each place shows. Strangers' text in a metric stays text."""
     con = sqlite3.connect(catalog_copy)
-    con.execute("UPDATE models SET entity_id = 'timm:resnet50.tv2_in1k' WHERE id = 'torchvision:resnet50.IMAGENET1K_V2'")
+    # one entity from the evidence (the same file, store/evidence.py), not set by hand
+    assert con.execute("SELECT entity_id FROM models WHERE id = 'timm:resnet50.tv2_in1k'").fetchone()[0] == \
+        "torchvision:resnet50.IMAGENET1K_V2"
     con.execute("INSERT INTO metrics (model_id, dataset_raw, metric, metric_raw, value, source, origin) VALUES "
                 "('timm:resnet50.tv2_in1k', '<b>odd</b>', 'x', 'x', 1, 'hf', '<script>alert(1)</script>')")
     con.commit()

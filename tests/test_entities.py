@@ -124,3 +124,82 @@ def test_a_deferred_first_load_rebuilds_the_entities_at_its_end(tmp_path):
             w.add(ModelRecord(id="hf:o/late", source="hf", name="o/late", task="image-classification"))
             w.finish(removed_since=None)
     assert [n for _, n, _, _ in entities(db)] == [1, 8, 7, 7, 7, 7, 7, 7]  # hf:o/late, then the 50
+
+
+def test_a_timm_tag_that_downloads_a_torchvision_file_is_that_model(built_catalog):
+    """Issue #33: identity from evidence. Every timm tag whose weights file is a torchvision
+    weight's file shares that weight's entity (the publisher's), each link recorded with the file;
+    the seed question lists each pair once; a timm tag on its own file stays its own."""
+    import sqlite3
+
+    from indexer.search import Query, search
+    from indexer.store import Catalog
+
+    conn = sqlite3.connect(built_catalog)
+    pairs = conn.execute(
+        "SELECT t.id, v.id, f.url, t.entity_id, v.entity_id FROM model_files f JOIN models t ON t.id = f.model_id "
+        "JOIN model_files g ON g.url = f.url JOIN models v ON v.id = g.model_id "
+        "WHERE t.source = 'timm' AND v.source = 'torchvision'").fetchall()
+    assert len(pairs) >= 30, len(pairs)  # 37 with timm 1.0.31 and torchvision 0.28
+    assert all(te == ve == v for _, v, _, te, ve in pairs), [p for p in pairs if not p[3] == p[4] == p[1]][:3]
+    merges = {r[0]: r[1:] for r in conn.execute("SELECT entity_id, merged_into, evidence, value FROM entity_merges")}
+    for t, v, url, _, _ in pairs:
+        assert merges[t] == (v, "same weights file", url)
+    assert conn.execute("SELECT entity_id FROM models WHERE id = 'timm:resnet18.a1_in1k'").fetchone()[0] == \
+        "timm:resnet18.a1_in1k"  # its own file: its own entity
+    with Catalog.open(built_catalog, readonly=True, create=False) as cat:
+        answer = search(cat, Query(task="image-classification", dataset="imagenet-1k", open_only=True, max_mb=100))
+    ids = [r["id"] for r in answer]
+    assert "torchvision:resnet18.IMAGENET1K_V1" in ids and "timm:resnet18.tv_in1k" not in ids
+    by_id = {r["id"]: r for r in answer}
+    assert "timm:resnet18.tv_in1k" in by_id["torchvision:resnet18.IMAGENET1K_V1"]["ids"]
+    entities = [conn.execute("SELECT entity_id FROM models WHERE id = ?", (i,)).fetchone()[0] for i in ids]
+    assert len(entities) == len(set(entities))
+
+
+def test_links_from_evidence_survive_a_rewrite(catalog_copy):
+    """A timm row its source rewrites comes back with its own id as entity; the writer puts it back
+    where the evidence put it, and the entities table follows."""
+    import sqlite3
+
+    from indexer.store.entities import refresh_entities
+    from indexer.store.evidence import link_by_evidence
+
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("UPDATE models SET entity_id = id WHERE id = 'timm:resnet18.tv_in1k'")  # as a rewrite writes it
+    refresh_entities(conn, ["timm:resnet18.tv_in1k", "torchvision:resnet18.IMAGENET1K_V1"])
+    touched = link_by_evidence(conn, ["timm:resnet18.tv_in1k"], "2030-01-01T00:00:00Z")
+    refresh_entities(conn, touched)
+    assert conn.execute("SELECT entity_id FROM models WHERE id = 'timm:resnet18.tv_in1k'").fetchone()[0] == \
+        "torchvision:resnet18.IMAGENET1K_V1"
+    ids = conn.execute("SELECT ids FROM entities WHERE entity = 'torchvision:resnet18.IMAGENET1K_V1'").fetchone()[0]
+    assert "timm:resnet18.tv_in1k" in ids
+    assert conn.execute("SELECT count(*) FROM entities WHERE entity = 'timm:resnet18.tv_in1k'").fetchone()[0] == 0
+
+
+def test_the_model_page_shows_both_ids_and_both_licenses(catalog_copy):
+    """Each id of the same weights with what its source says (license, top-1) and the evidence; a
+    license the sources disagree on is marked (timm 1.0.31 and torchvision 0.28 agree on these
+    pairs: the disagreement is made here)."""
+    import asyncio
+    import sqlite3
+
+    from datasette.utils import tilde_encode
+
+    from indexer.serve import make_datasette
+
+    def card():
+        ds = make_datasette(catalog_copy)
+        page = asyncio.run(ds.client.get(f"/catalog/models/{tilde_encode('torchvision:resnet18.IMAGENET1K_V1')}")).text
+        return page[page.index('<article class="mc-card">'):page.index("</article>")]
+
+    shown = card()
+    assert "timm:resnet18.tv_in1k" in shown and "(timm: " in shown and "bsd-3-clause" in shown
+    assert "same weights file (https://download.pytorch.org/models/resnet18-f37072fd.pth)" in shown
+    assert "disagree on the license" not in shown
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("UPDATE models SET license = 'apache-2.0' WHERE id = 'timm:resnet18.tv_in1k'")
+    conn.commit()
+    conn.close()
+    shown = card()
+    assert "The sources disagree on the license" in shown and "apache-2.0, bsd-3-clause" in shown

@@ -225,7 +225,7 @@ def asgi_wrapper(datasette):
         async def searchable(scope, receive, send):
             if scope.get("type") == "http" and b"_search" in (scope.get("query_string") or b""):
                 scope = {**scope, "query_string": _searchable(scope["query_string"])}
-            token = paging.begin(paging.stored_query_page(datasette, scope))  # its page's rows only
+            token = paging.begin(paging.stored_query_page(datasette, scope, catalogs(datasette)))  # its page's rows only
             try:
                 await app(scope, receive, send)
             finally:
@@ -620,7 +620,11 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
         "load_line": load_line(row["id"]) if row.get("loadable") else None,
         "params_m": f"{params / 1e6:,.1f}" if params else None,
         "size_mb": f"{mb / 1e6:,.1f}" if mb else None,
-        "same_weights": [{"id": i, "href": link(i)} for i in row.get("same_entity") or []],
+        "same_weights": [{**x, "href": link(x["id"])} for x in row.get("same_weights") or []],
+        # the sources disagree on the license of one file: a finding the page shows
+        "license_conflict": sorted({x["license"] for x in row.get("same_weights") or []} | {row.get("license")})
+        if len({x["license"] for x in row.get("same_weights") or []} | {row.get("license")}) > 1 else None,
+        "evidence": row.get("entity_evidence") or [],
         "fine_tunes_more": len(row["fine_tunes"]) > 20,
         "fine_tunes_href": datasette.urls.table(database, "model_relations") + "?" + urlencode({"related_id": row["id"]}),
         "raw_href": datasette.urls.table(database, "models") + "?" + urlencode({"id": row["id"]}),

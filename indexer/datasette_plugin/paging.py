@@ -20,14 +20,13 @@ PAGE_SIZE = 100
 _SHOWN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("modelcat_stored_query_page", default=None)
 
 
-def stored_query_page(datasette, scope) -> dict | None:
-    """{"sql", "page"} when the request is for the HTML page of one of a catalog's stored queries."""
-    from . import catalogs
-
+def stored_query_page(datasette, scope, catalogs: set[str]) -> dict | None:
+    """{"sql", "page"} when the request is for the HTML page of a stored query of one of these
+    catalogs (database names)."""
     if scope.get("type") != "http" or scope.get("method", "GET") not in ("GET", "HEAD"):
         return None
     parts = unquote(scope.get("path") or "").strip("/").split("/")
-    if len(parts) != 2 or parts[0] not in catalogs(datasette) or "." in parts[1]:
+    if len(parts) != 2 or parts[0] not in catalogs or "." in parts[1]:
         return None  # not /<catalog>/<name>: a .json / .csv answer carries every row
     query = (datasette.metadata("queries", database=parts[0]) or {}).get(parts[1])
     if not isinstance(query, dict) or not query.get("sql") or query.get("write"):

@@ -47,3 +47,21 @@ def github_repo_ids(text: Any) -> list[tuple[str, str]]:
                 seen.add(ident)
                 out.append((ident, f"{owner}/{repo}"))
     return out
+
+
+def weights_file_url(value: Any) -> str | None:
+    """A weights file's download URL as evidence of identity (store/evidence.py): an http(s) URL
+    with a path, its scheme and host lower-case, without a fragment; None for anything else (a Hub
+    repository name, a local path)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.path in ("", "/"):
+        return None
+    netloc = parts.hostname.lower() + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))

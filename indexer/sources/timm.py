@@ -27,10 +27,10 @@ from typing import Iterator
 from ..errors import SkipRecord, SourceUnavailable
 from ..normalize import arxiv_ids, datasets_from_tokens, estimate_bytes, normalize_license
 from ..normalize.dataset import canonical_dataset, dataset_kind, label_space_sizes
-from ..normalize.links import github_repo_ids
+from ..normalize.links import github_repo_ids, weights_file_url
 from ..normalize.values import integer, number, numbers, text, texts
 from ..normalize.ids import id_problem, valid_id
-from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed, WeightsFile
 from .base import FetchContext, Source, family_words, jsonable
 from . import ghclient
 from .timm_results import (
@@ -362,6 +362,8 @@ def normalize_timm(raw: dict) -> ModelRecord:
         papers=papers,
         repos=[RepoLink(ident, u) for u in (origin_url, url) if u for ident, _ in github_repo_ids(u)],
     )
+    # the file it downloads from (not a Hub one): the same file as a torchvision weight is the same weights
+    rec.files = [WeightsFile(u) for u in [weights_file_url(url)] if u]
     rec.metrics = result_metrics(raw.get("results"), rec.input_size, text(raw.get("results_origin"), 200))
     rec.speeds = benchmark_speeds(raw.get("benchmarks"), rec.input_size)
     pretrain = text(raw.get("pretrain"), 100)

@@ -21,10 +21,10 @@ from ..normalize import (
     normalize_task,
 )
 from ..normalize.dataset import dataset_kind
-from ..normalize.links import github_repo_ids
+from ..normalize.links import github_repo_ids, weights_file_url
 from ..normalize.values import integer, number, numbers, text
 from ..normalize.ids import id_problem, valid_id
-from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, RepoLink, Speed, WeightsFile
 from .base import FetchContext, Source, family_words, jsonable
 
 DEFAULT_LICENSE = "bsd-3-clause"  # torchvision's own license, for weights whose meta names none
@@ -274,6 +274,7 @@ def normalize_torchvision(raw: dict) -> ModelRecord:
         repos=[RepoLink(ident, recipe) for recipe in [text(meta.get("recipe"), 2000)] if recipe
                for ident, _ in github_repo_ids(recipe)][:1],
     )
+    rec.files = [WeightsFile(u) for u in [weights_file_url(raw.get("url"))] if u]
     lic = meta.get("license") if isinstance(meta.get("license"), (str, list)) else None
     if lic:
         rec.set_license(normalize_license(lic))

@@ -35,6 +35,7 @@ _INVARIANTS = [
      "UNION ALL SELECT 'model_relations: ' || model_id FROM model_relations "
      "WHERE model_id NOT IN (SELECT id FROM models) "
      "UNION ALL SELECT 'model_speed: ' || model_id FROM model_speed WHERE model_id NOT IN (SELECT id FROM models) "
+     "UNION ALL SELECT 'model_files: ' || model_id FROM model_files WHERE model_id NOT IN (SELECT id FROM models) "
      "LIMIT 100"),
     ("links have their target", "every dataset, paper and repository a link names exists",
      "SELECT 'model_datasets -> ' || dataset_id FROM model_datasets WHERE dataset_id NOT IN (SELECT id FROM datasets) "

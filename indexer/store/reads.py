@@ -178,6 +178,17 @@ class ReadsMixin:
         out["same_entity"] = [r[0] for r in self.conn.execute(
             "SELECT id FROM models WHERE entity_id = ? AND id != ? AND removed_at IS NULL ORDER BY id",
             (out["entity_id"], model_id))]
+        # what each source says of the same weights (license above all: one file, two licenses is a
+        # finding), and the evidence that made them one (store/evidence.py)
+        out["same_weights"] = [dict(r) for r in self.conn.execute(
+            "SELECT id, source, license, license_family, size_bytes, imagenet_top1 FROM models "
+            "WHERE entity_id = ? AND id != ? AND removed_at IS NULL ORDER BY id", (out["entity_id"], model_id))]
+        try:
+            out["entity_evidence"] = [dict(r) for r in self.conn.execute(
+                "SELECT entity_id, evidence, value FROM entity_merges WHERE merged_into = ? ORDER BY entity_id",
+                (out["entity_id"],))]
+        except sqlite3.OperationalError:  # a catalog from before migration 0023
+            out["entity_evidence"] = []
         out["aliases"] = [r[0] for r in self.conn.execute(
             "SELECT alias FROM model_aliases WHERE model_id = ? ORDER BY alias", (model_id,))]
         return out

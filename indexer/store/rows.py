@@ -253,6 +253,8 @@ def _digest(values: list, rec, columns=MODEL_COLUMNS, volatile=VOLATILE_FIELDS +
                 for f in _CHILD_LISTS if hasattr(rec, f)]
     if getattr(rec, "speeds", None):  # only where there are: the digests of every other row stay as they were
         children.append([tuple(x.__dict__.values()) for x in rec.speeds])
+    if getattr(rec, "files", None):  # likewise
+        children.append([("file", *x.__dict__.values()) for x in rec.files])
     return hashlib.blake2b(repr((list(content), children)).encode(), digest_size=16).hexdigest()
 
 
@@ -275,6 +277,7 @@ class PreparedModel(tuple):
     relations = property(operator.itemgetter(9))  # model_relations rows
     repos = property(operator.itemgetter(10))  # model_repos rows
     speeds = property(operator.itemgetter(11))  # model_speed rows
+    files = property(operator.itemgetter(12))  # model_files rows
 
 
 _C_DS_ID, _C_DS_RAW, _C_NAME = _cap("model_datasets", "dataset_id"), _cap("model_datasets", "raw"), _cap("datasets", "name")
@@ -287,6 +290,7 @@ _C_ORIGIN, _C_PAPER_RAW = _cap("metrics", "origin"), _cap("model_papers", "raw")
 
 
 _C_REL_ID, _C_REL_RAW, _C_REPO_RAW = _cap("model_relations", "related_id"), _cap("model_relations", "raw"), _cap("model_repos", "raw")
+_C_FILE_URL = _cap("model_files", "url")
 
 
 _C_PR_RAW = _cap("paper_repos", "raw")
@@ -317,6 +321,8 @@ def prepare_model(rec: ModelRecord) -> PreparedModel:
         tuple(_texts(rid, x.relation, c(x.related_id, _C_REL_ID), c(x.raw, _C_REL_RAW), src) for x in rec.relations),
         tuple(_texts(rid, x.repo_id, c(x.raw, _C_REPO_RAW), src) for x in rec.repos),
         tuple((rid, src, *(_speed_cell(getattr(x, c)) for c in SPEED_COLUMNS)) for x in rec.speeds),
+        tuple(_texts(rid, c(x.url, _C_FILE_URL), x.sha256, src) for x in getattr(rec, "files", None) or ()
+              if isinstance(x.url, str) and x.url),
     ))
 
 

@@ -12,6 +12,7 @@ from ..records import (
 )
 from ..textsafe import display, visible
 from .entities import refresh_entities
+from .evidence import link_by_evidence
 from .rows import (
     _BOOL_COLUMNS, _C_PR_RAW, _KEEP_KNOWN, _VOLATILE_INDEXES, MODEL_COLUMNS, PAPER_COLUMNS, REPO_COLUMNS,
     SPEED_COLUMNS, PreparedModel, _cap, _chunks, _digest, _values, cap_text, prepare_model,
@@ -172,6 +173,8 @@ class SourceWriter:
             entities.update(self._follow_renames([r for r in added if r.source_uid]))
         if added or changed:
             self._write_children(added, changed)
+            # the same weights named by rows of several sources are one entity (store/evidence.py)
+            entities.update(link_by_evidence(c, [r.id for r in added + changed], self.now))
         refresh_entities(c, entities)
         self._save_counts()
 
@@ -376,7 +379,8 @@ class SourceWriter:
         """Child rows of new records, and the replacement of a changed record's child rows."""
         c = self.conn
         keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
-        for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos", "model_speed"):
+        for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos", "model_speed",
+                      "model_files"):
             c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND +source = ?", keys)  # + : by model
         records = added + changed
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
@@ -404,6 +408,8 @@ class SourceWriter:
         c.executemany(f"INSERT OR REPLACE INTO model_speed (model_id, source, {', '.join(SPEED_COLUMNS)}) "
                       f"VALUES ({', '.join('?' * (len(SPEED_COLUMNS) + 2))})",
                       [row for r in records for row in r.speeds])
+        c.executemany("INSERT OR REPLACE INTO model_files (model_id, url, sha256, source) VALUES (?, ?, ?, ?)",
+                      [row for r in records for row in r.files])
 
     def finish(self, *, removed_since: str | None) -> WriteCounts:
         """Flush; then, when the source has listed everything it has since `removed_since` (a
