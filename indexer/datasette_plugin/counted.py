@@ -162,7 +162,9 @@ class CountedFacet(ColumnFacet):
 # clauses of filters_from_request hooks (DATASET_CLAUSE for `?_dataset=`).
 _COUNT = re.compile(r"select count\(\*\) from (\w+)(?: where (.+))?", re.S)
 _EQUALS = re.compile(r'"(\w+)" = :(p\d+)')
-_DATASET = re.compile(re.escape(DATASET_CLAUSE.split(":{p}")[0]) + r":(\w+)" + re.escape(DATASET_CLAUSE.split(":{p}")[1]))
+# (with a leading + where the page walks its own order instead: datasette_plugin._named_by_many)
+_DATASET = re.compile(r"\+?" + re.escape(DATASET_CLAUSE.split(":{p}")[0]) + r":(\w+)"
+                      + re.escape(DATASET_CLAUSE.split(":{p}")[1]))
 
 
 def counted_count(sql: str, params: dict | None) -> tuple[str, list, Counts] | None:
