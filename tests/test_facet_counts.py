@@ -91,6 +91,7 @@ def test_a_dataset_filter_is_counted_too(built_catalog):
         assert got[name] == [tuple(v) for v in want[name]], name
     assert got["task"] and got["source"] == [("timm", sum(n for _, n in want["task"]))]
     data = _client(built_catalog)("/catalog/model_summary.json?_dataset=imagenet-21k&source=timm&_size=1")
+    assert got["datasets"] == [tuple(v) for v in want["datasets"]]  # the datasets their models also name
     assert data["filtered_table_rows_count"] == _row_count(built_catalog, "model_summary", [("source", "timm")],
                                                            dataset="imagenet-21k") > 0
 
@@ -232,3 +233,19 @@ def test_the_writer_keeps_the_entity_counts(catalog_copy):
     before = kept_entity_facet_counts(conn)
     refresh_entities(conn, [*gone, *moved])
     assert kept_entity_facet_counts(conn) == fresh_entity_facet_counts(conn) != before
+
+
+def test_a_picked_dataset_counts_the_others_from_model_datasets(catalog_copy):
+    """With one `?_dataset=` picked, the Trained-on facet counts the other datasets of its models
+    from model_datasets' index (the rows' lists agree with it; a row only model_datasets has shows
+    which one was read)."""
+    conn = sqlite3.connect(catalog_copy)
+    model = conn.execute("SELECT d.model_id FROM model_datasets d JOIN models m ON m.id = d.model_id "
+                         "WHERE d.dataset_id = 'imagenet-21k' AND m.source = 'timm' LIMIT 1").fetchone()[0]
+    conn.execute("INSERT INTO datasets (id, name, aliases, curated) VALUES ('only-here', 'x', '[]', 0)")
+    conn.execute("INSERT INTO model_datasets (model_id, dataset_id, role, raw, source) "
+                 "VALUES (?, 'only-here', 'train', 'x', 'timm')", (model,))
+    conn.commit()
+    conn.close()
+    got = _facets(_client(catalog_copy)("/catalog/model_summary.json?_dataset=imagenet-21k&source=timm&_size=1"))
+    assert ("only-here", 1) in got["datasets"]

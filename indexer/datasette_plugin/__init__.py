@@ -152,6 +152,20 @@ class ListFacet(ArrayFacet):
     async def suggest(self):
         return []
 
+    async def _filters_keep_fewer(self, on_rows) -> bool:
+        """Do the page's equality filters keep fewer live models than name its dataset (the counts)?"""
+        clauses = [c.replace("m.", "c.", 1) for c in on_rows[0]]
+        if len(clauses) <= 1 or not await counts_ready(self.ds, self.database):
+            return False  # live only: the dataset's models are the fewer
+        try:
+            kept, named = (await self.ds.execute(self.database, (
+                f"SELECT (SELECT coalesce(sum(c.n), 0) FROM facet_counts c WHERE {' AND '.join(clauses)}), "
+                "(SELECT coalesce(sum(d.n), 0) FROM facet_dataset_counts d JOIN facet_counts c ON c.key = d.key "
+                "WHERE d.dataset_id = ? AND c.live = 1)"), [*on_rows[1], *on_rows[2]])).first()
+        except QueryInterrupted:
+            return False
+        return kept < named
+
     async def facet_results(self):
         from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
@@ -166,8 +180,22 @@ class ListFacet(ArrayFacet):
             column = config.get("column") or config["simple"]
             col = escape_sqlite(column)
             params = self.params
+            on_rows = counted_filters(self.table, self.request.query_string, prefix="m.")
             if counted is not None and not counted[2] and (self.table, column) == ("model_summary", "datasets"):
                 sql, params = dataset_counts_sql(counted[0], size + 1), counted[1]  # the store's counts
+            elif (self.table, column) == ("model_summary", "datasets") and on_rows and len(on_rows[2]) == 1:
+                # one dataset picked (and equalities): the datasets its models name, from model_datasets'
+                # index, not every row's list (0.5 s for imagenet-1k's 130,000 models of 2.3M)
+                where = " AND ".join(["d1.dataset_id = ?"] + [
+                    "m.removed_at IS NULL" if c == "m.live = 1" else c for c in on_rows[0]])
+                # from the fewer: the dataset's models, or the rows the other filters keep (source=timm)
+                first = ("models m CROSS JOIN model_datasets d1 ON d1.model_id = m.id"
+                         if await self._filters_keep_fewer(on_rows) else
+                         "model_datasets d1 CROSS JOIN models m ON m.id = d1.model_id")
+                sql = (f"SELECT d2.dataset_id AS value, count(*) AS count FROM {first} "
+                       f"CROSS JOIN model_datasets d2 ON d2.model_id = m.id "
+                       f"WHERE {where} GROUP BY d2.dataset_id ORDER BY count DESC, value LIMIT {size + 1}")
+                params = [*on_rows[2], *on_rows[1]]
             else:
                 sql = (f"SELECT j.value AS value, count(*) AS count FROM (SELECT {col} AS items FROM ({self.sql}) "
                        f"WHERE {col} IS NOT NULL AND {col} != '[]') AS r, json_each(r.items) AS j "
