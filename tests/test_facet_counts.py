@@ -237,15 +237,17 @@ def test_the_writer_keeps_the_entity_counts(catalog_copy):
 
 def test_a_picked_dataset_counts_the_others_from_model_datasets(catalog_copy):
     """With one `?_dataset=` picked, the Trained-on facet counts the other datasets of its models
-    from model_datasets' index (the rows' lists agree with it; a row only model_datasets has shows
-    which one was read)."""
+    from model_datasets' index: from the dataset's models, or from the rows another filter keeps
+    when the counts say they are fewer (the rows' lists agree with model_datasets; a row only
+    model_datasets has shows which was read)."""
     conn = sqlite3.connect(catalog_copy)
     model = conn.execute("SELECT d.model_id FROM model_datasets d JOIN models m ON m.id = d.model_id "
-                         "WHERE d.dataset_id = 'imagenet-21k' AND m.source = 'timm' LIMIT 1").fetchone()[0]
+                         "WHERE d.dataset_id = 'imagenet-1k' AND m.source = 'torchvision' LIMIT 1").fetchone()[0]
     conn.execute("INSERT INTO datasets (id, name, aliases, curated) VALUES ('only-here', 'x', '[]', 0)")
     conn.execute("INSERT INTO model_datasets (model_id, dataset_id, role, raw, source) "
-                 "VALUES (?, 'only-here', 'train', 'x', 'timm')", (model,))
+                 "VALUES (?, 'only-here', 'train', 'x', 'torchvision')", (model,))
     conn.commit()
     conn.close()
-    got = _facets(_client(catalog_copy)("/catalog/model_summary.json?_dataset=imagenet-21k&source=timm&_size=1"))
-    assert ("only-here", 1) in got["datasets"]
+    for query in ("_dataset=imagenet-1k", "source=torchvision&_dataset=imagenet-1k"):
+        got = _facets(_client(catalog_copy)(f"/catalog/model_summary.json?{query}&_size=1"))
+        assert ("only-here", 1) in got["datasets"], query

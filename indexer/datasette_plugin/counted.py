@@ -57,6 +57,13 @@ _NEUTRAL = frozenset({
 })
 
 
+def unwalked(sql: str) -> str:
+    """A page's SQL for counting its rows' facets: a `_dataset` filter that walks the page's order
+    (`+model_rowid IN ...`, for its first rows) read as the dataset's models instead (counts are
+    the same in any order; walking 2.3M rows for them passed the facet time limit)."""
+    return sql.replace("+" + DATASET_CLAUSE.split(" IN ")[0] + " IN ", DATASET_CLAUSE.split(" IN ")[0] + " IN ")
+
+
 def counted_filters(table: str | None, query_string: str, *, prefix: str = "") -> tuple[list[str], list, list[str]] | None:
     """(clauses on the table's counts, their parameters, the `_dataset` values) for a page whose
     rows the counts can stand for; None when they cannot."""
@@ -114,6 +121,7 @@ class CountedFacet(ColumnFacet):
         return []
 
     async def facet_results(self):
+        self.sql = unwalked(self.sql)
         found = counted_filters(self.table, self.request.query_string, prefix="c.")
         if found is None or len(found[2]) > 1 or not await counts_ready(self.ds, self.database, self.table):
             results, timed_out = await super().facet_results()
