@@ -25,7 +25,8 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
 from . import paging
-from .counted import DATASET_CLAUSE, CountedFacet, counted_filters, counts_ready, dataset_counts_sql, unwalked
+from .counted import (DATASET_CLAUSE, CountedFacet, counted_filters, counts_ready, dataset_counts_sql,
+                      live_models_naming, unwalked)
 from ..ids import id_table, is_model_id
 from ..store.reads import ReadsMixin
 from .metadata import labels, metadata_for_database, shown_columns
@@ -158,13 +159,11 @@ class ListFacet(ArrayFacet):
         if len(clauses) <= 1 or not await counts_ready(self.ds, self.database):
             return False  # live only: the dataset's models are the fewer
         try:
-            kept, named = (await self.ds.execute(self.database, (
-                f"SELECT (SELECT coalesce(sum(c.n), 0) FROM facet_counts c WHERE {' AND '.join(clauses)}), "
-                "(SELECT coalesce(sum(d.n), 0) FROM facet_dataset_counts d JOIN facet_counts c ON c.key = d.key "
-                "WHERE d.dataset_id = ? AND c.live = 1)"), [*on_rows[1], *on_rows[2]])).first()
+            kept = (await self.ds.execute(self.database, f"SELECT coalesce(sum(c.n), 0) FROM facet_counts c "
+                                          f"WHERE {' AND '.join(clauses)}", on_rows[1])).first()[0]
         except QueryInterrupted:
             return False
-        return kept < named
+        return kept < (await live_models_naming(self.ds.get_database(self.database), on_rows[2][0]) or 0)
 
     async def facet_results(self):
         from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
@@ -174,6 +173,7 @@ class ListFacet(ArrayFacet):
         size = self.get_facet_size()
         pairs = self.get_querystring_pairs()
         counted = counted_filters(self.table, self.request.query_string, prefix="c.")
+        on_rows = counted_filters(self.table, self.request.query_string, prefix="m.")  # the same, on models
         if counted is not None and not counted[2] and not await counts_ready(self.ds, self.database):
             counted = None
         for found in self.get_configs():
@@ -181,7 +181,6 @@ class ListFacet(ArrayFacet):
             column = config.get("column") or config["simple"]
             col = escape_sqlite(column)
             params = self.params
-            on_rows = counted_filters(self.table, self.request.query_string, prefix="m.")
             if counted is not None and not counted[2] and (self.table, column) == ("model_summary", "datasets"):
                 sql, params = dataset_counts_sql(counted[0], size + 1), counted[1]  # the store's counts
             elif ((self.table, column) == ("model_summary", "datasets") and on_rows and len(on_rows[2]) == 1
@@ -320,14 +319,12 @@ async def _named_by_many(datasette, database: str, dataset: str) -> bool:
     order than by reading them all? Walking passes about live/n rows per row shown; reading costs
     n rows: walk when n * n > 10 * live (at 2.3M models: n over about 5,000)."""
     db = datasette.get_database(database)
+    n = await live_models_naming(db, dataset)
     try:
-        n, live = (await db.execute(
-            "SELECT (SELECT coalesce(sum(d.n), 0) FROM facet_dataset_counts d JOIN facet_counts c ON c.key = d.key "
-            "WHERE d.dataset_id = ? AND c.live = 1), (SELECT coalesce(sum(models), 0) FROM source_counts)",
-            [dataset])).first()
+        live = (await db.execute("SELECT coalesce(sum(models), 0) FROM source_counts")).first()[0]
     except Exception:  # an older catalog, or past the time limit: read them all, as before
         return False
-    return n * n > 10 * live
+    return n is not None and n * n > 10 * live
 
 
 # ---------------------------------------------------------------------- which databases
@@ -679,6 +676,7 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
         ft["href"] = link(ft["model_id"])
     mb = row.get("size_bytes")
     params = row.get("num_params")
+    licenses = {x["license"] for x in row.get("same_weights") or []} | {row.get("license")}
     return {"modelcat_card": {
         "row": row,
         "load_line": load_line(row["id"]) if row.get("loadable") else None,
@@ -686,8 +684,7 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
         "size_mb": f"{mb / 1e6:,.1f}" if mb else None,
         "same_weights": [{**x, "href": link(x["id"])} for x in row.get("same_weights") or []],
         # the sources disagree on the license of one file: a finding the page shows
-        "license_conflict": sorted({x["license"] for x in row.get("same_weights") or []} | {row.get("license")})
-        if len({x["license"] for x in row.get("same_weights") or []} | {row.get("license")}) > 1 else None,
+        "license_conflict": sorted(licenses) if len(licenses) > 1 else None,
         "evidence": row.get("entity_evidence") or [],
         "fine_tunes_more": len(row["fine_tunes"]) > 20,
         "fine_tunes_href": datasette.urls.table(database, "model_relations") + "?" + urlencode({"related_id": row["id"]}),
@@ -733,6 +730,7 @@ def _paper_or_repo_card_vars(datasette, database: str, table: str, request):
     if not pks:
         return {}
     ident = tilde_decode(pks)
+    link_table, key = ("model_papers", "paper_id") if table == "papers" else ("model_repos", "repo_id")
 
     def read(conn):
         saved = conn.row_factory
@@ -742,7 +740,6 @@ def _paper_or_repo_card_vars(datasette, database: str, table: str, request):
             if row is None:
                 return None
             out = {"row": dict(row)}
-            link_table, key = ("model_papers", "paper_id") if table == "papers" else ("model_repos", "repo_id")
             out["n_models"] = conn.execute(
                 f"SELECT count(*) FROM {link_table} l CROSS JOIN models m ON m.id = l.model_id "
                 f"WHERE l.{key} = ? AND m.removed_at IS NULL", (ident,)).fetchone()[0]
@@ -779,7 +776,6 @@ def _paper_or_repo_card_vars(datasette, database: str, table: str, request):
         link = lambda i: _row_url(datasette, database, i)  # noqa: E731
         for m in card["models"]:
             m["href"] = link(m["id"])
-        link_table, key = ("model_papers", "paper_id") if table == "papers" else ("model_repos", "repo_id")
         card["models_href"] = datasette.urls.table(database, link_table) + "?" + urlencode({key: ident})
         card["url_href"] = _web_href(row.get("url"))
         if table == "papers":

@@ -91,6 +91,16 @@ async def counts_ready(datasette, database: str, table: str = "model_summary") -
     return await _counts_current(datasette.get_database(database), COUNTED_TABLES[table])
 
 
+async def live_models_naming(db, dataset: str) -> int | None:
+    """How many live models name the dataset (facet_dataset_counts); None where it cannot say."""
+    try:
+        return (await db.execute(
+            "SELECT coalesce(sum(d.n), 0) FROM facet_dataset_counts d JOIN facet_counts c ON c.key = d.key "
+            "WHERE d.dataset_id = ? AND c.live = 1", [dataset])).first()[0]
+    except Exception:  # an older catalog, or past the time limit
+        return None
+
+
 def column_counts_sql(column: str, clauses: list[str], datasets: list[str], limit: int,
                       counts: str = "facet_counts") -> str:
     col = escape_sqlite(column)
