@@ -251,3 +251,65 @@ def test_a_picked_dataset_counts_the_others_from_model_datasets(catalog_copy):
     for query in ("_dataset=imagenet-1k", "source=torchvision&_dataset=imagenet-1k"):
         got = _facets(_client(catalog_copy)(f"/catalog/model_summary.json?{query}&_size=1"))
         assert ("only-here", 1) in got["datasets"], query
+
+
+# ---------------------------------------------------------------- a sorted page of many matches
+_PAGE_SQL = 'select id, size_mb from model_summary where "source" = :p0 order by size_mb limit 51'
+
+
+@pytest.mark.parametrize("sql,params", [
+    ('select id from model_summary where "source" = :p0 order by downloads desc limit 51', {"p0": "hf"}),  # its own index
+    ('select id from model_summary where "name" = :p0 order by size_mb limit 51', {"p0": "x"}),  # not counted
+    ('select id from model_summary where "source" = :p0 and rowid in (select rowid from models_fts where '
+     'models_fts match :search) order by size_mb limit 51', {"p0": "hf", "search": "x"}),             # a search
+    ('select id from model_summary where "source" > :p0 order by size_mb limit 51', {"p0": "hf"}),
+    ('select id from repos where "owner" = :p0 order by id limit 51', {"p0": "x"}),                  # not counted
+    ('select id from model_summary where (size_mb > :p0) order by size_mb limit 51', {"p0": 1}),     # no equality
+])
+def test_a_page_the_counts_cannot_judge_is_left_as_datasette_wrote_it(sql, params):
+    from indexer.datasette_plugin.counted import walked_page
+
+    assert walked_page(sql, params) is None
+
+
+def test_a_sorted_page_names_its_equalities_for_the_walk():
+    from indexer.datasette_plugin.counted import DATASET_CLAUSE, walked_page
+
+    sql, count, _ = walked_page(_PAGE_SQL + " offset 50", {"p0": "hf"})
+    assert sql == 'select id, size_mb from model_summary where +"source" = :p0 order by size_mb limit 51 offset 50'
+    assert count == 'select count(*) from model_summary where "source" = :p0'
+    dataset = "+" + DATASET_CLAUSE.format(p="d0")
+    sql, count, _ = walked_page(f'select id from model_summary where "task" = :p0 and "license" = :p1 and {dataset} '
+                                "and (id > :p2) order by id limit 51", {"p0": "a", "p1": "b", "p2": "c", "d0": "x"})
+    assert sql.startswith('select id from model_summary where +"task" = :p0 and +"license" = :p1 and +model_rowid IN')
+    assert sql.endswith("and (id > :p2) order by id limit 51")
+    assert count == f'select count(*) from model_summary where "task" = :p0 and "license" = :p1 and {dataset[1:]}'
+
+
+def test_a_sorted_page_of_many_matches_walks_its_sort_and_of_few_reads_its_filter(built_catalog):
+    """Where the counts say the filter keeps many rows (n * n > 10 * all), the page walks the sort's
+    index; where few, the filter's index; the rows are the same either way."""
+    from indexer.datasette_plugin.counted import CatalogDatabase
+
+    ds = make_datasette(built_catalog)
+    db = ds.get_database("catalog")
+    assert isinstance(db, CatalogDatabase)
+    conn = sqlite3.connect(built_catalog)
+    total = conn.execute("SELECT count(*) FROM model_summary").fetchone()[0]
+    (many, n_many), = conn.execute("SELECT source, count(*) FROM model_summary GROUP BY 1 ORDER BY 2 DESC LIMIT 1")
+    few, n_few = conn.execute("SELECT license, count(*) FROM model_summary WHERE license IS NOT NULL "
+                              "GROUP BY 1 ORDER BY 2 LIMIT 1").fetchone()
+    assert n_many * n_many > 10 * total and n_few * n_few <= 10 * total
+    for column, value, walks in (("source", many, True), ("license", few, False)):
+        for order in ("size_mb", "id", "imagenet_top1 desc", "params_m"):
+            sql = (f'select id from model_summary where "{column}" = :p0 order by {order}, model_rowid '
+                   f"limit 51")
+            ran = asyncio.run(db.page_sql(sql, {"p0": value}))
+            assert (ran != sql) is walks, (column, order, ran)
+            plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + ran, {"p0": value}))
+            assert ("TEMP B-TREE FOR ORDER BY" in plan) is not walks or order.startswith("imagenet"), plan
+            rows = [r[0] for r in asyncio.run(db.execute(sql, {"p0": value})).rows]
+            assert rows == [r[0] for r in conn.execute(sql, {"p0": value})]
+    # sorted by downloads the filter's (column, downloads) index is the walk already
+    sql = 'select id from model_summary where "source" = :p0 order by downloads desc limit 51'
+    assert asyncio.run(db.page_sql(sql, {"p0": many})) == sql
