@@ -235,22 +235,47 @@ def test_the_writer_keeps_the_entity_counts(catalog_copy):
     assert kept_entity_facet_counts(conn) == fresh_entity_facet_counts(conn) != before
 
 
-def test_a_picked_dataset_counts_the_others_from_model_datasets(catalog_copy):
-    """With one `?_dataset=` picked, the Trained-on facet counts the other datasets of its models
-    from model_datasets' index: from the dataset's models, or from the rows another filter keeps
-    when the counts say they are fewer (the rows' lists agree with model_datasets; a row only
-    model_datasets has shows which was read)."""
+def test_a_picked_dataset_counts_the_others_from_the_pairs_the_store_keeps(catalog_copy):
+    """With one `?_dataset=` picked (and equalities on counted columns), the Trained-on facet reads
+    facet_dataset_pairs (migration 0024): a pair counted 1,000 more than its rows shows there; a
+    page the counts cannot answer (a search) counts its rows' lists."""
     conn = sqlite3.connect(catalog_copy)
-    model = conn.execute("SELECT d.model_id FROM model_datasets d JOIN models m ON m.id = d.model_id "
-                         "WHERE d.dataset_id = 'imagenet-1k' AND m.source = 'torchvision' LIMIT 1").fetchone()[0]
-    conn.execute("INSERT INTO datasets (id, name, aliases, curated) VALUES ('only-here', 'x', '[]', 0)")
-    conn.execute("INSERT INTO model_datasets (model_id, dataset_id, role, raw, source) "
-                 "VALUES (?, 'only-here', 'train', 'x', 'torchvision')", (model,))
+    key, other, n = conn.execute(
+        "SELECT p.key, p.other_id, p.n FROM facet_dataset_pairs p JOIN facet_counts c ON c.key = p.key "
+        "WHERE p.dataset_id = 'imagenet-1k' AND p.other_id != p.dataset_id AND c.live = 1 AND c.source = 'timm' "
+        "ORDER BY p.n DESC LIMIT 1").fetchone()
+    truth = dict(_facets(_client(catalog_copy)("/catalog/model_summary.json?_dataset=imagenet-1k&_size=1"))["datasets"])
+    conn.execute("UPDATE facet_dataset_pairs SET n = n + 1000 WHERE key = ? AND dataset_id = 'imagenet-1k' "
+                 "AND other_id = ?", (key, other))
     conn.commit()
     conn.close()
-    for query in ("_dataset=imagenet-1k", "source=torchvision&_dataset=imagenet-1k"):
-        got = _facets(_client(catalog_copy)(f"/catalog/model_summary.json?{query}&_size=1"))
-        assert ("only-here", 1) in got["datasets"], query
+    get = _client(catalog_copy)
+    for query in ("_dataset=imagenet-1k", "source=timm&_dataset=imagenet-1k"):
+        got = dict(_facets(get(f"/catalog/model_summary.json?{query}&_size=1"))["datasets"])
+        assert got[other] >= 1000 + n and got["imagenet-1k"] > 0, query
+    assert dict(_facets(get("/catalog/model_summary.json?_dataset=imagenet-1k&_size=1"))["datasets"])[other] == \
+        truth[other] + 1000
+    got = dict(_facets(get("/catalog/model_summary.json?_dataset=imagenet-1k&_search=resnet&_size=1"))["datasets"])
+    assert got.get(other, 0) <= truth[other]
+
+
+def test_the_writer_keeps_the_pairs_as_models_come_change_and_go(catalog_copy):
+    """The triggers keep facet_dataset_pairs equal to a count of the rows' lists."""
+    from indexer.store.facets import fresh_facet_counts, kept_facet_counts
+
+    conn = sqlite3.connect(catalog_copy)
+    assert kept_facet_counts(conn)[2] == fresh_facet_counts(conn)[2] != []
+    conn.execute("UPDATE models SET dataset_ids = json_array('imagenet-1k', 'coco', 'coco-2') "
+                 "WHERE rowid IN (SELECT rowid FROM models WHERE source = 'timm' LIMIT 5)")
+    conn.execute("UPDATE models SET removed_at = '2026-01-01' WHERE rowid IN (SELECT rowid FROM models "
+                 "WHERE source = 'torchvision' LIMIT 3)")
+    conn.execute("UPDATE models SET license = 'mit', dataset_ids = '[]' WHERE rowid IN "
+                 "(SELECT rowid FROM models WHERE source = 'timm' LIMIT 2)")
+    conn.execute("DELETE FROM models WHERE rowid IN (SELECT rowid FROM models WHERE source = 'timm' LIMIT 1 OFFSET 3)")
+    assert kept_facet_counts(conn)[2] == fresh_facet_counts(conn)[2]
+    assert conn.execute("SELECT count(*) FROM facet_dataset_pairs WHERE dataset_id = 'coco' AND other_id = 'coco-2'"
+                        ).fetchone()[0] > 0
+    conn.close()
 
 
 # ---------------------------------------------------------------- a sorted page of many matches
@@ -304,12 +329,35 @@ def test_a_sorted_page_of_many_matches_walks_its_sort_and_of_few_reads_its_filte
         for order in ("size_mb", "id", "imagenet_top1 desc", "params_m"):
             sql = (f'select id from model_summary where "{column}" = :p0 order by {order}, model_rowid '
                    f"limit 51")
-            ran = asyncio.run(db.page_sql(sql, {"p0": value}))
-            assert (ran != sql) is walks, (column, order, ran)
+            ran, fallback = asyncio.run(db.page_sql(sql, {"p0": value}))
+            assert (ran != sql) is walks and (fallback != sql) is walks, (column, order, ran)
             plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + ran, {"p0": value}))
             assert ("TEMP B-TREE FOR ORDER BY" in plan) is not walks or order.startswith("imagenet"), plan
             rows = [r[0] for r in asyncio.run(db.execute(sql, {"p0": value})).rows]
             assert rows == [r[0] for r in conn.execute(sql, {"p0": value})]
     # sorted by downloads the filter's (column, downloads) index is the walk already
     sql = 'select id from model_summary where "source" = :p0 order by downloads desc limit 51'
-    assert asyncio.run(db.page_sql(sql, {"p0": many})) == sql
+    assert asyncio.run(db.page_sql(sql, {"p0": many})) == (sql, sql)
+
+
+def test_a_common_dataset_is_matched_on_the_rows_walked_and_a_slow_walk_gives_way(built_catalog, monkeypatch):
+    """A `_dataset` the page walks (`+model_rowid IN`, many models name it) runs as one look-up per
+    row walked (EXISTS); a walk that passes WALK_MS gives way to the fallback, with the same rows."""
+    from indexer.datasette_plugin import counted
+    from indexer.datasette_plugin.counted import DATASET_CLAUSE
+
+    db = make_datasette(built_catalog).get_database("catalog")
+    walk = "+" + DATASET_CLAUSE.format(p="d0")
+    sql = f"select id from model_summary where {walk} order by downloads desc, model_rowid limit 51"
+    ran, fallback = asyncio.run(db.page_sql(sql, {"d0": "imagenet-1k"}))
+    assert "EXISTS (SELECT 1 FROM model_datasets d WHERE d.model_id = model_summary.id" in ran and fallback == sql
+    conn = sqlite3.connect(built_catalog)
+    want = [r[0] for r in conn.execute(sql, {"d0": "imagenet-1k"})]
+    assert want and [r[0] for r in conn.execute(ran, {"d0": "imagenet-1k"})] == want
+    assert [r[0] for r in asyncio.run(db.execute(sql, {"d0": "imagenet-1k"})).rows] == want
+
+    async def slow(self, sql, params):  # a walk that never ends in time
+        return "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c", sql
+
+    monkeypatch.setattr(counted.CatalogDatabase, "page_sql", slow)
+    assert [r[0] for r in asyncio.run(db.execute(sql, {"d0": "imagenet-1k"})).rows] == want

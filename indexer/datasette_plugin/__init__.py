@@ -26,7 +26,7 @@ from datasette.utils.asgi import Response
 
 from . import paging
 from .counted import (DATASET_CLAUSE, CountedFacet, counted_filters, counts_ready, dataset_counts_sql,
-                      live_models_naming, unwalked)
+                      dataset_pairs_sql, live_models_naming, unwalked)
 from ..ids import id_table, is_model_id
 from ..store.reads import ReadsMixin
 from .metadata import labels, metadata_for_database, shown_columns
@@ -174,8 +174,9 @@ class ListFacet(ArrayFacet):
         pairs = self.get_querystring_pairs()
         counted = counted_filters(self.table, self.request.query_string, prefix="c.")
         on_rows = counted_filters(self.table, self.request.query_string, prefix="m.")  # the same, on models
-        if counted is not None and not counted[2] and not await counts_ready(self.ds, self.database):
+        if counted is not None and not await counts_ready(self.ds, self.database):
             counted = None
+        pairs_kept = counted is not None and len(counted[2]) == 1 and await _pairs_kept(self.ds, self.database)
         for found in self.get_configs():
             config = found["config"]
             column = config.get("column") or config["simple"]
@@ -183,6 +184,9 @@ class ListFacet(ArrayFacet):
             params = self.params
             if counted is not None and not counted[2] and (self.table, column) == ("model_summary", "datasets"):
                 sql, params = dataset_counts_sql(counted[0], size + 1), counted[1]  # the store's counts
+            elif pairs_kept and (self.table, column) == ("model_summary", "datasets"):
+                # one dataset picked: the datasets its models name too, from the pairs the store counts
+                sql, params = dataset_pairs_sql(counted[0], size + 1), [*counted[2], *counted[1]]
             elif ((self.table, column) == ("model_summary", "datasets") and on_rows and len(on_rows[2]) == 1
                   and (len(on_rows[0]) <= 1 or await self._filters_keep_fewer(on_rows))):
                 # one dataset picked (and equalities): the datasets its models name, from model_datasets'
@@ -228,6 +232,16 @@ class ListFacet(ArrayFacet):
                             "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_list": column})),
                             "truncated": len(rows) > size})
         return results, timed_out
+
+
+async def _pairs_kept(datasette, database: str) -> bool:
+    """The catalog counts pairs of datasets (migration 0024)."""
+    try:
+        rows = await datasette.get_database(database).execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'facet_dataset_pairs'")
+    except Exception:  # noqa: BLE001 - past the time limit: count the rows
+        return False
+    return bool(rows.first()[0])
 
 
 @hookimpl

@@ -120,6 +120,15 @@ def dataset_counts_sql(clauses: list[str], limit: int) -> str:
             f"GROUP BY d.dataset_id HAVING sum(d.n) > 0 ORDER BY count DESC, value LIMIT {limit}")
 
 
+def dataset_pairs_sql(clauses: list[str], limit: int) -> str:
+    """The datasets named by the models of one picked dataset (its parameter comes first), itself
+    included, among the combinations the clauses keep (facet_dataset_pairs, migration 0024)."""
+    where = " AND ".join(["p.dataset_id = ?", *clauses])
+    return (f"SELECT p.other_id AS value, sum(p.n) AS count FROM facet_dataset_pairs p "
+            f"JOIN facet_counts c ON c.key = p.key WHERE {where} "
+            f"GROUP BY p.other_id HAVING sum(p.n) > 0 ORDER BY count DESC, value LIMIT {limit}")
+
+
 class CountedFacet(ColumnFacet):
     """A column facet (`{counted: task}` in the metadata, or `?_facet_counted=task`) read from
     facet_counts when the page's filters allow (see the module's docstring), else counted from the
@@ -250,6 +259,14 @@ def _top_level(where: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
+# a walk of the page's order lasts this long at most; past it the page is read as Datasette wrote it
+# (a walk passes live/n rows per row shown where the filter and the order are unrelated, but every
+# row before the first match where they are: image-classification's models are not the smallest)
+WALK_MS = 50
+_WALKED_DATASET = re.compile(r"\+" + re.escape(DATASET_CLAUSE.split(":{p}")[0]) + r":(\w+)"
+                             + re.escape(DATASET_CLAUSE.split(":{p}")[1]))
+
+
 def walked_page(sql: str, params) -> tuple[str, str, Counts] | None:
     """(the page's query with its counted equalities matched on the walk, the count query of the
     rows they keep, where those are counted) for a page of a counted table sorted other than by
@@ -291,15 +308,31 @@ class CatalogDatabase(Database):
             if counted is not None and await _counts_current(self, counted[2]):
                 return await super().execute(counted[0], counted[1], *args, **kw)
         elif isinstance(sql, str) and sql.startswith("select ") and " order by " in sql:
-            sql = await self.page_sql(sql, params)
+            walked, fallback = await self.page_sql(sql, params)
+            if walked != sql:  # a walk is quick unless the order puts the matches last: then the fallback
+                limit = min(kw.get("custom_time_limit") or WALK_MS, WALK_MS)
+                try:
+                    return await super().execute(walked, params, *args, **{**kw, "custom_time_limit": limit})
+                except QueryInterrupted:
+                    sql = fallback
         return await super().execute(sql, params, *args, **kw)
 
-    async def page_sql(self, sql: str, params) -> str:
-        """The query that reads a table page's rows: walked_page's where the counts say many."""
-        walk = walked_page(sql, params)
+    async def page_sql(self, sql: str, params) -> tuple[str, str]:
+        """(the query that reads a table page's rows by walking its order, the one to read them by
+        when the walk passes its time): walked_page's where the counts say many, and a common
+        dataset (`+model_rowid IN`, datasette_plugin._named_by_many) matched on each row walked
+        (EXISTS: one look-up in model_datasets' key) rather than first listing every model that
+        names it (130,000 for ImageNet on 2.3M models: 125 -> 16 ms). The fallback: the rows of
+        the dataset, sorted, where the other filters keep many (2.3M: 0.8 -> 0.35 s); else as
+        Datasette wrote it (the narrow filter's index)."""
+        walk, fallback = walked_page(sql, params), sql
         if walk is not None and await self._many(walk[1], params, walk[2]):
-            return walk[0]
-        return sql
+            sql = walk[0]
+            fallback = unwalked(sql)
+        if " from model_summary where " in sql:
+            sql = _WALKED_DATASET.sub(
+                r"EXISTS (SELECT 1 FROM model_datasets d WHERE d.model_id = model_summary.id AND d.dataset_id = :\1)", sql)
+        return sql, fallback
 
     async def _many(self, count_sql: str, params, counts: Counts) -> bool:
         """Do the counts say the page's filters keep enough rows that walking its order finds its

@@ -1,5 +1,6 @@
 """facet_counts and facet_dataset_counts (migration 0017): how many models have each combination
-of the values the model pages facet on, and of those, how many name each training dataset. Kept
+of the values the model pages facet on, and of those, how many name each training dataset; and
+facet_dataset_pairs (migration 0024): of those, how many name each pair of datasets. Kept
 by triggers on `models`; a first load that defers the models indexes drops the triggers too and
 the counts are rebuilt whole at its end (as the entities are)."""
 
@@ -14,6 +15,9 @@ DEFERRED_NAME = "facet_counts"  # its line in deferred_indexes while the trigger
 
 _COLS = ", ".join(FACET_COLUMNS)
 _KEY = "json_array(removed_at IS NULL, " + _COLS + ")"
+_LIST = "json_each(CASE WHEN json_valid(dataset_ids) THEN dataset_ids END)"
+_PAIRS = (f"SELECT {_KEY}, a.value, b.value, count(*) FROM models, {_LIST} a, {_LIST} b "
+          "WHERE a.type = 'text' AND b.type = 'text' GROUP BY 1, 2, 3")
 
 
 def facet_counts_deferred(conn: sqlite3.Connection) -> bool:
@@ -22,26 +26,30 @@ def facet_counts_deferred(conn: sqlite3.Connection) -> bool:
 
 
 def rebuild_facet_counts(conn: sqlite3.Connection) -> None:
-    """Both tables from scratch, from every row of models (one scan each)."""
+    """The three tables from scratch, from every row of models (one scan each)."""
     conn.execute("DELETE FROM facet_counts")
     conn.execute("DELETE FROM facet_dataset_counts")
+    conn.execute("DELETE FROM facet_dataset_pairs")
     conn.execute(f"INSERT INTO facet_counts (key, live, {_COLS}, n) SELECT {_KEY}, removed_at IS NULL, {_COLS}, count(*) "
                  f"FROM models GROUP BY removed_at IS NULL, {_COLS}")
     conn.execute(f"INSERT INTO facet_dataset_counts (key, dataset_id, n) SELECT {_KEY}, j.value, count(*) "
                  "FROM models, json_each(CASE WHEN json_valid(dataset_ids) THEN dataset_ids END) j "
                  "WHERE j.type = 'text' GROUP BY 1, 2")
+    conn.execute(f"INSERT INTO facet_dataset_pairs (key, dataset_id, other_id, n) {_PAIRS}")
 
 
-def fresh_facet_counts(conn: sqlite3.Connection) -> tuple[list, list]:
-    """What the two tables should hold, counted from the rows (sorted), for checks and tests."""
+def fresh_facet_counts(conn: sqlite3.Connection) -> tuple[list, list, list]:
+    """What the three tables should hold, counted from the rows (sorted), for checks and tests."""
     combos = conn.execute(f"SELECT {_KEY}, count(*) FROM models GROUP BY 1 ORDER BY 1").fetchall()
     datasets = conn.execute(
         f"SELECT {_KEY}, j.value, count(*) FROM models, "
         "json_each(CASE WHEN json_valid(dataset_ids) THEN dataset_ids END) j WHERE j.type = 'text' "
         "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
-    return combos, datasets
+    return combos, datasets, conn.execute(_PAIRS + " ORDER BY 1, 2, 3").fetchall()
 
 
-def kept_facet_counts(conn: sqlite3.Connection) -> tuple[list, list]:
+def kept_facet_counts(conn: sqlite3.Connection) -> tuple[list, list, list]:
     return (conn.execute("SELECT key, n FROM facet_counts WHERE n != 0 ORDER BY key").fetchall(),
-            conn.execute("SELECT key, dataset_id, n FROM facet_dataset_counts WHERE n != 0 ORDER BY key, dataset_id").fetchall())
+            conn.execute("SELECT key, dataset_id, n FROM facet_dataset_counts WHERE n != 0 ORDER BY key, dataset_id").fetchall(),
+            conn.execute("SELECT key, dataset_id, other_id, n FROM facet_dataset_pairs WHERE n != 0 "
+                         "ORDER BY key, dataset_id, other_id").fetchall())
