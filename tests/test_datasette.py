@@ -214,7 +214,7 @@ def test_the_paper_pages_never_walk_every_model(built_catalog):
         "EXPLAIN QUERY PLAN select * from model_paper_results where model_id = 'x'"))
     assert plan.startswith("SEARCH mp USING COVERING INDEX sqlite_autoindex_model_papers_1 (model_id=?)"), plan
     plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN select * from paper_summary"))
-    assert "idx_models_id_live" in plan, plan
+    assert "SEARCH pc USING PRIMARY KEY (paper_id=?)" in plan and " m " not in plan, plan  # paper_counts
 
 
 def test_what_changed_walks_each_sources_newest_rows(built_catalog):

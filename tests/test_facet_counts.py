@@ -278,6 +278,34 @@ def test_the_writer_keeps_the_pairs_as_models_come_change_and_go(catalog_copy):
     conn.close()
 
 
+def test_the_papers_live_models_are_counted_as_models_and_their_papers_change(catalog_copy):
+    """paper_counts (migration 0025) follows every way a model or its paper rows come, change and
+    go, including the writer's INSERT OR REPLACE of a row it already has; paper_summary reads it."""
+    from indexer.store.facets import fresh_facet_counts, kept_facet_counts
+
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("PRAGMA foreign_keys = ON")
+    paper, n = conn.execute("SELECT paper_id, n_models FROM paper_counts ORDER BY n_models DESC LIMIT 1").fetchone()
+    assert n > 1 and kept_facet_counts(conn)[3] == fresh_facet_counts(conn)[3]
+    models = [r[0] for r in conn.execute("SELECT model_id FROM model_papers WHERE paper_id = ? LIMIT 4", (paper,))]
+    conn.execute("INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) "
+                 "SELECT model_id, paper_id, 'again', source FROM model_papers WHERE model_id = ?", (models[0],))
+    conn.execute("UPDATE models SET removed_at = '2026-01-01' WHERE id = ?", (models[1],))
+    conn.execute("DELETE FROM model_papers WHERE model_id = ?", (models[2],))
+    conn.execute("DELETE FROM models WHERE id = ?", (models[3],))
+    conn.execute("INSERT INTO papers (id, title) VALUES ('arxiv:0000.00001', 'x')")
+    conn.execute("INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) "
+                 "SELECT ?, 'arxiv:0000.00001', 'x', source FROM models WHERE id = ?", (models[0], models[0]))
+    conn.execute("UPDATE models SET removed_at = NULL WHERE id = ?", (models[1],))
+    conn.execute("UPDATE models SET removed_at = '2026-01-02' WHERE id = ?", (models[0],))
+    assert kept_facet_counts(conn)[3] == fresh_facet_counts(conn)[3]
+    assert dict(kept_facet_counts(conn)[3])[paper] == n - 3
+    conn.commit()
+    conn.close()
+    got = _client(catalog_copy)(f"/catalog/paper_summary.json?id={paper}&_shape=objects")["rows"]
+    assert [r["n_models"] for r in got] == [n - 3]
+
+
 # ---------------------------------------------------------------- a sorted page of many matches
 _PAGE_SQL = 'select id, size_mb from model_summary where "source" = :p0 order by size_mb limit 51'
 

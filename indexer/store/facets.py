@@ -10,12 +10,18 @@ import sqlite3
 
 # the columns the counts are kept for, in the order of their key (a JSON array, after `live`)
 FACET_COLUMNS = ("source", "task", "library", "license", "license_family", "loadable")
-TRIGGERS = ("trg_models_facets_insert", "trg_models_facets_update", "trg_models_facets_delete")
+TRIGGERS = ("trg_models_facets_insert", "trg_models_facets_update", "trg_models_facets_delete",
+            # paper_counts (migration 0025): how many live models name each paper
+            "trg_model_papers_counts_replace", "trg_model_papers_counts_insert", "trg_model_papers_counts_delete",
+            "trg_model_papers_counts_update", "trg_models_paper_counts_insert", "trg_models_paper_counts_update",
+            "trg_models_paper_counts_delete")
 DEFERRED_NAME = "facet_counts"  # its line in deferred_indexes while the triggers are dropped
 
 _COLS = ", ".join(FACET_COLUMNS)
 _KEY = "json_array(removed_at IS NULL, " + _COLS + ")"
 _LIST = "json_each(CASE WHEN json_valid(dataset_ids) THEN dataset_ids END)"
+_PAPERS = ("SELECT mp.paper_id, count(*) FROM model_papers mp JOIN models m ON m.id = mp.model_id "
+           "WHERE m.removed_at IS NULL GROUP BY mp.paper_id")
 _PAIRS = (f"SELECT {_KEY}, a.value, b.value, count(*) FROM models, {_LIST} a, {_LIST} b "
           "WHERE a.type = 'text' AND b.type = 'text' GROUP BY 1, 2, 3")
 
@@ -26,7 +32,9 @@ def facet_counts_deferred(conn: sqlite3.Connection) -> bool:
 
 
 def rebuild_facet_counts(conn: sqlite3.Connection) -> None:
-    """The three tables from scratch, from every row of models (one scan each)."""
+    """The three tables and paper_counts from scratch, from every row of models (one scan each)."""
+    conn.execute("DELETE FROM paper_counts")
+    conn.execute(f"INSERT INTO paper_counts (paper_id, n_models) {_PAPERS}")
     conn.execute("DELETE FROM facet_counts")
     conn.execute("DELETE FROM facet_dataset_counts")
     conn.execute("DELETE FROM facet_dataset_pairs")
@@ -38,18 +46,20 @@ def rebuild_facet_counts(conn: sqlite3.Connection) -> None:
     conn.execute(f"INSERT INTO facet_dataset_pairs (key, dataset_id, other_id, n) {_PAIRS}")
 
 
-def fresh_facet_counts(conn: sqlite3.Connection) -> tuple[list, list, list]:
-    """What the three tables should hold, counted from the rows (sorted), for checks and tests."""
+def fresh_facet_counts(conn: sqlite3.Connection) -> tuple[list, list, list, list]:
+    """What the three tables and paper_counts should hold, counted from the rows (sorted), for checks and tests."""
     combos = conn.execute(f"SELECT {_KEY}, count(*) FROM models GROUP BY 1 ORDER BY 1").fetchall()
     datasets = conn.execute(
         f"SELECT {_KEY}, j.value, count(*) FROM models, "
         "json_each(CASE WHEN json_valid(dataset_ids) THEN dataset_ids END) j WHERE j.type = 'text' "
         "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
-    return combos, datasets, conn.execute(_PAIRS + " ORDER BY 1, 2, 3").fetchall()
+    return (combos, datasets, conn.execute(_PAIRS + " ORDER BY 1, 2, 3").fetchall(),
+            conn.execute(_PAPERS + " ORDER BY 1").fetchall())
 
 
-def kept_facet_counts(conn: sqlite3.Connection) -> tuple[list, list, list]:
+def kept_facet_counts(conn: sqlite3.Connection) -> tuple[list, list, list, list]:
     return (conn.execute("SELECT key, n FROM facet_counts WHERE n != 0 ORDER BY key").fetchall(),
             conn.execute("SELECT key, dataset_id, n FROM facet_dataset_counts WHERE n != 0 ORDER BY key, dataset_id").fetchall(),
             conn.execute("SELECT key, dataset_id, other_id, n FROM facet_dataset_pairs WHERE n != 0 "
-                         "ORDER BY key, dataset_id, other_id").fetchall())
+                         "ORDER BY key, dataset_id, other_id").fetchall(),
+            conn.execute("SELECT paper_id, n_models FROM paper_counts WHERE n_models != 0 ORDER BY paper_id").fetchall())
