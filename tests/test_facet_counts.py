@@ -389,3 +389,52 @@ def test_a_common_dataset_is_matched_on_the_rows_walked_and_a_slow_walk_gives_wa
 
     monkeypatch.setattr(counted.CatalogDatabase, "page_sql", slow)
     assert [r[0] for r in asyncio.run(db.execute(sql, {"d0": "imagenet-1k"})).rows] == want
+
+
+# ---------------------------------------------------------------- the link tables' counts
+@pytest.mark.parametrize("table,filters", [
+    ("model_datasets", []), ("model_datasets", [("source", "timm")]), ("model_datasets", [("dataset_id", "imagenet-1k")]),
+    ("metrics", []), ("metrics", [("metric", "top1"), ("source", "torchvision")]),
+    ("model_relations", []), ("model_papers", []), ("model_papers", [("source", "timm")]),
+])
+def test_link_table_pages_read_their_counts_and_agree_with_the_rows(built_catalog, table, filters):
+    from indexer.store.facets import LINK_COUNTS
+
+    conn = sqlite3.connect(built_catalog)
+    where = " AND ".join(["1"] + [f"[{c}] = ?" for c, _ in filters])
+    args = [v for _, v in filters]
+    data = _client(built_catalog)(f"/catalog/{table}.json?{urlencode(filters)}&_size=1")
+    assert data["filtered_table_rows_count"] == conn.execute(
+        f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
+    got = _facets(data)
+    for column in LINK_COUNTS[table][1]:
+        want = conn.execute(f"SELECT [{column}], count(*) AS n FROM {table} WHERE {where} AND [{column}] IS NOT NULL "
+                            f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT 30", args).fetchall()
+        assert got[column] == [tuple(r) for r in want], column
+
+
+def test_the_link_counts_follow_the_writer_and_the_pages_read_them(catalog_copy):
+    """Rows replaced (INSERT OR REPLACE), changed, deleted and cascaded with their model keep the
+    counts equal to the rows; a count poisoned by 1,000 shows on the page (read, not counted)."""
+    from indexer.store.facets import fresh_facet_counts, kept_facet_counts
+
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert kept_facet_counts(conn)[4] == fresh_facet_counts(conn)[4] != []
+    conn.execute("INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) "
+                 "SELECT model_id, dataset_id, 'pretrain', raw, source FROM model_datasets LIMIT 3")
+    conn.execute("INSERT OR REPLACE INTO metrics SELECT model_id, dataset_id, dataset_raw, 'top5', metric_raw, value, "
+                 "source, origin FROM metrics LIMIT 4")
+    conn.execute("UPDATE model_datasets SET role = 'finetune' WHERE rowid IN (SELECT rowid FROM model_datasets LIMIT 2 OFFSET 5)")
+    conn.execute("DELETE FROM metrics WHERE rowid IN (SELECT rowid FROM metrics LIMIT 2 OFFSET 9)")
+    conn.execute("DELETE FROM models WHERE id IN (SELECT model_id FROM model_papers LIMIT 2)")
+    assert kept_facet_counts(conn)[4] == fresh_facet_counts(conn)[4]
+    truth = conn.execute("SELECT count(*) FROM model_datasets WHERE role = 'pretrain'").fetchone()[0]
+    conn.execute("UPDATE model_datasets_counts SET n = n + 1000 WHERE key = "
+                 "(SELECT key FROM model_datasets_counts WHERE role = 'pretrain' AND n > 0 LIMIT 1)")
+    conn.commit()
+    conn.close()
+    data = _client(catalog_copy)("/catalog/model_datasets.json?role=pretrain&_size=1")
+    assert data["filtered_table_rows_count"] == truth + 1000 and dict(_facets(data)["role"])["pretrain"] == truth + 1000
+    assert _client(catalog_copy)("/catalog/model_datasets.json?role=pretrain&raw__contains=a&_size=1")[
+        "filtered_table_rows_count"] <= truth

@@ -25,7 +25,7 @@ from datasette.utils import escape_sqlite, path_with_added_args, path_with_remov
 
 from ..store.entities import ENTITY_FACET_COLUMNS
 from . import paging
-from ..store.facets import DEFERRED_NAME, FACET_COLUMNS
+from ..store.facets import DEFERRED_NAME, FACET_COLUMNS, LINK_COUNTS
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ COUNTED_TABLES = {
     "model_summary": Counts("facet_counts", FACET_COLUMNS, live=True, datasets=True),  # the models still listed
     "models": Counts("facet_counts", FACET_COLUMNS, live=False),                       # every row
     "model_entities": Counts("entity_facet_counts", ENTITY_FACET_COLUMNS, live=False, ready="idx_models_entity"),
+    # the link tables' rows (migration 0026)
+    **{table: Counts(counts, columns, live=False) for table, (counts, columns) in LINK_COUNTS.items()},
 }
 
 # model_summary's `?_dataset=` filter (datasette_plugin.filters_from_request): by rowid, as every
