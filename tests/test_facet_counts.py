@@ -438,3 +438,20 @@ def test_the_link_counts_follow_the_writer_and_the_pages_read_them(catalog_copy)
     assert data["filtered_table_rows_count"] == truth + 1000 and dict(_facets(data)["role"])["pretrain"] == truth + 1000
     assert _client(catalog_copy)("/catalog/model_datasets.json?role=pretrain&raw__contains=a&_size=1")[
         "filtered_table_rows_count"] <= truth
+
+
+def test_the_database_page_counts_tables_from_the_counts_and_skips_the_search_indexes(catalog_copy, monkeypatch):
+    conn = sqlite3.connect(catalog_copy)
+    truth = {t: conn.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0] for t in ("models", "model_datasets", "metrics")}
+    conn.execute("UPDATE facet_counts SET n = n + 1000 WHERE key = (SELECT key FROM facet_counts LIMIT 1)")
+    conn.commit()
+    conn.close()
+    tables = {t["name"]: t["count"] for t in _client(catalog_copy)("/catalog.json?_show_hidden=1")["tables"]}
+    assert tables["models"] == truth["models"] + 1000  # read from the counts
+    assert tables["model_datasets"] == truth["model_datasets"] and tables["metrics"] == truth["metrics"]
+    assert tables["models_fts"] is not None and tables["models_fts_data"] is not None  # a small catalog: counted
+    from indexer.datasette_plugin import counted
+
+    monkeypatch.setattr(counted, "COUNT_DB_SIZE_LIMIT", 0)  # as a catalog over 100 MB
+    tables = {t["name"]: t["count"] for t in _client(catalog_copy)("/catalog.json?_show_hidden=1")["tables"]}
+    assert tables["models_fts_data"] is None and tables["models"] == truth["models"] + 1000

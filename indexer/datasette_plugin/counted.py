@@ -16,11 +16,13 @@ the same counts where they can stand for it (CatalogDatabase): on 1M models Data
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from datasette.database import Database, QueryInterrupted
 from datasette.facets import ColumnFacet
+from datasette.views.index import COUNT_DB_SIZE_LIMIT
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 from ..store.entities import ENTITY_FACET_COLUMNS
@@ -189,7 +191,7 @@ class CountedFacet(ColumnFacet):
 # Datasette's table view counts a page's rows with `select count(*) from <table> where <clauses>`,
 # one clause per filter: `"column" = :p0` for `?column=value` and `?column__exact=value`, and the
 # clauses of filters_from_request hooks (DATASET_CLAUSE for `?_dataset=`).
-_COUNT = re.compile(r"select count\(\*\) from (\w+)(?: where (.+))?", re.S)
+_COUNT = re.compile(r"select count\(\*\) from \[?(\w+)\]?(?: where (.+))?", re.S)  # [table]: the database page
 _EQUALS = re.compile(r'"(\w+)" = :(p\d+)')
 # (with a leading + where the page walks its own order instead: datasette_plugin._named_by_many)
 _DATASET = re.compile(r"\+?" + re.escape(DATASET_CLAUSE.split(":{p}")[0]) + r":(\w+)"
@@ -318,6 +320,25 @@ class CatalogDatabase(Database):
                 except QueryInterrupted:
                     sql = fallback
         return await super().execute(sql, params, *args, **kw)
+
+    async def table_counts(self, limit=10):
+        """Datasette's count of every table (the database page, the home page), less the full-text
+        indexes' own tables in a catalog over 100 MB (where Datasette's home page counts nothing
+        either): their rows are index pages no one browses, SQLite's count of a table is one step
+        no time limit stops, and models_fts_data's took 74 ms of the page's 230 on 2.3M models.
+        The counted tables read their counts (counted_count)."""
+        names = await self.table_names()
+        internal = {n for n in names for fts in names if fts.endswith("_fts") and n.startswith(fts + "_")}
+        counts = {}
+        for table in names:
+            if table in internal and self.size > COUNT_DB_SIZE_LIMIT:
+                counts[table] = None
+                continue
+            try:
+                counts[table] = (await self.execute(f"select count(*) from [{table}]", custom_time_limit=limit)).rows[0][0]
+            except (QueryInterrupted, sqlite3.OperationalError, sqlite3.DatabaseError):
+                counts[table] = None
+        return counts
 
     async def page_sql(self, sql: str, params) -> tuple[str, str]:
         """(the query that reads a table page's rows by walking its order, the one to read them by
