@@ -455,3 +455,31 @@ def test_the_database_page_counts_tables_from_the_counts_and_skips_the_search_in
     monkeypatch.setattr(counted, "COUNT_DB_SIZE_LIMIT", 0)  # as a catalog over 100 MB
     tables = {t["name"]: t["count"] for t in _client(catalog_copy)("/catalog.json?_show_hidden=1")["tables"]}
     assert tables["models_fts_data"] is None and tables["models"] == truth["models"] + 1000
+
+
+def test_a_search_that_matches_many_walks_the_pages_order_and_a_rare_one_reads_its_matches(built_catalog):
+    from indexer.datasette_plugin.counted import CatalogDatabase
+
+    db = make_datasette(built_catalog).get_database("catalog")
+    assert isinstance(db, CatalogDatabase)
+    conn = sqlite3.connect(built_catalog)
+    sql = ("select id from model_summary where model_rowid in (select rowid from models_fts where models_fts "
+           "match escape_fts(:search)) order by downloads desc, model_rowid limit 51")
+    for word, walks in (("resnet", True), ("resnet18", False)):
+        ran, fallback = asyncio.run(db.page_sql(sql, {"search": word}))
+        assert (ran == sql.replace(" model_rowid in (select", " +model_rowid in (select")) is walks, (word, ran)
+        assert fallback == sql
+        want = [r[0] for r in asyncio.run(db.execute(sql, {"search": word})).rows]
+        assert want and len(want) == len(set(want)) and want == [
+            r[0] for r in conn.execute(sql.replace("escape_fts(:search)", ":q"), {"q": f'"{word}"'})]
+
+
+def test_facets_the_counts_cannot_answer_are_counted_in_one_pass_and_agree_with_the_rows(built_catalog):
+    got = _facets(_client(built_catalog)("/catalog/model_summary.json?_search=resnet&_size=1"))
+    conn = sqlite3.connect(built_catalog)
+    rows = ("(SELECT * FROM model_summary WHERE model_rowid IN (SELECT rowid FROM models_fts "
+            "WHERE models_fts MATCH '\"resnet\"'))")
+    for col in COLUMNS:
+        want = conn.execute(f"SELECT [{col}], count(*) AS n FROM {rows} WHERE [{col}] IS NOT NULL "
+                            f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT 30").fetchall()
+        assert got[col] == [tuple(r) for r in want] != [], col

@@ -136,7 +136,8 @@ def dataset_pairs_sql(clauses: list[str], limit: int) -> str:
 class CountedFacet(ColumnFacet):
     """A column facet (`{counted: task}` in the metadata, or `?_facet_counted=task`) read from
     facet_counts when the page's filters allow (see the module's docstring), else counted from the
-    rows as Datasette's column facet does. Shown and reported as a column facet."""
+    rows: every counted column of the page in one pass over them (a search's 29,000 matches were
+    read once per facet, 80 ms each on 2.3M models). Shown and reported as a column facet."""
 
     type = "counted"
 
@@ -147,20 +148,21 @@ class CountedFacet(ColumnFacet):
         self.sql = unwalked(self.sql)
         found = counted_filters(self.table, self.request.query_string, prefix="c.")
         if found is None or len(found[2]) > 1 or not await counts_ready(self.ds, self.database, self.table):
-            results, timed_out = await super().facet_results()
+            results, timed_out = await self._from_rows()
         else:
             results, timed_out = await self._from_counts(*found)
         for r in results:
             r["type"] = "column"
         return results, timed_out
 
+    def _columns(self) -> list[tuple[str, dict]]:
+        return [(found["config"].get("column") or found["config"]["simple"], found) for found in self.get_configs()]
+
     async def _from_counts(self, clauses, params, datasets):
         results, timed_out = [], []
         size = self.get_facet_size()
-        pairs = self.get_querystring_pairs()
-        for found in self.get_configs():
-            column = found["config"].get("column") or found["config"]["simple"]
-            counts = COUNTED_TABLES[self.table]
+        counts = COUNTED_TABLES[self.table]
+        for column, found in self._columns():
             if column not in counts.columns:  # not counted: from the rows
                 continue
             sql = column_counts_sql(column, clauses, datasets, size + 1, counts.table)
@@ -170,21 +172,53 @@ class CountedFacet(ColumnFacet):
             except QueryInterrupted:
                 timed_out.append(column)
                 continue
-            values = []
-            for row in rows.rows[:size]:
-                selected = (column, str(row["value"])) in pairs or (f"{column}__exact", str(row["value"])) in pairs
-                if selected:
-                    path = path_with_removed_args(self.request, {column: str(row["value"]),
-                                                                 f"{column}__exact": str(row["value"])})
-                else:
-                    path = path_with_added_args(self.request, {column: row["value"]})
-                values.append({"value": row["value"], "label": row["value"], "count": row["count"],
-                               "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
-                               "selected": selected})
-            results.append({"name": column, "type": self.type, "hideable": found["source"] != "metadata",
-                            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_counted": column})),
-                            "results": values, "truncated": len(rows) > size})
+            results.append(await self._result(column, found, [(r["value"], r["count"]) for r in rows.rows], size))
         return results, timed_out
+
+    async def _from_rows(self):
+        """Every column's counts from one grouped pass over the page's rows."""
+        columns = self._columns()
+        if not columns:
+            return [], []
+        size = self.get_facet_size()
+        cols = ", ".join(escape_sqlite(c) for c, _ in columns)
+        sql = f"SELECT {cols}, count(*) AS n FROM ({self.sql}) GROUP BY {cols}"
+        try:
+            rows = await self.ds.execute(self.database, sql, self.params, truncate=False,
+                                         custom_time_limit=self.ds.setting("facet_time_limit_ms"))
+        except QueryInterrupted:
+            return [], [c for c, _ in columns]
+        results = []
+        for i, (column, found) in enumerate(columns):
+            tally: dict = {}
+            for row in rows.rows:
+                if row[i] is not None:
+                    tally[row[i]] = tally.get(row[i], 0) + row[-1]
+            # as SQLite orders them: count, then numbers before text
+            ordered = sorted(tally.items(), key=lambda kv: (-kv[1], isinstance(kv[0], str), kv[0]))
+            results.append(await self._result(column, found, ordered[:size + 1], size))
+        return results, []
+
+    async def _result(self, column: str, found: dict, counted: list[tuple], size: int) -> dict:
+        """A facet as Datasette's column facet shows it, from (value, count) pairs (at most size + 1),
+        labels from a foreign key's table (model_datasets' dataset_id: the dataset's name)."""
+        pairs = self.get_querystring_pairs()
+        shown = counted[:size]
+        labels = (await self.ds.expand_foreign_keys(self.database, self.table, column, [v for v, _ in shown])
+                  if self.table and shown else {})
+        values = []
+        for value, count in shown:
+            selected = (column, str(value)) in pairs or (f"{column}__exact", str(value)) in pairs
+            if selected:
+                path = path_with_removed_args(self.request, {column: str(value), f"{column}__exact": str(value)})
+            else:
+                path = path_with_added_args(self.request, {column: value})
+            values.append({"value": value, "label": labels.get((column, value), value), "count": count,
+                           "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                           "selected": selected})
+        return {"name": column, "type": self.type, "hideable": found["source"] != "metadata",
+                "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_counted": column})),
+                "results": values, "truncated": len(counted) > size}
 
 
 # ------------------------------------------------------------------ the page's count of its rows
@@ -271,6 +305,10 @@ _WALKED_DATASET = re.compile(r"\+" + re.escape(DATASET_CLAUSE.split(":{p}")[0]) 
                              + re.escape(DATASET_CLAUSE.split(":{p}")[1]))
 
 
+# Datasette's clause for a page's search box (`?_search=`): the rows the full-text index matches
+_SEARCH = re.compile(r"\b(\w+) in \(select rowid from (\w+_fts) where \2 match (escape_fts\(:\w+\)|:\w+)\)")
+
+
 def walked_page(sql: str, params) -> tuple[str, str, Counts] | None:
     """(the page's query with its counted equalities matched on the walk, the count query of the
     rows they keep, where those are counted) for a page of a counted table sorted other than by
@@ -352,10 +390,29 @@ class CatalogDatabase(Database):
         if walk is not None and await self._many(walk[1], params, walk[2]):
             sql = walk[0]
             fallback = unwalked(sql)
+        search = _SEARCH.search(sql) if " from models_fts where " in sql else None
+        if search is not None and await self._search_finds_many(search, sql, params):
+            sql = sql[:search.start()] + "+" + sql[search.start():]
         if " from model_summary where " in sql:
             sql = _WALKED_DATASET.sub(
                 r"EXISTS (SELECT 1 FROM model_datasets d WHERE d.model_id = model_summary.id AND d.dataset_id = :\1)", sql)
         return sql, fallback
+
+    async def _search_finds_many(self, search: re.Match, sql: str, params) -> bool:
+        """Does the page's search match enough rows that walking the page's order finds them sooner
+        than sorting them all (n * n > 10 * the table's rows, the full-text index counts them)?
+        `ravi` matches 29,000 of 2.3M models: sorted, 84 to 220 ms; walked, a few."""
+        table = re.match(r"select .+? from (\w+) where ", sql, re.S)
+        if table is None or table[1] not in COUNTED_TABLES or not await _counts_current(self, COUNTED_TABLES[table[1]]):
+            return False
+        total = counted_count(f"select count(*) from {table[1]}", {})
+        try:
+            n = (await super().execute(f"SELECT count(*) FROM {search[2]} WHERE {search[2]} MATCH {search[3]}",
+                                       params, custom_time_limit=WALK_MS)).first()[0]
+            everything = (await super().execute(total[0], total[1])).first()[0]
+        except Exception:  # past its time (a word in most rows: walk), or an older catalog
+            return False
+        return n * n > 10 * everything
 
     async def _many(self, count_sql: str, params, counts: Counts) -> bool:
         """Do the counts say the page's filters keep enough rows that walking its order finds its
