@@ -38,12 +38,15 @@ class Counts:
     live: bool                 # the page shows live rows only (live = 1)
     datasets: bool = False     # `?_dataset=` is counted too (facet_dataset_counts)
     ready: str = DEFERRED_NAME  # the line in deferred_indexes while a first load leaves them stale
+    indexed_sort: str | None = None  # the sort each counted column's index ends with (walked already)
 
 
 COUNTED_TABLES = {
-    "model_summary": Counts("facet_counts", FACET_COLUMNS, live=True, datasets=True),  # the models still listed
-    "models": Counts("facet_counts", FACET_COLUMNS, live=False),                       # every row
-    "model_entities": Counts("entity_facet_counts", ENTITY_FACET_COLUMNS, live=False, ready="idx_models_entity"),
+    "model_summary": Counts("facet_counts", FACET_COLUMNS, live=True, datasets=True,  # the models still listed
+                            indexed_sort="downloads"),
+    "models": Counts("facet_counts", FACET_COLUMNS, live=False, indexed_sort="downloads"),  # every row
+    "model_entities": Counts("entity_facet_counts", ENTITY_FACET_COLUMNS, live=False, ready="idx_models_entity",
+                             indexed_sort="n_ids"),
     # the link tables' rows (migration 0026)
     **{table: Counts(counts, columns, live=False) for table, (counts, columns) in LINK_COUNTS.items()},
 }
@@ -275,7 +278,8 @@ async def _counts_current(db, counts: Counts) -> bool:
 # time limit with a cold cache). When the counts say the filters keep many rows, walking the sort's
 # own index (migration 0018) finds the page's rows after about live/n rows each: the equalities are
 # then written `+"column" = :p0`, which SQLite matches on the rows it walks instead of by index.
-# Sorted by downloads every filter column has its (column, downloads) index: left as it is.
+# Sorted by downloads every filter column has its (column, downloads) index (model_entities: n_ids):
+# left as it is. A walk that passes its time gives way to the page as Datasette wrote it.
 _PAGE = re.compile(r"(select .+? from (\w+) where )(.+?)( order by (.+?) limit \d+(?: offset \d+)?)", re.S)
 
 
@@ -312,15 +316,14 @@ _SEARCH = re.compile(r"\b(\w+) in \(select rowid from (\w+_fts) where \2 match (
 def walked_page(sql: str, params) -> tuple[str, str, Counts] | None:
     """(the page's query with its counted equalities matched on the walk, the count query of the
     rows they keep, where those are counted) for a page of a counted table sorted other than by
-    downloads whose every clause is such an equality, a `_dataset` or the cursor of a later page;
+    the sort its column indexes end with (downloads; model_entities' n_ids) whose every clause is such an equality, a `_dataset` or the cursor of a later page;
     None for any other query."""
     found = _PAGE.fullmatch(sql.strip()) if isinstance(sql, str) else None
     if not found or found[2] not in COUNTED_TABLES or not isinstance(params or {}, dict):
         return None
-    order = found[5].strip()
-    if order.split()[0].strip('"[]') == "downloads":
-        return None
     counts, kept = COUNTED_TABLES[found[2]], []
+    if found[5].split()[0].strip('"[],') == counts.indexed_sort:
+        return None
     for clause in _top_level(found[3]):
         equals, dataset = _EQUALS.fullmatch(clause), _DATASET.fullmatch(clause)
         if equals and equals[1] in counts.columns:
@@ -389,7 +392,8 @@ class CatalogDatabase(Database):
         walk, fallback = walked_page(sql, params), sql
         if walk is not None and await self._many(walk[1], params, walk[2]):
             sql = walk[0]
-            fallback = unwalked(sql)
+            if unwalked(sql) != sql:  # and a common dataset: its rows, sorted
+                fallback = unwalked(sql)
         search = _SEARCH.search(sql) if " from models_fts where " in sql else None
         if search is not None and await self._search_finds_many(search, sql, params):
             sql = sql[:search.start()] + "+" + sql[search.start():]
