@@ -494,3 +494,23 @@ def test_facets_the_counts_cannot_answer_are_counted_in_one_pass_and_agree_with_
         want = conn.execute(f"SELECT [{col}], count(*) AS n FROM {rows} WHERE [{col}] IS NOT NULL "
                             f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT 30").fetchall()
         assert got[col] == [tuple(r) for r in want] != [], col
+
+
+def test_a_page_of_two_filters_reads_the_index_of_the_one_that_keeps_fewest(built_catalog):
+    db = make_datasette(built_catalog).get_database("catalog")
+    conn = sqlite3.connect(built_catalog)
+    n_timm = conn.execute("SELECT count(*) FROM model_summary WHERE source = 'timm'").fetchone()[0]
+    rare, n_rare = conn.execute("SELECT license, count(*) FROM model_summary WHERE license IS NOT NULL "
+                                "GROUP BY 1 ORDER BY 2 LIMIT 1").fetchone()
+    assert n_rare < n_timm
+    sql = 'select id from model_summary where "source" = :p0 and "license" = :p1 order by downloads desc limit 51'
+    params = {"p0": "timm", "p1": rare}
+    ran, _ = asyncio.run(db.page_sql(sql, params))
+    assert ran == sql.replace('"source"', '+"source"'), ran
+    plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + ran, params))
+    assert "idx_models_license_downloads" in plan, plan
+    params = {"p0": "timm", "p1": "apache-2.0"}
+    n_apache = conn.execute("SELECT count(*) FROM model_summary WHERE license = 'apache-2.0'").fetchone()[0]
+    ran, _ = asyncio.run(db.page_sql(sql, params))
+    assert ran == (sql.replace('"license"', '+"license"') if n_apache > n_timm else sql.replace('"source"', '+"source"'))
+    assert [r[0] for r in asyncio.run(db.execute(sql, params)).rows] == [r[0] for r in conn.execute(sql, params)]
