@@ -203,3 +203,48 @@ def test_the_model_page_shows_both_ids_and_both_licenses(catalog_copy):
     conn.close()
     shown = card()
     assert "The sources disagree on the license" in shown and "apache-2.0, bsd-3-clause" in shown
+
+
+def test_a_rebuild_in_slices_commits_between_them_and_equals_a_whole_one(catalog_copy, monkeypatch):
+    """After a first load the entities are rebuilt a slice of entity ids at a time, committed
+    between slices (so no transaction holds them all, issue #32); the result equals a rebuild in
+    one go, entity_facet_counts included, and no entity is split across slices."""
+    from indexer.store import entities as store_entities
+    from indexer.store.entities import fresh_entity_facet_counts, kept_entity_facet_counts, rebuild_entities
+
+    conn = sqlite3.connect(catalog_copy)
+    whole = conn.execute("SELECT * FROM entities ORDER BY entity").fetchall()
+    n_rows = conn.execute("SELECT count(*) FROM models").fetchone()[0]
+    monkeypatch.setattr(store_entities, "REBUILD_SLICE", 97)
+    commits = []
+    rebuild_entities(conn, between=lambda: (conn.commit(), commits.append(
+        conn.execute("SELECT count(*) FROM entities").fetchone()[0])))
+    assert len(commits) == -(-n_rows // 97) or len(commits) == n_rows // 97 + 1
+    assert commits == sorted(commits) and commits[0] < commits[-1] == len(whole)
+    assert conn.execute("SELECT * FROM entities ORDER BY entity").fetchall() == whole
+    assert kept_entity_facet_counts(conn) == fresh_entity_facet_counts(conn)
+    conn.close()
+
+
+def test_a_first_load_keeps_the_entities_deferred_until_their_last_slice(catalog_copy, monkeypatch):
+    """restore_indexes(commit_each=True) commits each slice with the entities still marked deferred
+    (pages count rows meanwhile; a load killed between slices rebuilds them whole next time)."""
+    from indexer.store import entities as store_entities
+
+    monkeypatch.setattr(store_entities, "REBUILD_SLICE", 500)
+    with Catalog.open(catalog_copy) as cat:
+        with cat.transaction():
+            cat.defer_indexes("hf")
+        seen = []
+        real = cat.checkpoint
+
+        def checkpoint():
+            seen.append(cat.conn.execute("SELECT count(*) FROM deferred_indexes WHERE name = 'idx_models_entity'"
+                                         ).fetchone()[0])
+            real()
+
+        cat.checkpoint = checkpoint
+        with cat.transaction():
+            cat.restore_indexes(commit_each=True)
+    assert seen.count(1) >= 4 and seen[-1] == 0
+    entities(catalog_copy)

@@ -7,7 +7,7 @@ which model_entities' facets and counts read."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .rows import _chunks
 
@@ -64,10 +64,33 @@ def kept_entity_facet_counts(conn: sqlite3.Connection) -> list:
     return conn.execute("SELECT key, n FROM entity_facet_counts WHERE n != 0 ORDER BY key").fetchall()
 
 
-def rebuild_entities(conn: sqlite3.Connection) -> None:
-    """Every entity from scratch (after a first load, or a catalog from before the table)."""
+REBUILD_SLICE = 100_000  # live rows per slice of a rebuild that commits between slices
+
+
+def rebuild_entities(conn: sqlite3.Connection, between: Callable[[], None] | None = None) -> None:
+    """Every entity from scratch (after a first load, or a catalog from before the table). With
+    `between` (the catalog's checkpoint: commit, reset the WAL, go on), in slices of about
+    REBUILD_SLICE live rows by entity id (an entity's rows are in one slice), `between` called
+    after each, so no transaction holds every entity at once."""
+    counted = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'entity_facet_counts'").fetchone()  # 0021 on
     conn.execute("DELETE FROM entities")
-    conn.execute(_INSERT + _SELECT.format(where=""))
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'entity_facet_counts'").fetchone():  # 0021 on
+    if counted:
         conn.execute("DELETE FROM entity_facet_counts")
-        _count(conn, "+", "1", [])
+    bounds: list[str | None] = [None]
+    while between is not None:
+        after = ("WHERE entity_id > ? " if bounds[-1] is not None else "WHERE entity_id IS NOT NULL ")
+        row = conn.execute(f"SELECT entity_id FROM models {after}ORDER BY entity_id LIMIT 1 OFFSET {REBUILD_SLICE - 1}",
+                           [b for b in bounds[-1:] if b is not None]).fetchone()
+        if row is None:
+            break
+        bounds.append(row[0])
+    bounds.append(None)
+    for lo, hi in zip(bounds, bounds[1:]):
+        where = ([] if lo is None else ["{col} > ?"]) + ([] if hi is None else ["{col} <= ?"])
+        args = [b for b in (lo, hi) if b is not None]
+        on_rows = "".join(" AND " + w.format(col="entity_id") for w in where)
+        conn.execute(_INSERT + _SELECT.format(where=on_rows), args)
+        if counted:
+            _count(conn, "+", " AND ".join(w.format(col="entity") for w in where) or "1", args)
+        if between is not None:
+            between()

@@ -253,9 +253,13 @@ class SchemaMixin:
                     self.conn.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
             else:
                 self.conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
-            self.conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
             if name == "idx_models_entity":  # the writer left the entities to this moment
-                rebuild_entities(self.conn)
+                # committed a slice at a time where each index is: in one transaction the index
+                # and every entity were the first load's largest (342 MB of WAL at 1M models,
+                # over the writer's cap); its line stays until the last slice, so a load killed
+                # meanwhile rebuilds them whole next time, and the pages count the rows till then
+                rebuild_entities(self.conn, between=self.checkpoint if commit_each else None)
+            self.conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
             if commit_each:
                 self.checkpoint()
         return [name for name, _ in rows]
