@@ -555,3 +555,33 @@ def test_parameter_boxes_and_headings_are_in_words(built):
     for table in ("model_summary", "model_entities", "paper_summary"):
         heading = re.search(r"<h1>(.*?)</h1>", built(f"/catalog/{table}").text, re.S).group(1)
         assert "(view)" not in heading and heading.strip(), (table, heading)
+
+
+def test_a_model_page_says_what_each_source_says_of_the_same_weights(catalog_copy):
+    """timm's resnet50.tv2_in1k downloads torchvision's IMAGENET1K_V2 file: the page of either
+    lists both ids, field by field (license as written, id and family; task; size; datasets;
+    top-1), marks the fields they disagree on, and keeps a stranger's text as text."""
+    con = sqlite3.connect(catalog_copy)
+    timm_id = "timm:resnet50.tv2_in1k"
+    tv_id = con.execute("SELECT entity_id FROM models WHERE id = ?", (timm_id,)).fetchone()[0]
+    assert tv_id == "torchvision:resnet50.IMAGENET1K_V2"
+    con.execute("UPDATE models SET license_raw = '<b>Apache</b> 2.0' WHERE id = ?", (timm_id,))
+    con.commit()
+    want = {r[0]: r[1:] for r in con.execute(
+        "SELECT id, license, license_family, imagenet_top1 FROM models WHERE id IN (?, ?)", (timm_id, tv_id))}
+    con.close()
+    page = client(catalog_copy)(f"/catalog/models/{timm_id.replace(':', '~3A').replace('.', '~2E')}").text
+    table = page.split('<table class="mc-sources-say">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+    assert len(rows) == 2 and timm_id in rows[0] and "<strong>" in rows[0]  # its own row first
+    assert f'href="/catalog/models/{tv_id.replace(":", "~3A").replace(".", "~2E")}"' in rows[1]
+    for row, ident in zip(rows, (timm_id, tv_id)):
+        license, family, top1 = want[ident]
+        assert license in row and family in row and (top1 is None or str(top1) in row)
+    assert "<b>Apache</b>" not in table and "&lt;b&gt;Apache&lt;/b&gt; 2.0" in table
+    differs = text(page.split('<table class="mc-sources-say">', 1)[1].split("</dd>", 1)[0])
+    if want[timm_id][0] != want[tv_id][0]:  # timm says apache-2.0, torchvision bsd-3-clause
+        assert "They disagree on: license" in differs and 'class="mc-differs"' in table
+    # a model only one source lists has no such table
+    solo = client(catalog_copy)("/catalog/models/timm~3Aresnet18~2Ea1_in1k").text
+    assert "mc-sources-say" not in solo

@@ -74,6 +74,8 @@ table.rows-and-columns .col-model_rowid, table.rows-and-columns .col-paper_rowid
 details.mc-raw { margin-top: 2em; } details.mc-raw > summary { cursor: pointer; font-weight: bold; }
 .mc-conflicts { border-left: 4px solid #ef6c00; padding: 0.2em 0.8em; background: #fff8e1; }
 tr.mc-conflict td { background: #fff8e1; }
+table.mc-sources-say td.mc-differs { background: #fff8e1; }
+table.mc-sources-say td, table.mc-sources-say th { padding: 0.2em 0.5em; overflow-wrap: normal; }
 """
 
 # Column headers as people read them (the JSON API keeps the column names; a header's tooltip
@@ -692,6 +694,7 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
     params = row.get("num_params")
     licenses = {x["license"] for x in row.get("same_weights") or []} | {row.get("license")}
     return {"modelcat_card": {
+        "sources_say": _sources_say(row, link),
         "row": row,
         "load_line": load_line(row["id"]) if row.get("loadable") else None,
         "params_m": f"{params / 1e6:,.1f}" if params else None,
@@ -704,6 +707,35 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
         "fine_tunes_href": datasette.urls.table(database, "model_relations") + "?" + urlencode({"related_id": row["id"]}),
         "raw_href": datasette.urls.table(database, "models") + "?" + urlencode({"id": row["id"]}),
     }}
+
+
+# what each source says of the same weights, field by field (the model page's table)
+SAID_FIELDS = {"license": "license", "task": "task", "params_m": "parameters", "size_mb": "size",
+               "datasets": "training data", "imagenet_top1": "ImageNet-1K top-1"}
+
+
+def _sources_say(row: dict, link) -> dict | None:
+    """The model page's "what each source says" (issue #19): one row per catalog id of the same
+    weights (this one first), each field as its source gives it (the license as written, its id
+    and family), and which fields the sources disagree on. None for weights only one source lists."""
+    others = row.get("same_weights") or []
+    if not others:
+        return None
+    own = {**row, "dataset_ids": json.dumps([d["dataset_id"] for d in row.get("datasets") or []])}
+    rows = []
+    for x in [own, *others]:
+        params, size = x.get("num_params"), x.get("size_bytes")
+        rows.append({
+            "id": x["id"], "source": x.get("source"), "href": None if x is own else link(x["id"]),
+            "license": x.get("license"), "license_raw": x.get("license_raw"), "license_family": x.get("license_family"),
+            "task": x.get("task"), "params_m": f"{params / 1e6:,.1f}" if params else None,
+            "size_mb": f"{size / 1e6:,.1f}" if size else None, "size_is_estimate": x.get("size_is_estimate"),
+            "datasets": sorted(_json_list(x.get("dataset_ids"))), "imagenet_top1": x.get("imagenet_top1"),
+        })
+    # a field the sources disagree on: two ids that both say something, and say different things
+    differs = [f for f in SAID_FIELDS
+               if len({json.dumps(r[f]) for r in rows if r[f] not in (None, [], "")}) > 1]
+    return {"rows": rows, "differs": differs, "differs_said": [SAID_FIELDS[f] for f in differs]}
 
 
 CARD_LINKS_SHOWN = 20  # a paper's or repository's page lists this many of its models, then links to all

@@ -181,7 +181,8 @@ class ReadsMixin:
         # what each source says of the same weights (license above all: one file, two licenses is a
         # finding), and the evidence that made them one (store/evidence.py)
         out["same_weights"] = [dict(r) for r in self.conn.execute(
-            "SELECT id, source, license, license_family, size_bytes, imagenet_top1 FROM models "
+            "SELECT id, source, license, license_family, size_bytes, imagenet_top1, license_raw, task, num_params, "
+            "size_is_estimate, dataset_ids FROM models "
             "WHERE entity_id = ? AND id != ? AND removed_at IS NULL ORDER BY id", (out["entity_id"], model_id))]
         try:
             out["entity_evidence"] = [dict(r) for r in self.conn.execute(
