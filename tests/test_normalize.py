@@ -77,6 +77,37 @@ def test_dataset_aliases(raw, ident):
     assert canonical_dataset(raw) == ident
 
 
+# Hub dataset repositories that real model cards and training code name (issue #21, part 3): a
+# dataset in another packaging maps to it (schema/datasets.yml's hub_repos); a subset never does
+@pytest.mark.parametrize("raw, ident", [
+    ("timm/imagenet-1k-wds", "imagenet-1k"), ("TIMM/ImageNet-1k-WDS", "imagenet-1k"),
+    ("datasets/timm/imagenet-1k-wds", "imagenet-1k"),
+    ("evanarlian/imagenet_1k_resized_256", "imagenet-1k"), ("benjamin-paine/imagenet-1k-256x256", "imagenet-1k"),
+    ("benjamin-paine/imagenet-1k", "imagenet-1k"), ("timm/imagenet-12k-wds", "imagenet-12k"),
+    ("timm/imagenet-22k-wds", "imagenet-21k"), ("timm/imagenet-w21-wds", "imagenet-21k"),
+    ("ILSVRC/imagenet-1k", "imagenet-1k"), ("ylecun/mnist", "mnist"), ("zalando-datasets/fashion_mnist", "fashion-mnist"),
+    ("ethz/food101", "food-101"), ("uoft-cs/cifar100", "cifar-100"), ("timm/oxford-iiit-pet", "oxford-iiit-pet"),
+    ("detection-datasets/coco", "coco"), ("1aurent/ADE20K", "ade20k"),
+    # subsets and look-alikes are other datasets
+    ("zh-plus/tiny-imagenet", None), ("frgfm/imagenette", None), ("timm/mini-imagenet", None),
+    ("clane9/imagenet-100", None), ("karanravindra/qmnist", None), ("someone/imagenet-1k-wds-subset", None),
+])
+def test_hub_dataset_repositories_map_to_their_dataset(raw, ident):
+    assert canonical_dataset(raw) == ident
+
+
+def test_a_hub_repo_claimed_twice_or_not_a_repo_is_a_table_error(monkeypatch):
+    from indexer.normalize import dataset as mod
+
+    for table, match in (({"a": {"hub_repos": ["o/x"]}, "b": {"hub_repos": ["O/X"]}}, "names both"),
+                         ({"a": {"hub_repos": ["just-a-name"]}}, "not owner/name")):
+        mod._hub_repos.cache_clear()
+        monkeypatch.setattr(mod, "dataset_table", lambda table=table: table)
+        with pytest.raises(SchemaTableError, match=match):
+            mod._hub_repos()
+    mod._hub_repos.cache_clear()
+
+
 @pytest.mark.parametrize("raw", [None, "", "-", "my-private-dataset", "openai", "imagenet-2k", 7])
 def test_unknown_datasets_are_none(raw):
     # "openai" is a dataset only inside a timm tag, never in free text

@@ -525,3 +525,20 @@ def test_eval_results_in_odd_shapes_are_skipped_not_fatal():
         ("ImageNet", "top-1", 80.0, "top1", "model card model-index; source: Paper <https://arxiv.org/abs/1>"),
         ("x/y", "t", 61.5, "t", "Hub evaluation results (.eval_results)"),
     ]
+
+
+def test_a_card_naming_a_packaging_of_imagenet_is_trained_on_imagenet_with_its_raw_kept():
+    """Real classifier cards name ImageNet by the Hub repository they trained from: timm's
+    webdataset shards, resized copies (issue #21, part 3). The row says imagenet-1k; the raw
+    repository stays beside it. A subset stays its own dataset."""
+    raw = copy.deepcopy(SMALL[0])
+    raw["id"] = "someone/vit-small-wds"
+    raw["tags"] = [t for t in raw["tags"] if not t.startswith("dataset:")] + ["dataset:timm/imagenet-1k-wds"]
+    raw["cardData"]["datasets"] = ["timm/imagenet-1k-wds", "evanarlian/imagenet_1k_resized_256", "zh-plus/tiny-imagenet"]
+    rec = normalize_hub(raw)
+    by_id = {}
+    for link in rec.datasets:
+        by_id.setdefault(link.dataset_id, []).append(link.raw)
+    assert "imagenet-1k" in by_id and by_id["imagenet-1k"][0] in ("timm/imagenet-1k-wds", "dataset:timm/imagenet-1k-wds")
+    tiny = [i for i, raws in by_id.items() if any("tiny-imagenet" in r for r in raws)]
+    assert tiny and tiny != ["imagenet-1k"]

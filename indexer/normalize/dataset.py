@@ -28,6 +28,21 @@ def _index() -> dict[str, str]:
     return build_index(dataset_table(), "datasets")
 
 
+@functools.lru_cache(maxsize=1)
+def _hub_repos() -> dict[str, str]:
+    """Hub dataset repositories (lower-cased "owner/name") that are a dataset in another packaging."""
+    out: dict[str, str] = {}
+    for ident, entry in dataset_table().items():
+        for repo in (entry or {}).get("hub_repos") or []:
+            key = str(repo).strip().lower()
+            if key.count("/") != 1:
+                raise SchemaTableError(f"schema/datasets.yml: {ident}.hub_repos: {repo!r} is not owner/name")
+            if out.get(key, ident) != ident:
+                raise SchemaTableError(f"schema/datasets.yml: hub repo {repo!r} names both {out[key]!r} and {ident!r}")
+            out[key] = ident
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def _scoped(scope: str) -> dict[str, tuple[str, ...]]:
     table = (load_table("datasets").get("scoped") or {}).get(scope) or {}
@@ -54,6 +69,9 @@ def _canonical(text: str) -> str | None:
     key = loose_key(text)
     if not key:
         return None
+    repo = _hub_repos().get(text.lower().removeprefix("datasets/"))  # a known packaging of a dataset
+    if repo is not None:
+        return repo
     hit = _index().get(key)
     if hit is None and "/" in text:
         # Hub dataset repos: "ILSVRC/imagenet-1k" -> "imagenet-1k"
