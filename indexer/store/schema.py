@@ -165,6 +165,11 @@ class SchemaMixin:
                     _BACKFILLS[name](self.conn)
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, utcnow()))
             applied.append(name)
+            # each migration's pages leave the WAL before the next (a new catalog's 26 migrations,
+            # then its first page of models, passed the WAL's cap in one stretch while readers read)
+            wal_checkpoint = getattr(self, "wal_checkpoint", None)
+            if wal_checkpoint is not None:
+                wal_checkpoint()
         return applied
 
     def ensure_shape(self) -> None:
