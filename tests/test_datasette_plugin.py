@@ -585,3 +585,35 @@ def test_a_model_page_says_what_each_source_says_of_the_same_weights(catalog_cop
     # a model only one source lists has no such table
     solo = client(catalog_copy)("/catalog/models/timm~3Aresnet18~2Ea1_in1k").text
     assert "mc-sources-say" not in solo
+
+
+def test_a_paper_page_lists_its_most_downloaded_models_whether_many_or_few_name_it(catalog_copy, monkeypatch):
+    """A paper many models name walks the downloads index (its count from paper_counts); one few
+    name reads its own rows: either way the page lists the same models as a sort of all of them.
+    (The small catalog's papers are few: the rule's factor is lowered so its largest walks.)"""
+    import sqlite3
+
+    from datasette.utils import tilde_encode
+
+    from indexer import datasette_plugin
+
+    monkeypatch.setattr(datasette_plugin, "CARD_WALK_FACTOR", 0.5)
+    conn = sqlite3.connect(catalog_copy)
+    live = conn.execute("SELECT count(*) FROM models WHERE removed_at IS NULL").fetchone()[0]
+    papers = conn.execute("SELECT paper_id, n_models FROM paper_counts WHERE n_models > 0 ORDER BY n_models DESC").fetchall()
+    many, few = papers[0], papers[-1]
+    assert many[1] ** 2 > 0.5 * live >= few[1] ** 2 and many[1] > 20
+    get = client(catalog_copy)
+    for paper, n in (many, few):
+        want = [r[0] for r in conn.execute(
+            "SELECT m.id FROM model_papers l JOIN models m ON m.id = l.model_id WHERE l.paper_id = ? "
+            "AND m.removed_at IS NULL ORDER BY m.downloads DESC, m.id LIMIT 20", (paper,))]
+        page = get(f"/catalog/papers/{tilde_encode(paper)}").text
+        card = page[page.index('<article class="mc-card">'):page.index("</article>")]
+        shown = re.findall(r'href="/catalog/models/([^"]+)"', card.split("Models that name it", 1)[1].split("</dd>", 1)[0])
+        from datasette.utils import tilde_decode
+
+        assert [tilde_decode(s) for s in shown] == want and len(want) == min(n, 20), paper
+        if n > 20:
+            assert f"all {n:,}" in text(card)
+    conn.close()
