@@ -445,7 +445,7 @@ class CatalogDatabase(Database):
             n = (await super().execute(f"SELECT count(*) FROM {search[2]} WHERE {search[2]} MATCH {search[3]}",
                                        params, custom_time_limit=WALK_MS)).first()[0]
             everything = (await super().execute(total[0], total[1])).first()[0]
-        except Exception:  # past its time (a word in most rows: walk), or an older catalog
+        except Exception:  # past its time, or an older catalog: read as Datasette wrote it
             return False
         return n * n > 10 * everything
 
