@@ -617,3 +617,16 @@ def test_a_paper_page_lists_its_most_downloaded_models_whether_many_or_few_name_
         if n > 20:
             assert f"all {n:,}" in text(card)
     conn.close()
+
+
+def test_coded_values_read_as_words_in_every_table_and_stored_query_page(built):
+    """loadable and is_open cells say yes or no (the code in the cell's tooltip), on table pages
+    and stored query pages alike; the JSON keeps the codes."""
+    for path in ("/catalog/open_classifiers", "/catalog/model_summary?source=timm&_wide=1", "/catalog/models?source=timm"):
+        page = built(path).text
+        table = page[page.index("<table"):]
+        cells = re.findall(r'<td class="col-loadable[^"]*"[^>]*>(.*?)</td>', table, re.S)
+        assert cells and all(c.strip() in ('<span title="1">yes</span>', '<span title="0">no</span>') for c in cells), \
+            (path, cells[:3])
+    data = built("/catalog/model_summary.json?source=timm&_shape=objects&_size=3").json()
+    assert {r["loadable"] for r in data["rows"]} <= {0, 1}

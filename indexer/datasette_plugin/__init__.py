@@ -8,6 +8,7 @@ installed gets the same metadata (facets, stored queries) as `modelcat serve`.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -420,6 +421,9 @@ def render_cell(row, value, column, table, database, datasette):
             note = _row_value(row, "load_note")
             out += f'<span class="mc-load" title="{html.escape(note or "", quote=True)}">not loadable</span>'
         return markupsafe.Markup(out)
+    coded = _value_labels().get(column)
+    if coded and str(value) in coded:  # a coded value in words (loadable 1: yes), the code in its tooltip
+        return markupsafe.Markup(f'<span title="{html.escape(str(value), quote=True)}">{html.escape(coded[str(value)])}</span>')
     if column == "license_family" and value in FAMILIES:
         return markupsafe.Markup(f'<span class="mc-badge mc-{value}">{value}</span>')
     if column == "size_mb" and isinstance(value, (int, float)):
@@ -451,6 +455,12 @@ def render_cell(row, value, column, table, database, datasette):
         if shown != value:      # isolated so nothing around the cell is reordered
             return markupsafe.Markup(f"<bdi>{html.escape(shown)}</bdi>")
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _value_labels() -> dict[str, dict[str, str]]:
+    """{column: {coded value: its words}} (metadata.yml's modelcat_labels.values), read once."""
+    return labels()["values"]
 
 
 # columns holding several catalog ids: a JSON array or space-separated
