@@ -595,9 +595,9 @@ def test_a_paper_page_lists_its_most_downloaded_models_whether_many_or_few_name_
 
     from datasette.utils import tilde_encode
 
-    from indexer import datasette_plugin
+    from indexer.datasette_plugin import counted
 
-    monkeypatch.setattr(datasette_plugin, "CARD_WALK_FACTOR", 0.5)
+    monkeypatch.setattr(counted, "WALK_FACTOR", 0.5)
     conn = sqlite3.connect(catalog_copy)
     live = conn.execute("SELECT count(*) FROM models WHERE removed_at IS NULL").fetchone()[0]
     papers = conn.execute("SELECT paper_id, n_models FROM paper_counts WHERE n_models > 0 ORDER BY n_models DESC").fetchall()

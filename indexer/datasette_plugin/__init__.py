@@ -27,7 +27,7 @@ from datasette.utils.asgi import Response
 
 from . import paging
 from .counted import (DATASET_CLAUSE, CountedFacet, counted_filters, counts_ready, dataset_counts_sql,
-                      dataset_pairs_sql, live_models_naming, unwalked)
+                      dataset_pairs_sql, live_models_naming, unwalked, worth_walking)
 from ..ids import id_table, is_model_id
 from ..store.reads import ReadsMixin
 from .metadata import labels, metadata_for_database, shown_columns
@@ -334,14 +334,14 @@ def filters_from_request(request, database, table, datasette):
 async def _named_by_many(datasette, database: str, dataset: str) -> bool:
     """Do enough live models name the dataset that a page finds its rows sooner by walking its own
     order than by reading them all? Walking passes about live/n rows per row shown; reading costs
-    n rows: walk when n * n > 10 * live (at 2.3M models: n over about 5,000)."""
+    n rows (counted.worth_walking)."""
     db = datasette.get_database(database)
     n = await live_models_naming(db, dataset)
     try:
         live = (await db.execute("SELECT coalesce(sum(models), 0) FROM source_counts")).first()[0]
     except Exception:  # an older catalog, or past the time limit: read them all, as before
         return False
-    return n is not None and n * n > 10 * live
+    return worth_walking(n, live)
 
 
 # ---------------------------------------------------------------------- which databases
@@ -749,7 +749,6 @@ def _sources_say(row: dict, link) -> dict | None:
 
 
 CARD_LINKS_SHOWN = 20  # a paper's or repository's page lists this many of its models, then links to all
-CARD_WALK_FACTOR = 10  # walk the downloads index when n * n > this * the live models (counted._many's rule)
 
 
 def _json_list(value) -> list:
@@ -820,7 +819,7 @@ def _paper_or_repo_card_vars(datasette, database: str, table: str, request):
             # the most downloaded first: a paper most models name (Sentence-BERT: 55,000 of 2.3M) walks
             # the downloads index and stops at the page's last (9 ms; sorting them all took 0.2 s); one
             # that few name reads its own
-            many = out["n_models"] ** 2 > CARD_WALK_FACTOR * _live_models(conn)
+            many = worth_walking(out["n_models"], _live_models(conn))
             out["models"] = [dict(r) for r in conn.execute(
                 (f"SELECT m.id, m.task, m.license_family, m.downloads FROM models m WHERE m.removed_at IS NULL "
                  f"AND EXISTS (SELECT 1 FROM {link_table} l WHERE l.model_id = m.id AND l.{key} = ?) "
