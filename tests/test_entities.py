@@ -248,3 +248,59 @@ def test_a_first_load_keeps_the_entities_deferred_until_their_last_slice(catalog
             cat.restore_indexes(commit_each=True)
     assert seen.count(1) >= 4 and seen[-1] == 0
     entities(catalog_copy)
+
+
+def test_the_papers_counts_per_dataset_follow_the_writer(tmp_path):
+    """paper_dataset_counts (migration 0027), which papers_behind_imagenet_models reads: per dataset
+    and paper, the distinct live models naming both and their best top-1. The triggers mark the
+    papers a change touches; the writer's finish counts them again, whatever changed: a new model,
+    a model joining another's entity, a better top-1, a dataset dropped, a model the source stopped
+    listing."""
+    from indexer.records import DatasetLink, PaperLink
+
+    db = tmp_path / "catalog.db"
+
+    def rec(name, *, entity=None, top1=None, datasets=("imagenet-1k",), papers=("arxiv:2010.11929",)):
+        return ModelRecord(
+            id=f"hf:o/{name}", source="hf", name=f"o/{name}", entity_id=entity,
+            datasets=[DatasetLink(d, "train", d) for d in datasets],
+            papers=[PaperLink(p, p) for p in papers],
+            metrics=[Metric("ImageNet", "acc@1", top1, "imagenet-1k", "top1")] if top1 else [])
+
+    def counts():
+        conn = sqlite3.connect(db)
+        try:
+            assert conn.execute("SELECT count(*) FROM paper_dataset_stale").fetchone()[0] == 0  # settled
+            assert kept_facet_counts(conn)[5] == fresh_facet_counts(conn)[5]
+            return {(d, p): (n, t) for d, p, n, t in conn.execute("SELECT * FROM paper_dataset_counts WHERE n_models > 0")}
+        finally:
+            conn.close()
+
+    with Catalog.open(db) as cat:
+        def write(*records, listed_all=False):
+            with cat.transaction():
+                w = cat.writer("hf")
+                for r in records:
+                    w.add(r)
+                w.finish(removed_since=w.now if listed_all else None)
+
+        vit = "arxiv:2010.11929"
+        write(rec("a", top1=80.0), rec("b", top1=81.5), rec("c", datasets=("imagenet-1k", "coco")),
+              rec("d", papers=(vit, "arxiv:1512.03385")))
+        assert counts() == {("imagenet-1k", vit): (4, 81.5), ("coco", vit): (1, None),
+                            ("imagenet-1k", "arxiv:1512.03385"): (1, None)}
+        # b joins a's entity (two rows, one model); c drops coco and gains a better top-1
+        write(rec("b", top1=81.5, entity="hf:o/a"), rec("c", top1=82.25))
+        assert counts() == {("imagenet-1k", vit): (3, 82.25), ("imagenet-1k", "arxiv:1512.03385"): (1, None)}
+        # the source lists only a, b and c: d is removed, and with it its second paper's row
+        write(rec("a", top1=80.0), rec("b", top1=81.5, entity="hf:o/a"), rec("c", top1=82.25), listed_all=True)
+        assert counts() == {("imagenet-1k", vit): (2, 82.25)}
+    # the stored query reads the table
+    from indexer.serve import metadata_for
+
+    sql = metadata_for(db)["databases"]["catalog"]["queries"]["papers_behind_imagenet_models"]["sql"]
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE papers SET title = 'An Image is Worth 16x16 Words' WHERE id = ?", (vit,))
+    rows = conn.execute(sql, {"dataset": ""}).fetchall()
+    assert [(r[0], r[1], r[4], r[5]) for r in rows] == [(vit, "An Image is Worth 16x16 Words", 2, 82.25)]
+    assert conn.execute(sql, {"dataset": "coco"}).fetchall() == []

@@ -517,3 +517,46 @@ def test_a_page_of_two_filters_reads_the_index_of_the_one_that_keeps_fewest(buil
     ran, _ = asyncio.run(db.page_sql(sql, params))
     assert ran == (sql.replace('"license"', '+"license"') if n_apache > n_timm else sql.replace('"source"', '+"source"'))
     assert [r[0] for r in asyncio.run(db.execute(sql, params)).rows] == [r[0] for r in conn.execute(sql, params)]
+
+
+def test_the_papers_counts_per_dataset_follow_changes_made_by_hand(catalog_copy):
+    """paper_dataset_counts (migration 0027) on the built catalog: changes made outside the writer
+    (a model removed, an entity merged, a dataset row dropped, a better top-1) mark their entities;
+    the check leaves the pairs they touch aside until settle_paper_datasets counts them again; a
+    count that drifts is reported with the repair to run."""
+    from indexer.store import Catalog
+    from indexer.store.facets import fresh_facet_counts, kept_facet_counts, settle_paper_datasets
+
+    conn = sqlite3.connect(catalog_copy)
+    conn.execute("PRAGMA foreign_keys = ON")
+    vit = "arxiv:2010.11929"
+    before = dict(((d, p), n) for d, p, n in conn.execute(
+        "SELECT dataset_id, paper_id, n_models FROM paper_dataset_counts WHERE paper_id = ?", (vit,)))
+    assert before[("imagenet-1k", vit)] >= 5 and kept_facet_counts(conn)[5] == fresh_facet_counts(conn)[5] != []
+    ids = [r[0] for r in conn.execute(
+        "SELECT mp.model_id FROM model_papers mp JOIN model_datasets d ON d.model_id = mp.model_id "
+        "AND d.dataset_id = 'imagenet-1k' JOIN models m ON m.id = mp.model_id "
+        "WHERE mp.paper_id = ? AND m.removed_at IS NULL ORDER BY 1 LIMIT 4", (vit,))]
+    conn.execute("UPDATE models SET removed_at = '2026-01-01' WHERE id = ?", (ids[0],))
+    conn.execute("UPDATE models SET entity_id = (SELECT entity_id FROM models WHERE id = ?) WHERE id = ?", (ids[1], ids[2]))
+    conn.execute("DELETE FROM model_datasets WHERE model_id = ? AND dataset_id = 'imagenet-1k'", (ids[3],))
+    conn.execute("INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source) "
+                 "SELECT ?, 'imagenet-1k', 'hand', 'top1', 'hand', 99.5, source FROM models WHERE id = ?", (ids[1], ids[1]))
+    assert conn.execute("SELECT count(*) FROM paper_dataset_stale").fetchone()[0] >= 3
+    assert kept_facet_counts(conn)[5] == fresh_facet_counts(conn)[5]  # the touched pairs left aside
+    assert settle_paper_datasets(conn) >= 3
+    assert conn.execute("SELECT count(*) FROM paper_dataset_stale").fetchone()[0] == 0
+    assert kept_facet_counts(conn)[5] == fresh_facet_counts(conn)[5]
+    n, top1 = conn.execute("SELECT n_models, best_top1 FROM paper_dataset_counts WHERE dataset_id = 'imagenet-1k' "
+                           "AND paper_id = ?", (vit,)).fetchone()
+    assert (n, top1) == (before[("imagenet-1k", vit)] - 3, 99.5)
+    conn.execute("UPDATE paper_dataset_counts SET n_models = n_models + 1 WHERE paper_id = ? AND dataset_id = 'imagenet-1k'",
+                 (vit,))
+    conn.commit()
+    conn.close()
+    with Catalog.open(catalog_copy) as cat:
+        [off] = [r for r in cat.check() if r.name == "facet counts follow the models"]
+        assert any(f"models per dataset and paper imagenet-1k {vit}: {n} models" in p and "check --repair" in p
+                   for p in off.examples), off
+        cat.repair_counts()
+        assert [r.problems for r in cat.check() if r.name == "facet counts follow the models"] == [0]

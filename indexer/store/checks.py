@@ -131,7 +131,8 @@ class ChecksMixin:
         for name, what, sql in _INVARIANTS:
             add(name, what, lambda sql=sql: rows(sql))
         add("cell sizes", "no text cell is over its cap (schema/caps.yml)", self._cells_over_caps)
-        add("facet counts follow the models", "facet_counts, facet_dataset_counts, facet_dataset_pairs, paper_counts and the link tables' counts "
+        add("facet counts follow the models", "facet_counts, facet_dataset_counts, facet_dataset_pairs, paper_counts, the link tables' counts "
+            "and paper_dataset_counts (the papers not marked stale) "
             "hold what the rows count, "
             "entity_facet_counts what the entities count (the model pages' facets read them)", self._facet_counts_off)
         add("saved positions", "a source's saved position is not ahead of the rows it stands for "
@@ -180,7 +181,7 @@ class ChecksMixin:
         out = []
         pairs = [("models", fresh[0], kept[0]), ("models per dataset", fresh[1], kept[1]),
                  ("models per pair of datasets", fresh[2], kept[2]), ("live models per paper", fresh[3], kept[3]),
-                 ("link table rows", fresh[4], kept[4])]
+                 ("link table rows", fresh[4], kept[4]), ("models per dataset and paper", fresh[5], kept[5])]
         if not entities_deferred(self.conn):
             pairs.append(("distinct models", fresh_entity_facet_counts(self.conn), kept_entity_facet_counts(self.conn)))
         for what, f, k in pairs:

@@ -55,8 +55,15 @@ def _backfill_entities(conn: sqlite3.Connection) -> None:
 
 
 # Python steps that run right after a migration's SQL, in its transaction.
+def _backfill_paper_datasets(conn: sqlite3.Connection) -> None:
+    """0027: the papers' counts per dataset from the rows already in the catalog."""
+    from .facets import rebuild_paper_datasets
+
+    rebuild_paper_datasets(conn)
+
+
 _BACKFILLS = {"0005_loadable": _backfill_loadable, "0010_test_models": _backfill_is_test,
-              "0015_entities": _backfill_entities}
+              "0015_entities": _backfill_entities, "0027_paper_dataset_counts": _backfill_paper_datasets}
 
 
 def _migration_files(directory: Path | None = None) -> list[Path]:

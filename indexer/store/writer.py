@@ -12,6 +12,7 @@ from ..records import (
 )
 from ..textsafe import display, visible
 from .entities import refresh_entities
+from .facets import settle_paper_datasets
 from .evidence import link_by_evidence
 from .rows import (
     _BOOL_COLUMNS, _C_PR_RAW, _KEEP_KNOWN, _VOLATILE_INDEXES, MODEL_COLUMNS, PAPER_COLUMNS, REPO_COLUMNS,
@@ -434,6 +435,7 @@ class SourceWriter:
             refresh_entities(self.conn, gone)
             self._save_counts()
             self.counts.removed = cur.rowcount + self._remove_results()
+        settle_paper_datasets(self.conn)  # once a night per source: a popular paper is counted once
         return self.counts
 
 
