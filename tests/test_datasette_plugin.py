@@ -630,3 +630,27 @@ def test_coded_values_read_as_words_in_every_table_and_stored_query_page(built):
             (path, cells[:3])
     data = built("/catalog/model_summary.json?source=timm&_shape=objects&_size=3").json()
     assert {r["loadable"] for r in data["rows"]} <= {0, 1}
+
+
+def test_search_everything_ranks_each_kind_in_the_index_and_skips_removed_models(tmp_path, list_source):
+    """search_everything takes each kind's best 200 from the full-text index's own ranking and
+    reads rows for those only: the answer is the first 200 of every live match in rank order, the
+    removed models (whose text stays in the index) skipped, however many rank first."""
+    from indexer.refresh import refresh
+
+    raws = [{"name": f"glimmer-{i}", "description": "glimmer " * (i % 7) + "word " * (i % 11)} for i in range(260)]
+    toy = list_source("toy", raws)
+    db = tmp_path / "catalog.db"
+    refresh(db, ["toy"])
+    con = sqlite3.connect(db)
+    best = [r[0] for r in con.execute("SELECT m.id FROM models_fts JOIN models m ON m.rowid = models_fts.rowid "
+                                      "WHERE models_fts MATCH '\"glimmer\"*' ORDER BY bm25(models_fts) LIMIT 40")]
+    toy.raws = [r for r in raws if f"toy:{r['name']}" not in best]
+    refresh(db, ["toy"])
+    want = con.execute("SELECT m.id, bm25(models_fts) FROM models_fts JOIN models m ON m.rowid = models_fts.rowid "
+                       "WHERE models_fts MATCH '\"glimmer\"*' AND m.removed_at IS NULL ORDER BY 2").fetchall()
+    assert len(want) == 220
+    found = rows(client(db), "search_everything", q="glimmer")
+    assert len(found) == 200 and not {r["id"] for r in found} & set(best)
+    assert [r["rank"] for r in found] == pytest.approx([w[1] for w in want[:200]])
+    assert {r["id"] for r in found} >= {i for i, rank in want if rank < want[199][1]}
