@@ -1,7 +1,7 @@
 """Hostile input: every source's record parsing, fed mutations of real-shaped records (fields
 missing, null, of the wrong type, huge, odd unicode, nested where a scalar belongs), never
 crashes: a record is normalized (unknown where it cannot tell) and written, or skipped with a
-reason (SkipRecord). Hypothesis: 12,700 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
+reason (SkipRecord). Hypothesis: 13,600 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
 multiplies them)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from indexer.errors import SkipRecord
 from indexer.records import ModelRecord, PaperRecord, PaperResultsRecord, RepoRecord
 from indexer.store import Catalog
 
-# examples per source: more where an example is cheap; 4 x 2500 + 3 x 900 = 12,700 every run
+# examples per source: more where an example is cheap; 4 x 2500 + 4 x 900 = 13,600 every run
 SCALE = float(os.environ.get("MODELCAT_HYPOTHESIS_SCALE", "1"))
 CHEAP, DEEP = int(2500 * SCALE), int(900 * SCALE)
 MISSING = object()
@@ -141,6 +141,20 @@ def torchvision_seed():
     return weights_raw(models, "resnet18", models.ResNet18_Weights.IMAGENET1K_V1, torchvision.__version__)
 
 
+def openclip_seed():
+    """A real record as the openclip source yields it (its parameters as the meta-device build counts them)."""
+    from indexer.sources.base import jsonable
+    from indexer.sources.openclip import _import_open_clip
+
+    open_clip = _import_open_clip()
+    from open_clip import pretrained
+
+    return {"architecture": "ViT-B-32", "tag": "laion2b_s34b_b79k",
+            "pretrained_cfg": jsonable(pretrained.get_pretrained_cfg("ViT-B-32", "laion2b_s34b_b79k")),
+            "model_cfg": jsonable(open_clip.get_model_config("ViT-B-32")),
+            "parameters": {"total": 151277313, "visual": 87849216}, "open_clip_version": "3.3.0"}
+
+
 def hf_seed():
     from replay.synth import synthetic_models
 
@@ -190,6 +204,14 @@ def test_torchvision_records(data, catalog):
 
 @SETTINGS(DEEP)
 @given(data=st.data())
+def test_openclip_records(data, catalog):
+    from indexer.sources.openclip import normalize_openclip
+
+    check(normalize_openclip, data.draw(mutated(_seeds("openclip"))), catalog, "openclip")
+
+
+@SETTINGS(DEEP)
+@given(data=st.data())
 def test_hf_records(data, catalog):
     from indexer.sources.hf import normalize_hub
 
@@ -209,7 +231,8 @@ _SEED_CACHE: dict = {}
 
 def _seeds(name: str):
     if name not in _SEED_CACHE:
-        _SEED_CACHE[name] = {"torchhub": torchhub_seed, "torchvision": torchvision_seed, "hf": hf_seed}[name]()
+        _SEED_CACHE[name] = {"torchhub": torchhub_seed, "torchvision": torchvision_seed, "hf": hf_seed,
+                             "openclip": openclip_seed}[name]()
     return _SEED_CACHE[name]
 
 
@@ -218,6 +241,7 @@ def test_the_seeds_normalize_cleanly(catalog):
     from indexer.sources.arxiv import normalize_arxiv
     from indexer.sources.github import normalize_repo
     from indexer.sources.hf import normalize_hub
+    from indexer.sources.openclip import normalize_openclip
     from indexer.sources.pwc import normalize_pwc
     from indexer.sources.timm import normalize_timm
     from indexer.sources.torchhub import normalize_torchhub
@@ -225,7 +249,8 @@ def test_the_seeds_normalize_cleanly(catalog):
 
     for fn, seed in ((normalize_timm, TIMM_SEED), (normalize_arxiv, ARXIV_SEED), (normalize_repo, GITHUB_SEED),
                      (normalize_torchhub, _seeds("torchhub")), (normalize_torchvision, _seeds("torchvision")),
-                     (normalize_hub, _seeds("hf")), (normalize_pwc, PWC_SEED)):
+                     (normalize_hub, _seeds("hf")), (normalize_pwc, PWC_SEED),
+                     (normalize_openclip, _seeds("openclip"))):
         out = fn(copy.deepcopy(seed))
         assert list(itertools.chain(out if isinstance(out, list) else [out]))
 

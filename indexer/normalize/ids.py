@@ -36,3 +36,9 @@ def id_problem(kind: str, value) -> str | None:
 
 def valid_id(kind: str, value) -> bool:
     return id_problem(kind, value) is None
+
+
+def hub_entity(repo_id: str) -> str:
+    """The entity of a Hub repository's weights: `timm/<arch>.<tag>` holds timm's <arch>.<tag>
+    (that row's entity), any other repository is its own `hf:` row's."""
+    return f"timm:{repo_id[5:]}" if repo_id.startswith("timm/") and "." in repo_id else f"hf:{repo_id}"

@@ -14,6 +14,7 @@ __all__ = ["FetchContext", "Source", "get_source", "register_source", "source_na
 BUILTIN: dict[str, str] = {
     "timm": "indexer.sources.timm:TimmSource",
     "torchvision": "indexer.sources.torchvision:TorchvisionSource",
+    "openclip": "indexer.sources.openclip:OpenClipSource",
     "hf": "indexer.sources.hf:HubSource",
     "github": "indexer.sources.github:GitHubSource",  # before torchhub: it finds hubconf.py repositories
     "torchhub": "indexer.sources.torchhub:TorchHubSource",

@@ -44,7 +44,7 @@ from ..normalize import (
     normalize_license,
     normalize_task,
 )
-from ..normalize.ids import id_problem, valid_id
+from ..normalize.ids import hub_entity, id_problem, valid_id
 from ..normalize.size import DTYPE_BYTES
 from ..paths import schema_dir
 from ..normalize.links import github_repo_ids
@@ -611,7 +611,7 @@ def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
         updated_at=_text(raw.get("lastModified"), 40),
         hf_hub_id=repo_id,
         # timm/<arch>.<tag> on the Hub holds the weights of timm's <arch>.<tag>: one entity
-        entity_id=f"timm:{repo_id[5:]}" if repo_id.startswith("timm/") and "." in repo_id else None,
+        entity_id=hub_entity(repo_id) if repo_id.startswith("timm/") and "." in repo_id else None,
         source_uid=_text(raw.get("_id"), 64),
         downloads=integer(raw.get("downloads")),
         likes=integer(raw.get("likes")),
