@@ -162,10 +162,11 @@ def loader_env(loader_artifacts, loader_catalog, monkeypatch, tmp_path):
     from types import SimpleNamespace
 
     from replay.hubfiles import HubFiles, point_clients_at
-    from replay.models import seed_torch_home, serve
+    from replay.models import register_openclip_pair, seed_torch_home, serve
 
     with HubFiles() as hub:
         serve(hub, loader_artifacts)
+        register_openclip_pair(monkeypatch)
         point_clients_at(monkeypatch, hub.url, tmp_path / "hf")
         torch_home = seed_torch_home(tmp_path / "torch", loader_artifacts)
         monkeypatch.setenv("TORCH_HOME", str(torch_home))

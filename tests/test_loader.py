@@ -21,12 +21,18 @@ ROWS = {
     f"torchvision:{M.TV_BUILDER}.{M.TV_WEIGHTS}": "torchvision",
     f"torchhub:{M.HUB_REPO}:tinynet": "torchhub",
     f"torchhub:{M.HUB_VISION}:{M.TV_BUILDER}": "torchhub",
+    f"openclip:{M.OPENCLIP_ARCH}.{M.OPENCLIP_TAG}": "openclip",  # open_clip's (arch, tag): its Hub weights
+    f"hf:{M.OPENCLIP_REPO}": "openclip",  # a Hub repository of library open_clip, through hf-hub:
 }
 
 
 def served_state(cid: str, art, model=None) -> dict[str, torch.Tensor]:
     """The weights the test served for a row, as a state dict (transformers: as the library
     names them in memory, read from the served folder without the Hub)."""
+    if cid in (f"hf:{M.OPENCLIP_REPO}", f"openclip:{M.OPENCLIP_ARCH}.{M.OPENCLIP_TAG}"):
+        # the image tower's weights: the CLIP's text tower is not part of the classifier
+        state = safetensors.torch.load(art.files[M.OPENCLIP_REPO]["open_clip_model.safetensors"])
+        return {k: v for k, v in state.items() if k.startswith("visual.")}
     if cid in (f"hf:{M.VIT_REPO}", f"hf:{M.BERT_REPO}"):
         return type(model).from_pretrained(art.dirs[cid[3:]]).state_dict()
     if cid.startswith("timm:"):

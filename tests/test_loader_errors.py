@@ -14,7 +14,7 @@ from indexer.loader import load_model
 from replay import models as M
 
 
-@pytest.mark.parametrize("cid", [f"hf:{M.PICKLE_REPO}", f"hf:{M.PICKLE_TIMM_REPO}",
+@pytest.mark.parametrize("cid", [f"hf:{M.PICKLE_REPO}", f"hf:{M.PICKLE_TIMM_REPO}", f"hf:{M.PICKLE_OPENCLIP_REPO}",
                                  f"torchvision:{M.TV_PICKLE_BUILDER}.IMAGENET1K_V1"])
 def test_a_malicious_pickle_is_refused_and_never_runs(loader_env, cid):
     marker = loader_env.pickle_marker

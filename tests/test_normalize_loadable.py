@@ -44,7 +44,7 @@ def test_loadable_rows_and_their_backend(source, library, tags, backend):
     ("transformers", ["jax", "flax"], "JAX/Flax weights only"),
     ("transformers", ["gguf"], "GGUF weights"),
     ("transformers", ["onnx"], "ONNX weights"),
-    ("espnet", [], "library 'espnet': modelcat loads timm and transformers repositories only"),
+    ("espnet", [], "library 'espnet': modelcat loads timm, transformers and open_clip repositories only"),
     (None, [], "no library tag"),
     (None, ["gguf", "text-generation"], "GGUF"),
 ])
@@ -60,8 +60,12 @@ def test_every_refusal_in_the_table_names_a_fix():
         assert entry.get("reason") and entry.get("fix"), key
         found = loadability("hf", key, [key])
         assert found.loadable is False and entry["fix"] in found.note
-    assert set(table["sources"].values()) | set(table["libraries"].values()) == \
-        {"timm", "transformers", "torchvision", "torchhub"}
+    # every backend the table names is one the loader has, and each of the loader's is named
+    from indexer.loader.api import BACKENDS
+
+    assert set(table["sources"].values()) | set(table["libraries"].values()) == set(BACKENDS) == \
+        {"timm", "transformers", "torchvision", "torchhub", "openclip"}
+    assert loadability("hf", "open_clip", ["open_clip"]).backend == loadability("openclip", "open_clip").backend == "openclip"
 
 
 def test_conditions_are_noted_on_loadable_rows():

@@ -54,6 +54,8 @@ def test_every_pretrained_pair_is_a_row_with_its_hub_repository(rows):
         assert extra["load"] == f"open_clip.create_model_and_transforms({arch!r}, pretrained={tag!r})"
         # OpenCLIP's list names no license: unknown, never guessed
         assert row["license"] == "unknown" and row["license_raw"] is None
+        # the image tower loads with a new head (indexer/loader/openclip_backend.py)
+        assert row["loadable"] == 1 and row["load_backend"] == "openclip"
 
 
 def test_known_weights_carry_their_data_size_and_preprocessing(rows, catalog):

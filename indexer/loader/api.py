@@ -28,6 +28,7 @@ BACKENDS = {
     "transformers": "transformers_backend",
     "torchvision": "torchvision_backend",
     "torchhub": "torchhub_backend",
+    "openclip": "openclip_backend",
 }
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
            "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
@@ -266,7 +267,7 @@ def load_model(
                        trust_remote_code=trust_remote_code, revision=revision,
                        head=[head] if isinstance(head, str) else head)
     module = importlib.import_module(f".{BACKENDS[backend]}", __package__)
-    if backend in ("timm", "transformers"):
+    if backend in ("timm", "transformers", "openclip"):
         from .base import hub_offline_if_unreachable
 
         with hub_offline_if_unreachable():

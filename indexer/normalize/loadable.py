@@ -12,7 +12,7 @@ from .tables import SchemaTableError, load_table
 @dataclass(frozen=True)
 class Loadability:
     loadable: bool
-    backend: str | None  # timm | transformers | torchvision | torchhub
+    backend: str | None  # timm | transformers | torchvision | torchhub | openclip
     note: str | None  # not loadable: why, and what to do instead; loadable: a condition, if any
 
 
@@ -63,7 +63,7 @@ def loadability(source: str | None, library: str | None, tags: list[str] | None 
         if blocked:
             return Loadability(False, None, blocked)
         what = f"library {library!r}" if library else "no library tag"
-        return Loadability(False, None, f"{what}: modelcat loads timm and transformers repositories only")
+        return Loadability(False, None, f"{what}: modelcat loads timm, transformers and open_clip repositories only")
     if backend == "transformers" and not lowered & set(t["torch_formats"]):
         foreign = sorted({name for tag, name in t["foreign_formats"].items() if tag in lowered})
         if foreign:

@@ -32,6 +32,15 @@ TV_BUILDER, TV_WEIGHTS = "resnet18", "IMAGENET1K_V1"
 TV_PICKLE_BUILDER = "squeezenet1_0"  # its cached checkpoint is a malicious pickle
 HUB_REPO = "acme/tinyhub"  # a hubconf.py with one entrypoint, tinynet (7 classes)
 HUB_VISION = "pytorch/vision"  # a hubconf.py re-exporting torchvision's resnet18
+OPENCLIP_REPO = "acme/tiny-openclip"  # library open_clip: open_clip_config.json and open_clip_model.safetensors
+PICKLE_OPENCLIP_REPO = "acme/pickled-openclip"  # open_clip, weights only as a malicious open_clip_pytorch_model.bin
+OPENCLIP_ARCH, OPENCLIP_TAG = "TinyCLIP-test", "acme"  # an OpenCLIP pair whose weights are that repository
+# a CLIP small enough to build in milliseconds: a 3-block ViT image tower, a 1-layer text tower
+OPENCLIP_CFG = {"embed_dim": 16,
+                "vision_cfg": {"image_size": 32, "layers": 3, "width": 32, "patch_size": 8, "head_width": 16},
+                "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1}}
+OPENCLIP_PRE = {"mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
+                "interpolation": "bicubic", "resize_mode": "shortest"}
 
 
 class Payload:
@@ -141,6 +150,19 @@ def build_artifacts(root: Path) -> Artifacts:
     bert.save_pretrained(out)
     _bert_tokenizer(out)
     art.dirs[BERT_REPO] = out
+    # OpenCLIP: the repository as open_clip's push_to_hf_hub writes it (config with preprocessing, safetensors)
+    import open_clip
+
+    clip = open_clip.CLIP(**OPENCLIP_CFG)
+    _mark(clip)
+    safetensors_file = root / "tiny-openclip.safetensors"
+    import safetensors.torch
+
+    safetensors.torch.save_file(clip.state_dict(), safetensors_file)
+    art.files[OPENCLIP_REPO] = {
+        "open_clip_config.json": json.dumps({"model_cfg": OPENCLIP_CFG, "preprocess_cfg": OPENCLIP_PRE}).encode(),
+        "open_clip_model.safetensors": safetensors_file.read_bytes(),
+    }
     # malicious pickles in place of weights
     marker = str(root / "PWNED")
     evil = root / "evil.bin"
@@ -150,6 +172,8 @@ def build_artifacts(root: Path) -> Artifacts:
     timm_config = (art.dirs[HF_TIMM_REPO] / "config.json").read_bytes()
     art.files[PICKLE_TIMM_REPO] = {"config.json": timm_config, "pytorch_model.bin": evil.read_bytes()}
     art.files[NO_WEIGHTS_REPO] = {"config.json": vit_config}
+    art.files[PICKLE_OPENCLIP_REPO] = {"open_clip_config.json": art.files[OPENCLIP_REPO]["open_clip_config.json"],
+                                       "open_clip_pytorch_model.bin": evil.read_bytes()}
     art.files[REMOTE_CODE_REPO] = {
         "config.json": json.dumps({"model_type": "acme-custom", "architectures": ["AcmeModel"],
                                    "auto_map": {"AutoConfig": "configuration_acme.AcmeConfig",
@@ -207,6 +231,14 @@ def records() -> list[ModelRecord]:
         hf("acme/tiny-gguf", "gguf", ["gguf", "llama"], task="text-generation"),
         hf("acme/tf-only", "transformers", ["transformers", "tf", "bert"], task="fill-mask"),
         hf("acme/onnx-export", "onnx", ["onnx"], **vision),
+        hf(OPENCLIP_REPO, "open_clip", ["open_clip", "safetensors", "clip"], task="zero-shot-image-classification",
+           license="mit", license_family="permissive", is_open=True),
+        hf(PICKLE_OPENCLIP_REPO, "open_clip", ["open_clip", "pytorch", "clip"], task="zero-shot-image-classification"),
+        ModelRecord(id=f"openclip:{OPENCLIP_ARCH}.{OPENCLIP_TAG}", source="openclip",
+                    name=f"{OPENCLIP_ARCH}.{OPENCLIP_TAG}", library="open_clip", architecture=OPENCLIP_ARCH,
+                    weights=OPENCLIP_TAG, task="zero-shot-image-classification", entity_id=f"hf:{OPENCLIP_REPO}",
+                    input_size=[3, 32, 32], mean=OPENCLIP_PRE["mean"], std=OPENCLIP_PRE["std"],
+                    interpolation="bicubic", crop_pct=1.0, extra={"hf_hub": OPENCLIP_REPO}),
         ModelRecord(id=f"torchvision:{TV_BUILDER}.{TV_WEIGHTS}", source="torchvision",
                     name=f"{TV_BUILDER}.{TV_WEIGHTS}", library="torchvision", architecture=TV_BUILDER,
                     weights=TV_WEIGHTS, num_classes=1000, input_size=[3, 224, 224], mean=[0.485, 0.456, 0.406],
@@ -248,6 +280,16 @@ def write_catalog(path: Path, recs: list[ModelRecord] | None = None) -> Path:
                 w.add_all(rows)
                 w.finish(removed_since=None)
     return path
+
+
+def register_openclip_pair(monkeypatch) -> None:
+    """Make open_clip know the test's pair as it knows its own: the architecture's config, and the tag's
+    pretrained config naming the Hub repository its weights are in."""
+    from open_clip import factory, pretrained
+
+    monkeypatch.setitem(factory._MODEL_CONFIGS, OPENCLIP_ARCH, OPENCLIP_CFG)
+    monkeypatch.setitem(pretrained._PRETRAINED, OPENCLIP_ARCH,
+                        {OPENCLIP_TAG: pretrained._pcfg(hf_hub=f"{OPENCLIP_REPO}/", **OPENCLIP_PRE)})
 
 
 def seed_torch_home(torch_home: Path, art: Artifacts) -> Path:
