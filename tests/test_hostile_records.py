@@ -1,7 +1,7 @@
 """Hostile input: every source's record parsing, fed mutations of real-shaped records (fields
 missing, null, of the wrong type, huge, odd unicode, nested where a scalar belongs), never
 crashes: a record is normalized (unknown where it cannot tell) and written, or skipped with a
-reason (SkipRecord). Hypothesis: 13,600 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
+reason (SkipRecord). Hypothesis: 14,500 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
 multiplies them)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from indexer.errors import SkipRecord
 from indexer.records import ModelRecord, PaperRecord, PaperResultsRecord, RepoRecord
 from indexer.store import Catalog
 
-# examples per source: more where an example is cheap; 4 x 2500 + 4 x 900 = 13,600 every run
+# examples per source: more where an example is cheap; 4 x 2500 + 5 x 900 = 14,500 every run
 SCALE = float(os.environ.get("MODELCAT_HYPOTHESIS_SCALE", "1"))
 CHEAP, DEEP = int(2500 * SCALE), int(900 * SCALE)
 MISSING = object()
@@ -155,6 +155,14 @@ def openclip_seed():
             "parameters": {"total": 151277313, "visual": 87849216}, "open_clip_version": "3.3.0"}
 
 
+def torchaudio_seed():
+    """A real record as the torchaudio source yields it (the installed torchaudio's WAV2VEC2_ASR_BASE_10M)."""
+    from indexer.sources.torchaudio import _import_pipelines, bundle_raw
+
+    torchaudio, pipelines = _import_pipelines()
+    return bundle_raw(torchaudio, "WAV2VEC2_ASR_BASE_10M", pipelines.WAV2VEC2_ASR_BASE_10M)
+
+
 def hf_seed():
     from replay.synth import synthetic_models
 
@@ -212,6 +220,14 @@ def test_openclip_records(data, catalog):
 
 @SETTINGS(DEEP)
 @given(data=st.data())
+def test_torchaudio_records(data, catalog):
+    from indexer.sources.torchaudio import normalize_torchaudio
+
+    check(normalize_torchaudio, data.draw(mutated(_seeds("torchaudio"))), catalog, "torchaudio")
+
+
+@SETTINGS(DEEP)
+@given(data=st.data())
 def test_hf_records(data, catalog):
     from indexer.sources.hf import normalize_hub
 
@@ -232,7 +248,7 @@ _SEED_CACHE: dict = {}
 def _seeds(name: str):
     if name not in _SEED_CACHE:
         _SEED_CACHE[name] = {"torchhub": torchhub_seed, "torchvision": torchvision_seed, "hf": hf_seed,
-                             "openclip": openclip_seed}[name]()
+                             "openclip": openclip_seed, "torchaudio": torchaudio_seed}[name]()
     return _SEED_CACHE[name]
 
 
@@ -244,13 +260,14 @@ def test_the_seeds_normalize_cleanly(catalog):
     from indexer.sources.openclip import normalize_openclip
     from indexer.sources.pwc import normalize_pwc
     from indexer.sources.timm import normalize_timm
+    from indexer.sources.torchaudio import normalize_torchaudio
     from indexer.sources.torchhub import normalize_torchhub
     from indexer.sources.torchvision import normalize_torchvision
 
     for fn, seed in ((normalize_timm, TIMM_SEED), (normalize_arxiv, ARXIV_SEED), (normalize_repo, GITHUB_SEED),
                      (normalize_torchhub, _seeds("torchhub")), (normalize_torchvision, _seeds("torchvision")),
                      (normalize_hub, _seeds("hf")), (normalize_pwc, PWC_SEED),
-                     (normalize_openclip, _seeds("openclip"))):
+                     (normalize_openclip, _seeds("openclip")), (normalize_torchaudio, _seeds("torchaudio"))):
         out = fn(copy.deepcopy(seed))
         assert list(itertools.chain(out if isinstance(out, list) else [out]))
 

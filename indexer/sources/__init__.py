@@ -15,6 +15,7 @@ BUILTIN: dict[str, str] = {
     "timm": "indexer.sources.timm:TimmSource",
     "torchvision": "indexer.sources.torchvision:TorchvisionSource",
     "openclip": "indexer.sources.openclip:OpenClipSource",
+    "torchaudio": "indexer.sources.torchaudio:TorchaudioSource",
     "hf": "indexer.sources.hf:HubSource",
     "github": "indexer.sources.github:GitHubSource",  # before torchhub: it finds hubconf.py repositories
     "torchhub": "indexer.sources.torchhub:TorchHubSource",
