@@ -34,6 +34,16 @@ def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("modelcat-cache")
 
 
+def one_source_catalog(tmp_path_factory, cache, name: str) -> Path:
+    """A catalog refreshed from one offline source (its run must end ok)."""
+    from indexer.refresh import refresh
+
+    db = tmp_path_factory.mktemp(name) / "catalog.db"
+    [result] = refresh(db, [name], cache=cache)
+    assert result.status == "ok", result.error
+    return db
+
+
 @pytest.fixture(scope="session")
 def built_catalog(tmp_path_factory, session_cache) -> Path:
     """A catalog refreshed from timm and torchvision (the first refresh counts timm cold)."""

@@ -19,12 +19,9 @@ open_clip = _import_open_clip()
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory, session_cache):
-    from indexer.refresh import refresh
+    from conftest import one_source_catalog
 
-    db = tmp_path_factory.mktemp("openclip") / "catalog.db"
-    [result] = refresh(db, ["openclip"], cache=session_cache)
-    assert result.status == "ok", result.error
-    return db
+    return one_source_catalog(tmp_path_factory, session_cache, "openclip")
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,9 @@ torchaudio, pipelines = _import_pipelines()
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory, session_cache):
-    from indexer.refresh import refresh
+    from conftest import one_source_catalog
 
-    db = tmp_path_factory.mktemp("torchaudio") / "catalog.db"
-    [result] = refresh(db, ["torchaudio"], cache=session_cache)
-    assert result.status == "ok", result.error
-    return db
+    return one_source_catalog(tmp_path_factory, session_cache, "torchaudio")
 
 
 @pytest.fixture(scope="module")
