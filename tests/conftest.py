@@ -172,11 +172,12 @@ def loader_env(loader_artifacts, loader_catalog, monkeypatch, tmp_path):
     from types import SimpleNamespace
 
     from replay.hubfiles import HubFiles, point_clients_at
-    from replay.models import register_openclip_pair, seed_torch_home, serve
+    from replay.models import register_openclip_pair, register_torchaudio_bundle, seed_torch_home, serve
 
     with HubFiles() as hub:
         serve(hub, loader_artifacts)
         register_openclip_pair(monkeypatch)
+        register_torchaudio_bundle(monkeypatch)
         point_clients_at(monkeypatch, hub.url, tmp_path / "hf")
         torch_home = seed_torch_home(tmp_path / "torch", loader_artifacts)
         monkeypatch.setenv("TORCH_HOME", str(torch_home))

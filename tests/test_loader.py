@@ -23,6 +23,7 @@ ROWS = {
     f"torchhub:{M.HUB_VISION}:{M.TV_BUILDER}": "torchhub",
     f"openclip:{M.OPENCLIP_ARCH}.{M.OPENCLIP_TAG}": "openclip",  # open_clip's (arch, tag): its Hub weights
     f"hf:{M.OPENCLIP_REPO}": "openclip",  # a Hub repository of library open_clip, through hf-hub:
+    f"torchaudio:{M.TORCHAUDIO_BUNDLE}": "torchaudio",  # a wav2vec 2.0 bundle: its encoder, a new head
 }
 
 
@@ -33,6 +34,9 @@ def served_state(cid: str, art, model=None) -> dict[str, torch.Tensor]:
         # the image tower's weights: the CLIP's text tower is not part of the classifier
         state = safetensors.torch.load(art.files[M.OPENCLIP_REPO]["open_clip_model.safetensors"])
         return {k: v for k, v in state.items() if k.startswith("visual.")}
+    if cid.startswith("torchaudio:"):  # the encoder's weights, under the classifier's name for it
+        state = torch.load(art.checkpoints["tiny_wav2vec2_asr_test.pth"], weights_only=True)
+        return {f"encoder.{k}": v for k, v in state.items() if not k.startswith("aux.")}
     if cid in (f"hf:{M.VIT_REPO}", f"hf:{M.BERT_REPO}"):
         return type(model).from_pretrained(art.dirs[cid[3:]]).state_dict()
     if cid.startswith("timm:"):
@@ -51,6 +55,8 @@ def batch(ft, n: int = 4):
     y = torch.randint(0, ft.num_classes or 3, (n,))
     if ft.catalog_id == f"hf:{M.BERT_REPO}":
         return {"input_ids": torch.randint(0, 10, (n, 6))}, y
+    if ft.backend == "torchaudio":  # waveforms: a tenth of a second at the bundle's sample rate
+        return torch.randn(n, ft.preprocess["sample_rate"] // 10), y
     c, h, w = ft.preprocess["input_size"]
     return torch.randn(n, c, min(h, 64), min(w, 64)), y
 

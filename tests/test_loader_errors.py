@@ -15,7 +15,8 @@ from replay import models as M
 
 
 @pytest.mark.parametrize("cid", [f"hf:{M.PICKLE_REPO}", f"hf:{M.PICKLE_TIMM_REPO}", f"hf:{M.PICKLE_OPENCLIP_REPO}",
-                                 f"torchvision:{M.TV_PICKLE_BUILDER}.IMAGENET1K_V1"])
+                                 f"torchvision:{M.TV_PICKLE_BUILDER}.IMAGENET1K_V1",
+                                 f"torchaudio:{M.TORCHAUDIO_PICKLE_BUNDLE}"])
 def test_a_malicious_pickle_is_refused_and_never_runs(loader_env, cid):
     marker = loader_env.pickle_marker
     assert not marker.exists()
@@ -32,6 +33,12 @@ def test_the_payload_is_real(loader_env, tmp_path):
         assert loader_env.pickle_marker.exists()
     finally:
         loader_env.pickle_marker.unlink(missing_ok=True)
+
+
+def test_a_torchaudio_pipeline_is_refused_with_what_loads_it(loader_env):
+    """A text-to-speech bundle is two models and a text processor, not an encoder with a head."""
+    with pytest.raises(NotLoadable, match=r"text-to-speech pipeline.*get_tacotron2\(\)"):
+        load_model(f"torchaudio:{M.TORCHAUDIO_PIPELINE}", num_classes=3)
 
 
 def test_remote_code_needs_consent(loader_env):

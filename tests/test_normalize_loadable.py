@@ -64,8 +64,13 @@ def test_every_refusal_in_the_table_names_a_fix():
     from indexer.loader.api import BACKENDS
 
     assert set(table["sources"].values()) | set(table["libraries"].values()) == set(BACKENDS) == \
-        {"timm", "transformers", "torchvision", "torchhub", "openclip"}
+        {"timm", "transformers", "torchvision", "torchhub", "openclip", "torchaudio"}
     assert loadability("hf", "open_clip", ["open_clip"]).backend == loadability("openclip", "open_clip").backend == "openclip"
+    # a source's pipelines are refused by tag, each with what to use; its encoders load
+    for tag, entry in table["pipeline_tags"].items():
+        found = loadability("torchaudio", "torchaudio", ["audio", tag])
+        assert found.loadable is False and entry["reason"] in found.note and entry["fix"] in found.note
+    assert loadability("torchaudio", "torchaudio", ["audio", "speech"]).backend == "torchaudio"
 
 
 def test_conditions_are_noted_on_loadable_rows():

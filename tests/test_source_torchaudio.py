@@ -55,6 +55,10 @@ def test_every_bundle_is_a_row(conn):
         assert row["task"] == TASKS[bundle_kind(bundle)] and row["library"] == "torchaudio"
         assert json.loads(row["extra"])["load"] == f"torchaudio.pipelines.{row['name']}.get_model()"
         assert row["num_params"] and row["size_bytes"] == 4 * row["num_params"]
+        # the wav2vec 2.0 family loads (its encoder, a new head); the pipelines say what loads them
+        encoder = bundle_kind(bundle).startswith("Wav2Vec2")
+        assert (row["loadable"], row["load_backend"]) == ((1, "torchaudio") if encoder else (0, None)), mid
+        assert encoder or "use the torchaudio bundle itself" in row["load_note"]
         assert conn.execute("SELECT count(*) FROM model_files WHERE model_id = ? AND url LIKE 'https://%'",
                             (mid,)).fetchone()[0] >= 1
 

@@ -29,6 +29,7 @@ BACKENDS = {
     "torchvision": "torchvision_backend",
     "torchhub": "torchhub_backend",
     "openclip": "openclip_backend",
+    "torchaudio": "torchaudio_backend",
 }
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
            "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}

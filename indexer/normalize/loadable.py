@@ -12,7 +12,7 @@ from .tables import SchemaTableError, load_table
 @dataclass(frozen=True)
 class Loadability:
     loadable: bool
-    backend: str | None  # timm | transformers | torchvision | torchhub | openclip
+    backend: str | None  # timm | transformers | torchvision | torchhub | openclip | torchaudio
     note: str | None  # not loadable: why, and what to do instead; loadable: a condition, if any
 
 
@@ -49,6 +49,10 @@ def loadability(source: str | None, library: str | None, tags: list[str] | None 
     lowered = {x.lower() for x in tags}
     library = library.lower() if isinstance(library, str) and library else None
     if source in t["sources"]:
+        for tag in tags:
+            entry = (t.get("pipeline_tags") or {}).get(tag.lower())
+            if entry:  # a pipeline of a source whose other rows load
+                return Loadability(False, None, f"{entry['reason']}: {entry['fix']}")
         backend = t["sources"][source]
         note = "runs the repository's hubconf.py: pass trust_repo=True or allow-list the repository" \
             if backend == "torchhub" else None

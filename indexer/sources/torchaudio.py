@@ -39,6 +39,10 @@ TASKS = {
     "SquimObjectiveBundle": None,  # speech quality (STOI, PESQ, SI-SDR) estimated without a reference
     "SquimSubjectiveBundle": None,  # MOS estimated against a non-matching reference
 }
+# the tag schema/loaders.yml's pipeline_tags refuses: bundles that are a pipeline, not one encoder
+PIPELINE_TAGS = {"Tacotron2TTSBundle": "torchaudio-tts", "RNNTBundle": "torchaudio-rnnt",
+                 "SourceSeparationBundle": "torchaudio-separation", "SquimObjectiveBundle": "torchaudio-squim",
+                 "SquimSubjectiveBundle": "torchaudio-squim"}
 _PARAM_ATTRS = ("_params", "_tacotron2_params", "_wavernn_params")
 _PATH_ATTRS = ("_path", "_rnnt_path", "_model_path", "_tacotron2_path", "_wavernn_path")
 _EMPHASIS = re.compile(r"\*([^*\n]{2,80})\*")
@@ -232,7 +236,8 @@ def normalize_torchaudio(raw: dict) -> ModelRecord:
         size_is_estimate=True if total else None,
         url=f"https://docs.pytorch.org/audio/stable/generated/torchaudio.pipelines.{name}.html",
         description=_clean(doc)[:4000] or None,
-        tags=["audio", "speech" if kind != "SourceSeparationBundle" else "music", *(d.dataset_id for d in datasets)],
+        tags=["audio", "speech" if kind != "SourceSeparationBundle" else "music", *(d.dataset_id for d in datasets),
+              *([PIPELINE_TAGS[kind]] if kind in PIPELINE_TAGS else [])],
         architecture=text(raw.get("model_type"), 100) or kind.removesuffix("Bundle"),
         weights=name,
         num_classes=labels if labels is not None and labels > 0 else None,

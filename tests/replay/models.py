@@ -33,6 +33,15 @@ TV_PICKLE_BUILDER = "squeezenet1_0"  # its cached checkpoint is a malicious pick
 HUB_REPO = "acme/tinyhub"  # a hubconf.py with one entrypoint, tinynet (7 classes)
 HUB_VISION = "pytorch/vision"  # a hubconf.py re-exporting torchvision's resnet18
 OPENCLIP_REPO = "acme/tiny-openclip"  # library open_clip: open_clip_config.json and open_clip_model.safetensors
+TORCHAUDIO_BUNDLE = "TINY_WAV2VEC2_ASR_TEST"  # a wav2vec 2.0 ASR bundle (CTC layer, input normalization)
+TORCHAUDIO_PICKLE_BUNDLE = "TINY_PICKLED_WAV2VEC2_TEST"  # its cached file is a malicious pickle
+TORCHAUDIO_PIPELINE = "TACOTRON2_WAVERNN_CHAR_LJSPEECH"  # a real pipeline bundle: refused by tag
+TORCHAUDIO_PARAMS = {
+    "extractor_mode": "group_norm", "extractor_conv_layer_config": [(8, 10, 5), (8, 3, 2)], "extractor_conv_bias": False,
+    "encoder_embed_dim": 16, "encoder_projection_dropout": 0.0, "encoder_pos_conv_kernel": 4,
+    "encoder_pos_conv_groups": 4, "encoder_num_layers": 3, "encoder_num_heads": 2, "encoder_attention_dropout": 0.0,
+    "encoder_ff_interm_features": 32, "encoder_ff_interm_dropout": 0.0, "encoder_dropout": 0.0,
+    "encoder_layer_norm_first": True, "encoder_layer_drop": 0.0, "aux_num_out": 5}
 PICKLE_OPENCLIP_REPO = "acme/pickled-openclip"  # open_clip, weights only as a malicious open_clip_pytorch_model.bin
 OPENCLIP_ARCH, OPENCLIP_TAG = "TinyCLIP-test", "acme"  # an OpenCLIP pair whose weights are that repository
 # a CLIP small enough to build in milliseconds: a 3-block ViT image tower, a 1-layer text tower
@@ -163,6 +172,14 @@ def build_artifacts(root: Path) -> Artifacts:
         "open_clip_config.json": json.dumps({"model_cfg": OPENCLIP_CFG, "preprocess_cfg": OPENCLIP_PRE}).encode(),
         "open_clip_model.safetensors": safetensors_file.read_bytes(),
     }
+    # torchaudio: a tiny wav2vec 2.0 ASR model's weights, as torch.hub caches the bundle's file
+    from torchaudio.models import wav2vec2_model
+
+    w2v = wav2vec2_model(**TORCHAUDIO_PARAMS)
+    _mark(w2v)
+    path = root / "tiny_wav2vec2_asr_test.pth"
+    torch.save(w2v.state_dict(), path)
+    art.checkpoints[path.name] = path
     # malicious pickles in place of weights
     marker = str(root / "PWNED")
     evil = root / "evil.bin"
@@ -190,6 +207,7 @@ def build_artifacts(root: Path) -> Artifacts:
     art.checkpoints[path.name] = path
     evil_tv = get_model_weights(TV_PICKLE_BUILDER)["DEFAULT"].url.rsplit("/", 1)[1]
     art.checkpoints[evil_tv] = evil
+    art.checkpoints["tiny_pickled_wav2vec2_test.pth"] = evil
     # PyTorch Hub: the tinynet weights, served over HTTP
     from torch import nn
 
@@ -239,6 +257,13 @@ def records() -> list[ModelRecord]:
                     weights=OPENCLIP_TAG, task="zero-shot-image-classification", entity_id=f"hf:{OPENCLIP_REPO}",
                     input_size=[3, 32, 32], mean=OPENCLIP_PRE["mean"], std=OPENCLIP_PRE["std"],
                     interpolation="bicubic", crop_pct=1.0, extra={"hf_hub": OPENCLIP_REPO}),
+        ModelRecord(id=f"torchaudio:{TORCHAUDIO_BUNDLE}", source="torchaudio", name=TORCHAUDIO_BUNDLE,
+                    library="torchaudio", task="automatic-speech-recognition", tags=["audio", "speech"],
+                    license="mit", license_family="permissive", is_open=True, extra={"sample_rate": 16000}),
+        ModelRecord(id=f"torchaudio:{TORCHAUDIO_PICKLE_BUNDLE}", source="torchaudio", name=TORCHAUDIO_PICKLE_BUNDLE,
+                    library="torchaudio", task="automatic-speech-recognition", tags=["audio", "speech"]),
+        ModelRecord(id=f"torchaudio:{TORCHAUDIO_PIPELINE}", source="torchaudio", name=TORCHAUDIO_PIPELINE,
+                    library="torchaudio", task="text-to-speech", tags=["audio", "speech", "torchaudio-tts"]),
         ModelRecord(id=f"torchvision:{TV_BUILDER}.{TV_WEIGHTS}", source="torchvision",
                     name=f"{TV_BUILDER}.{TV_WEIGHTS}", library="torchvision", architecture=TV_BUILDER,
                     weights=TV_WEIGHTS, num_classes=1000, input_size=[3, 224, 224], mean=[0.485, 0.456, 0.406],
@@ -280,6 +305,26 @@ def write_catalog(path: Path, recs: list[ModelRecord] | None = None) -> Path:
                 w.add_all(rows)
                 w.finish(removed_since=None)
     return path
+
+
+def torchaudio_bundle():
+    """The test's bundle, as torchaudio defines its own (a Wav2Vec2ASRBundle whose file is on torch.hub's cache)."""
+    from torchaudio.pipelines import Wav2Vec2ASRBundle
+
+    return Wav2Vec2ASRBundle(_path="tiny_wav2vec2_asr_test.pth", _params=TORCHAUDIO_PARAMS, _sample_rate=16000,
+                             _normalize_waveform=True, _model_type="Wav2Vec2", _labels=tuple("abcde"),
+                             _remove_aux_axis=())  # its file holds exactly the CTC layer it builds
+
+
+def register_torchaudio_bundle(monkeypatch) -> None:
+    from indexer.sources.torchaudio import _import_pipelines
+
+    _, pipelines = _import_pipelines()
+    monkeypatch.setattr(pipelines, TORCHAUDIO_BUNDLE, torchaudio_bundle(), raising=False)
+    import dataclasses
+
+    evil = dataclasses.replace(torchaudio_bundle(), _path="tiny_pickled_wav2vec2_test.pth")
+    monkeypatch.setattr(pipelines, TORCHAUDIO_PICKLE_BUNDLE, evil, raising=False)
 
 
 def register_openclip_pair(monkeypatch) -> None:
