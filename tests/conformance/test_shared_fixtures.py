@@ -91,7 +91,7 @@ def test_hub_dataset_tags(shared_fixtures):
     assert known == {
         "bookcorpus": "bookcorpus", "c4": "c4", "coco": "coco", "common_voice": "common-voice", "glue": "glue",
         "imagenet-1k": "imagenet-1k", "imagenet-21k": "imagenet-21k", "librispeech_asr": "librispeech",
-        "wikipedia": "wikipedia",
+        "wikipedia": "wikipedia", "ljspeech": "ljspeech",  # LJ Speech (datasets.yml's audio datasets)
     }
     # the rest are Hub dataset repos the alias table does not name: no guesses
     # (e.g. embedding-data/coco_captions is not COCO)
