@@ -355,7 +355,8 @@ def test_loadable_is_a_facet(loader_catalog):
 
     data = asyncio.run(go("/catalog/model_summary.json?_size=0"))
     counts = {f["value"]: f["count"] for f in data["facet_results"]["loadable"]["results"]}
-    assert counts == {1: 14, 0: 3}
+    assert counts == {1: 19, 0: 4}
     rows = asyncio.run(go("/catalog/models.json?_shape=array&loadable=0&_col=load_note"))
-    assert {r["id"] for r in rows} == {"hf:acme/tiny-gguf", "hf:acme/tf-only", "hf:acme/onnx-export"}
+    assert {r["id"] for r in rows} == {"hf:acme/tiny-gguf", "hf:acme/tf-only", "hf:acme/onnx-export",
+                                       "torchaudio:TACOTRON2_WAVERNN_CHAR_LJSPEECH"}
     assert all(r["load_note"] for r in rows)
