@@ -194,14 +194,18 @@ def loader_env(loader_artifacts, loader_catalog, monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def world():
     """The network sources' replays, filled: a Hub of 240 synthetic models (pages of 40), the
-    GitHub and arXiv worlds their links lead to (replay/world.py)."""
+    GitHub and arXiv worlds their links lead to (replay/world.py), an NGC catalog of 30 models."""
     from replay.arxiv import ArxivReplay
     from replay.github import GitHubReplay
     from replay.hub import HubReplay
+    from replay.ngc import NgcReplay, ngc_model
     from replay.synth import synthetic_models
     from replay.world import build_arxiv, build_github
 
-    with HubReplay(synthetic_models(240), page_size=40) as hub, GitHubReplay() as gh, ArxivReplay() as ax:
+    ngc_models = [ngc_model(f"nvidia/{('tao', 'nemo', 'riva')[i % 3]}/model_{i:02d}",
+                            dateModified=f"2026-09-{1 + i % 28:02d}T04:00:{i:02d}.000Z") for i in range(30)]
+    with HubReplay(synthetic_models(240), page_size=40) as hub, GitHubReplay() as gh, ArxivReplay() as ax, \
+            NgcReplay(ngc_models) as ngc:
         build_github(gh)
         build_arxiv(ax)
-        yield {"hf": hub, "github": gh, "arxiv": ax}
+        yield {"hf": hub, "github": gh, "arxiv": ax, "ngc": ngc}

@@ -1,7 +1,7 @@
 """Hostile input: every source's record parsing, fed mutations of real-shaped records (fields
 missing, null, of the wrong type, huge, odd unicode, nested where a scalar belongs), never
 crashes: a record is normalized (unknown where it cannot tell) and written, or skipped with a
-reason (SkipRecord). Hypothesis: 14,500 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
+reason (SkipRecord). Hypothesis: 17,000 examples in all, every run (MODELCAT_HYPOTHESIS_SCALE
 multiplies them)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from indexer.errors import SkipRecord
 from indexer.records import ModelRecord, PaperRecord, PaperResultsRecord, RepoRecord
 from indexer.store import Catalog
 
-# examples per source: more where an example is cheap; 4 x 2500 + 5 x 900 = 14,500 every run
+# examples per source: more where an example is cheap; 5 x 2500 + 5 x 900 = 17,000 every run
 SCALE = float(os.environ.get("MODELCAT_HYPOTHESIS_SCALE", "1"))
 CHEAP, DEEP = int(2500 * SCALE), int(900 * SCALE)
 MISSING = object()
@@ -163,6 +163,17 @@ def torchaudio_seed():
     return bundle_raw(torchaudio, "WAV2VEC2_ASR_BASE_10M", pipelines.WAV2VEC2_ASR_BASE_10M)
 
 
+# a resource as NGC's catalog search API answers it (tests/replay/ngc.py says where the shape comes from)
+NGC_SEED = {
+    "resourceId": "nvidia/tao/actionrecognitionnet", "orgName": "nvidia", "teamName": "tao",
+    "name": "actionrecognitionnet", "displayName": "ActionRecognitionNet", "description": "TAO model.",
+    "dateModified": "2026-09-20T04:00:00.000Z", "isPublic": True, "guestAccess": True,
+    "labels": [{"key": "general", "values": ["video", "action-recognition"]}, {"key": "framework", "values": ["TAO Toolkit"]}],
+    "attributes": [{"key": "latestVersionIdStr", "value": "1.0.0"}, {"key": "application", "value": "TAO Toolkit"},
+                   {"key": "format", "value": "TAO"}, {"key": "latestVersionSizeInBytes", "value": 3145728}],
+}
+
+
 def hf_seed():
     from replay.synth import synthetic_models
 
@@ -235,6 +246,14 @@ def test_hf_records(data, catalog):
 
 
 @SETTINGS(CHEAP)
+@given(raw=mutated(NGC_SEED))
+def test_ngc_records(raw, catalog):
+    from indexer.sources.ngc import normalize_ngc
+
+    check(normalize_ngc, raw, catalog, "ngc")
+
+
+@SETTINGS(CHEAP)
 @given(raw=mutated(PWC_SEED))
 def test_pwc_records(raw, catalog):
     from indexer.sources.pwc import normalize_pwc
@@ -257,6 +276,7 @@ def test_the_seeds_normalize_cleanly(catalog):
     from indexer.sources.arxiv import normalize_arxiv
     from indexer.sources.github import normalize_repo
     from indexer.sources.hf import normalize_hub
+    from indexer.sources.ngc import normalize_ngc
     from indexer.sources.openclip import normalize_openclip
     from indexer.sources.pwc import normalize_pwc
     from indexer.sources.timm import normalize_timm
@@ -267,7 +287,8 @@ def test_the_seeds_normalize_cleanly(catalog):
     for fn, seed in ((normalize_timm, TIMM_SEED), (normalize_arxiv, ARXIV_SEED), (normalize_repo, GITHUB_SEED),
                      (normalize_torchhub, _seeds("torchhub")), (normalize_torchvision, _seeds("torchvision")),
                      (normalize_hub, _seeds("hf")), (normalize_pwc, PWC_SEED),
-                     (normalize_openclip, _seeds("openclip")), (normalize_torchaudio, _seeds("torchaudio"))):
+                     (normalize_openclip, _seeds("openclip")), (normalize_torchaudio, _seeds("torchaudio")),
+                     (normalize_ngc, NGC_SEED)):
         out = fn(copy.deepcopy(seed))
         assert list(itertools.chain(out if isinstance(out, list) else [out]))
 

@@ -44,6 +44,17 @@ def replay_arxiv(monkeypatch):
 
 
 @contextlib.contextmanager
+def replay_ngc(monkeypatch):
+    from replay.ngc import NgcReplay, ngc_model
+
+    models = [ngc_model(f"nvidia/tao/model_{i:02d}", dateModified=f"2026-09-{1 + i:02d}T00:00:00.000Z") for i in range(25)]
+    with NgcReplay(models) as ngc:
+        monkeypatch.setenv("NGC_API_URL", ngc.url)
+        monkeypatch.delenv("NGC_API_KEY", raising=False)
+        yield {"page_size": 10}
+
+
+@contextlib.contextmanager
 def replay_pwc(monkeypatch):
     from replay.pwc import serving_archive
 
@@ -53,7 +64,7 @@ def replay_pwc(monkeypatch):
 
 # what a network source needs to run here: a local replay of its service, and its settings there
 LOCAL_SERVICE = {"hf": replay_hub, "github": replay_github, "torchhub": replay_github, "arxiv": replay_arxiv,
-                 "pwc": replay_pwc}
+                 "pwc": replay_pwc, "ngc": replay_ngc}
 # a paper's results are keyed by its arXiv id, else by its page in the archive
 PREFIX = {ModelRecord: ("{name}:",), RepoRecord: ("github:",), PaperRecord: ("arxiv:",),
           PaperResultsRecord: ("arxiv:", "https://paperswithcode.com/paper/")}

@@ -58,7 +58,8 @@ def loadability(source: str | None, library: str | None, tags: list[str] | None 
             if backend == "torchhub" else None
         return Loadability(True, backend, note)
     if source != "hf":
-        return Loadability(False, None, f"rows of source {source!r} have no loader backend")
+        blocked = _blocked(library, tags)  # an NGC NeMo or TensorRT model: what loads it
+        return Loadability(False, None, blocked or f"rows of source {source!r} have no loader backend")
     backend = t["libraries"].get(library) if library else None
     if backend is None and "transformers" in lowered:
         backend = "transformers"  # e.g. a sentence-transformers repo that has transformers weights

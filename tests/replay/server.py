@@ -59,6 +59,16 @@ class LocalServer:
     def handler(self) -> type[BaseHTTPRequestHandler]:
         raise NotImplementedError
 
+    def get_only_handler(self) -> type[BaseHTTPRequestHandler]:
+        """A handler that answers GET with self._serve(handler), for replays of read-only APIs."""
+        replay = self
+
+        class H(QuietHandler):
+            def do_GET(self):
+                replay._serve(self)
+
+        return H
+
     def start(self):
         if self._server is not None:
             return self
