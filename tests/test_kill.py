@@ -1,7 +1,7 @@
 """kill -9 at any point of a refresh loses nothing and duplicates nothing, and the next run goes on.
 
-`modelcat refresh` of the network sources (hf: 2000 models in 20 pages, github, arxiv; all
-against the replays) runs as a subprocess and is SIGKILLed at a seeded random moment of
+`modelcat refresh` of the network sources (hf: 2000 models in 20 pages, github, arxiv, ngc: 300
+models in 6 pages; all against the replays) runs as a subprocess and is SIGKILLed at a seeded random moment of
 its run; right after, the catalog is checked (`Catalog.check`: integrity, foreign keys, full-text,
 invariants), and refreshes run to their end, two nights as the clean catalog had. The catalog
 must equal the clean one: every row, every value, nothing duplicated. Where the kill came after the Hub's first committed page,
@@ -31,24 +31,29 @@ from indexer.store import Catalog
 from replay.arxiv import ArxivReplay
 from replay.github import GitHubReplay
 from replay.hub import HubReplay
+from replay.ngc import NgcReplay, ngc_model
 from replay.synth import synthetic_models
 from replay.world import build_arxiv, build_github
 
 RUNS = int(os.environ.get("MODELCAT_KILL_RUNS", "20"))
 # torchhub is left out: it imports torchvision (3 s), which would make each run 3x longer; its
 # run is github's (the same client, the same checkpoint per page) over other files
-SOURCES = ("hf", "github", "arxiv")
+SOURCES = ("hf", "github", "arxiv", "ngc")
 MODELS, PAGE = 2000, 100
-CONFIG = (f"[hf]\npage_size = {PAGE}\n[arxiv]\ndelay_seconds = 0\n"
+CONFIG = (f"[hf]\npage_size = {PAGE}\n[arxiv]\ndelay_seconds = 0\n[ngc]\npage_size = 50\n"
           "[github]\nseconds_between_requests = 0\n[torchhub]\nseconds_between_requests = 0\n")
 
 
 @pytest.fixture(scope="module")
 def world():
-    with HubReplay(synthetic_models(MODELS), page_size=PAGE) as hub, GitHubReplay() as gh, ArxivReplay() as ax:
+    ngc_models = [ngc_model(f"nvidia/{('tao', 'nemo')[i % 2]}/model_{i:03d}",
+                            dateModified=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:{i % 60:02d}.000Z")
+                  for i in range(300)]
+    with HubReplay(synthetic_models(MODELS), page_size=PAGE) as hub, GitHubReplay() as gh, ArxivReplay() as ax, \
+            NgcReplay(ngc_models) as ngc:
         build_github(gh)
         build_arxiv(ax)
-        yield {"HF_ENDPOINT": hub.url, "GITHUB_API_URL": gh.url, "ARXIV_API_URL": ax.url}
+        yield {"HF_ENDPOINT": hub.url, "GITHUB_API_URL": gh.url, "ARXIV_API_URL": ax.url, "NGC_API_URL": ngc.url}
 
 
 def start(folder: Path, urls: dict) -> subprocess.Popen:
@@ -57,6 +62,7 @@ def start(folder: Path, urls: dict) -> subprocess.Popen:
     env = {**os.environ, **urls, "GITHUB_TOKEN": "ghp_kill_test_token", "MODELCAT_CACHE_DIR": str(folder / "cache"),
            "HF_HOME": str(folder / "hf-home")}
     env.pop("HF_TOKEN", None)
+    env.pop("NGC_API_KEY", None)
     args = [sys.executable, "-m", "indexer", "refresh", "--db", str(folder / "catalog.db"),
             "--config", str(folder / "m.toml")]
     for s in SOURCES:
