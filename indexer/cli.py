@@ -158,7 +158,7 @@ class SourceName(click.ParamType):
               help="Refresh only this source (repeatable) [default: every source].")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Settings file [default: $MODELCAT_CONFIG, else ./modelcat.toml if present].")
-@click.option("--full", is_flag=True, help="Sources that refresh incrementally (hf) do a full sweep.")
+@click.option("--full", is_flag=True, help="Sources that refresh incrementally (hf, ngc) do a full sweep.")
 @click.option("--hf-author", multiple=True, help="Hub: only models of this owner (repeatable).")
 @click.option("--hf-library", multiple=True, help="Hub: only models with this library tag (repeatable).")
 @click.option("--hf-pipeline-tag", multiple=True, help="Hub: only models with this pipeline tag (repeatable).")
@@ -184,6 +184,7 @@ def refresh(db, sources, config_file, full, hf_author, hf_library, hf_pipeline_t
     config = with_overrides(load_config(config_file), "hf", {
         "authors": list(hf_author) or None, "libraries": list(hf_library) or None,
         "pipeline_tags": list(hf_pipeline_tag) or None, "min_downloads": hf_min_downloads, "full": full or None})
+    config = with_overrides(config, "ngc", {"full": full or None})
     path = _db(db)
     try:
         results = run_refresh(path, sources or None, progress=_Progress, config=config,

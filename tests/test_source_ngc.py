@@ -131,3 +131,17 @@ def test_hostile_fields_are_dropped_not_stored():
                                   labels=[{"key": "framework", "values": [None, {"a": 1}]}], isPublic="yes"))
     assert rec.size_bytes is None and "public" not in rec.extra and "download" not in rec.extra
     assert rec.url == "https://catalog.ngc.nvidia.com/orgs/nvidia/models/x" and rec.license == "unknown"
+
+
+def test_the_command_lines_full_flag_sweeps_ngc_too(ngc, tmp_path):
+    from click.testing import CliRunner
+
+    from indexer.cli import cli
+
+    db = tmp_path / "catalog.db"
+    refresh(db, ["ngc"])
+    out = CliRunner().invoke(cli, ["refresh", "--db", str(db), "--source", "ngc", "--full"])
+    assert out.exit_code == 0, out.output
+    last = json.loads(sqlite3.connect(db).execute(
+        "SELECT details FROM runs WHERE source = 'ngc' ORDER BY id DESC LIMIT 1").fetchone()[0])
+    assert last["mode"] == "full"
