@@ -1,5 +1,5 @@
 """The hostile-text tier (issue #20): text written by strangers, fed through every network source's
-real fetch path (the Hub, GitHub, PyTorch Hub and arXiv replays), stays inert wherever the catalog
+real fetch path (the Hub, GitHub, PyTorch Hub, arXiv and NGC replays), stays inert wherever the catalog
 shows or copies it:
 
 - pages, in a real browser (headless chromium): no dialog opens, no element, event attribute or
@@ -48,6 +48,18 @@ HUGE = "h" * 1_000_000
 TEXTS = [PY_BREAK, SCRIPT, ATTR, TEMPLATE, BIDI, TERMINAL, ODD]
 ID_TEXTS = [t for t in TEXTS if t != ODD] + ["nul\x00del\x7f"]  # the replay's own hashing needs encodable ids
 XML_SAFE = [PY_BREAK, SCRIPT, ATTR, TEMPLATE, BIDI]  # arXiv's Atom cannot carry control characters
+
+
+def ngc_models() -> list[dict]:
+    """NGC resources whose every text field is a payload; ids that break NGC's rule are skipped."""
+    from replay.ngc import ngc_model
+
+    out = [ngc_model(f"hostile/model-{i}", displayName=text, description=text + " " + SCRIPT,
+                     labels=[{"key": "general", "values": [text[:100], SCRIPT]}, {"key": "framework", "values": [ATTR]}],
+                     attributes=[{"key": "application", "value": TEMPLATE}, {"key": "format", "value": BIDI},
+                                 {"key": "latestVersionIdStr", "value": PY_BREAK}, {"key": "license", "value": JS_URL}])
+           for i, text in enumerate(TEXTS + [HUGE])]
+    return out + [ngc_model(f"hostile/{text}") for text in ID_TEXTS]
 
 
 def hub_models() -> list[dict]:
@@ -108,12 +120,13 @@ def catalog(tmp_path_factory):
     from replay.arxiv import ArxivReplay
     from replay.github import GitHubReplay
     from replay.hub import HubReplay
+    from replay.ngc import NgcReplay
     from replay.world import build_arxiv, build_github
 
     mp = pytest.MonkeyPatch()
     folder = tmp_path_factory.mktemp("hostile")
     with HubReplay(synthetic_models(60, seed=5) + hub_models(), page_size=25) as hub, GitHubReplay() as gh, \
-            ArxivReplay() as ax:
+            ArxivReplay() as ax, NgcReplay(ngc_models()) as ngc:
         build_github(gh)
         build_arxiv(ax)
         safe = SCRIPT + " " + ATTR + " " + BIDI + " " + TEMPLATE + " " + PY_BREAK
@@ -130,15 +143,17 @@ def catalog(tmp_path_factory):
         mp.setenv("HF_ENDPOINT", hub.url)
         mp.setenv("GITHUB_API_URL", gh.url)
         mp.setenv("ARXIV_API_URL", ax.url)
+        mp.setenv("NGC_API_URL", ngc.url)
+        mp.delenv("NGC_API_KEY", raising=False)
         mp.delenv("HF_TOKEN", raising=False)
         mp.delenv("GITHUB_TOKEN", raising=False)
         db = folder / "catalog.db"
         config = {"hf": {"page_size": 25, "retries": 1}, "github": {"seconds_between_requests": 0},
-                  "torchhub": {"seconds_between_requests": 0}, "arxiv": {"delay_seconds": 0}}
+                  "torchhub": {"seconds_between_requests": 0}, "arxiv": {"delay_seconds": 0}, "ngc": {"page_size": 5}}
         try:
             nights = []
             for _ in range(2):  # the second night reads what the first one's links named
-                nights.append(refresh(db, ["hf", "github", "torchhub", "arxiv"], config=config))
+                nights.append(refresh(db, ["hf", "github", "torchhub", "arxiv", "ngc"], config=config))
                 assert all(r.status == "ok" for r in nights[-1]), [(r.source, r.error) for r in nights[-1]]
         finally:
             mp.undo()
@@ -156,16 +171,21 @@ def test_the_payloads_reached_the_catalog_through_every_source(catalog):
     assert _rows(db, "SELECT 1 FROM papers WHERE id = 'arxiv:2101.00001' AND title LIKE '%<script>%'")
     assert _rows(db, "SELECT 1 FROM models WHERE id = 'torchhub:hostile/repo:hostile_net'")
     assert _rows(db, "SELECT 1 FROM metrics WHERE dataset_raw LIKE '%<script>%'")
+    assert len(_rows(db, "SELECT id FROM models WHERE id LIKE 'ngc:hostile/model-%'")) == len(TEXTS) + 1
+    # (the 1 MB one's description is cut to its cap before the <script> that follows it)
+    assert len(_rows(db, "SELECT id FROM models WHERE id LIKE 'ngc:hostile/model-%' AND description LIKE '%<script>%'")) \
+        == len(TEXTS)
 
 
 def test_no_stored_id_breaks_its_sources_rule(catalog):
     db, results = catalog
-    kinds = {"hf": "hf_repo", "timm": "timm", "torchvision": "torchvision", "torchhub": "torchhub"}
+    kinds = {"hf": "hf_repo", "timm": "timm", "torchvision": "torchvision", "torchhub": "torchhub", "ngc": "ngc"}
     for r in _rows(db, "SELECT id, source FROM models"):
         assert valid_id(kinds[r["source"]], r["id"].split(":", 1)[1]), r
     for r in _rows(db, "SELECT id FROM repos"):
         assert valid_id("github_repo", r["id"].split(":", 1)[1]), r
     assert results["hf"].counts.skip_reasons.get("not a valid Hub repository id") == len(ID_TEXTS)
+    assert results["ngc"].counts.skip_reasons.get("not a valid NGC model id") == len(ID_TEXTS)
 
 
 def test_every_cell_fits_its_cap_and_prose_has_no_hidden_characters(catalog):
@@ -189,7 +209,8 @@ def test_the_cli_prints_no_control_character_in_any_format(catalog, fmt):
     out = CliRunner().invoke(cli, ["search", "--db", str(db), "--format", fmt, "--include-test", "--every-source"])
     assert out.exit_code == 0, out.output[-2000:]
     assert not CONTROL.search(out.output), repr(CONTROL.search(out.output))
-    for ident in ("hf:hostile/model-5", "github:hostile/repo", "arxiv:2101.00001", "torchhub:hostile/repo:hostile_net"):
+    for ident in ("hf:hostile/model-5", "github:hostile/repo", "arxiv:2101.00001", "torchhub:hostile/repo:hostile_net",
+                  "ngc:hostile/model-5"):
         for args in ([], ["--json"]):
             show = CliRunner().invoke(cli, ["show", "--db", str(db), ident, *args])
             assert show.exit_code == 0, show.output[-2000:]
@@ -220,7 +241,8 @@ def _pages(base: str, db) -> list[str]:
     tables = [r["name"] for r in _rows(db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                                            "AND name NOT LIKE '%fts%' AND name NOT LIKE 'sqlite_%' "
                                            "AND name NOT LIKE '\\_%' ESCAPE '\\'")]
-    rows = {"models": ["hf:hostile/model-1", "hf:hostile/model-2", "hf:hostile/model-4", "torchhub:hostile/repo:hostile_net"],
+    rows = {"models": ["hf:hostile/model-1", "hf:hostile/model-2", "hf:hostile/model-4", "torchhub:hostile/repo:hostile_net",
+                       "ngc:hostile/model-1", "ngc:hostile/model-2", "ngc:hostile/model-4"],
             "papers": ["arxiv:2101.00001"], "repos": ["github:hostile/repo"]}
     pages = ["/", "/catalog", "/-/modelcat/chart?db=catalog"]
     pages += [f"/catalog/{t}?_search=hostile" if t in ("models", "papers", "repos") else f"/catalog/{t}" for t in tables]
