@@ -34,17 +34,10 @@ class ImageTowerClassifier(nn.Module):
 
 def model_name(row: dict) -> tuple[str, str | None, str | None]:
     """(the name open_clip takes, the pretrained tag, the Hub repository the weights come from)."""
-    import json
-
-    extra = row.get("extra") or {}
-    if isinstance(extra, str):
-        try:
-            extra = json.loads(extra)
-        except ValueError:
-            extra = {}
+    extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}  # decoded by the catalog's reads
     if row["source"] == "openclip":
         arch, _, tag = row["id"].split(":", 1)[1].partition(".")
-        return arch, tag, extra.get("hf_hub") if isinstance(extra, dict) else None
+        return arch, tag, extra.get("hf_hub")
     repo = row.get("hf_hub_id") or row["name"]
     return f"hf-hub:{repo}", None, repo
 
@@ -85,7 +78,7 @@ def build(row: dict, opts: LoadOptions) -> Built:
         model=classifier,
         head=head,
         stages=None,  # tuning.find_stages: the tower's repeated blocks
-        preprocess=_preprocess(open_clip, visual),
+        preprocess=_preprocess(visual),
         transform=transform,
         train_transform=train_transform,
         head_reset=opts.num_classes is not None,
@@ -93,7 +86,7 @@ def build(row: dict, opts: LoadOptions) -> Built:
     )
 
 
-def _preprocess(open_clip, visual) -> dict:
+def _preprocess(visual) -> dict:
     from open_clip.model import get_model_preprocess_cfg
 
     cfg = get_model_preprocess_cfg(visual)

@@ -61,3 +61,8 @@ def texts(v: Any, limit: int = 1000, most: int = 100) -> list[str]:
     if not isinstance(v, (list, tuple)):
         return []
     return [t for t in (text(x, limit) for x in v) if t][:most]
+
+
+def as_list(v: Any) -> list:
+    """A JSON list as it is; anything else (a string, a number, an object, null) as no items."""
+    return v if isinstance(v, list) else []

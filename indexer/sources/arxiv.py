@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ..errors import SkipRecord, SourceError, SourceUnavailable
 from ..normalize import arxiv_ids
 from ..normalize.links import github_repo_ids
-from ..normalize.values import integer, text, texts
+from ..normalize.values import as_list, integer, text, texts
 from ..records import PaperRecord, RepoLink
 from .base import Checkpoint, FetchContext, Source, preflight
 from .http import TRANSIENT_STATUS, RetryingSession, backoff
@@ -296,10 +296,6 @@ def _text(v: Any, limit: int) -> str | None:
     return v[:limit] or None
 
 
-def _list(v: Any) -> list:
-    return v if isinstance(v, list) else []
-
-
 def normalize_arxiv(raw: dict) -> PaperRecord:
     if raw.get("missing"):
         ident = text(raw["missing"], 40)
@@ -319,7 +315,7 @@ def normalize_arxiv(raw: dict) -> PaperRecord:
         source="arxiv",
         arxiv_id=ident,
         title=_text(raw.get("title"), 1000),
-        authors=[a for a in (_text(x, 300) for x in _list(raw.get("authors"))) if a][:500],
+        authors=[a for a in (_text(x, 300) for x in as_list(raw.get("authors"))) if a][:500],
         abstract=abstract,
         published=text(raw.get("published"), 40),
         updated=text(raw.get("updated"), 40),

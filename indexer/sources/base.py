@@ -155,6 +155,21 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def days_since(stamp: str | None) -> float:
+    """Days since a catalog timestamp (a source's last full sweep); infinite when there is none."""
+    import datetime
+
+    if not stamp:
+        return float("inf")
+    try:
+        then = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return float("inf")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # catalog stamps are strictly increasing (store.utcnow), so they can run a few ms ahead of the clock
+    return max(0.0, (now - then).total_seconds() / 86400)
+
+
 _WORD = re.compile(r"[a-z]+")
 
 

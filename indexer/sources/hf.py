@@ -25,7 +25,6 @@ Tokens: read by huggingface_hub from HF_TOKEN (or its login); never written anyw
 
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
 import json
@@ -50,7 +49,7 @@ from ..paths import schema_dir
 from ..normalize.links import github_repo_ids
 from ..normalize.values import integer
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink
-from .base import Checkpoint, FetchContext, Seen, Source, preflight
+from .base import Checkpoint, FetchContext, Seen, Source, days_since, preflight
 
 log = logging.getLogger("modelcat")
 
@@ -232,7 +231,7 @@ class HubSource(Source):
             ctx.log.warning("hf: the scope or normalization changed since the unfinished sweep; starting over")
             sweep = None
         if sweep is None:
-            due = _days_since(state.get("last_sweep_at")) >= float(cfg["full_sweep_days"])
+            due = days_since(state.get("last_sweep_at")) >= float(cfg["full_sweep_days"])
             if cfg["full"] or not state.get("watermark") or state.get("scope") != scope or state.get("norm") != norm:
                 kind = "full"
             elif due:
@@ -363,18 +362,6 @@ class HubSource(Source):
 def _endpoint(cfg: dict) -> str:
     """The Hub a run reads: [hf] endpoint, else $HF_ENDPOINT, else huggingface.co."""
     return (cfg["endpoint"] or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def _days_since(stamp: str | None) -> float:
-    if not stamp:
-        return float("inf")
-    try:
-        then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return float("inf")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    # catalog stamps are strictly increasing (store.utcnow), so they can run a few ms ahead of the clock
-    return max(0.0, (now - then).total_seconds() / 86400)
 
 
 # --------------------------------------------------------------------- normalization

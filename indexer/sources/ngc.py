@@ -20,7 +20,6 @@ NeMo, TAO, TensorRT or Riva artifacts: schema/loaders.yml says what loads them.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -29,9 +28,9 @@ from typing import Iterator
 from ..errors import SkipRecord, SourceError, SourceUnavailable
 from ..normalize import normalize_license, normalize_task
 from ..normalize.ids import id_problem, valid_id
-from ..normalize.values import integer, text
+from ..normalize.values import as_list, integer, text
 from ..records import ModelRecord
-from .base import Checkpoint, FetchContext, Source, preflight
+from .base import Checkpoint, FetchContext, Source, days_since, preflight
 
 DEFAULT_URL = "https://api.ngc.nvidia.com"
 PATH = "/v2/search/catalog/resources/MODEL"
@@ -51,14 +50,6 @@ def _api_url() -> str:
 def _headers() -> dict:
     key = os.environ.get("NGC_API_KEY")
     return {"Accept": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
-
-
-def _days_since(stamp: str | None) -> float:
-    try:
-        then = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except (TypeError, ValueError):
-        return float("inf")
-    return (datetime.datetime.now(datetime.timezone.utc) - then).total_seconds() / 86400
 
 
 class NgcSource(Source):
@@ -83,7 +74,7 @@ class NgcSource(Source):
         state = ctx.state
         newest_known = state.get("newest")
         full = bool(cfg["full"]) or not newest_known or state.get("query") != cfg["query"] or \
-            _days_since(state.get("last_sweep_at")) >= float(cfg["full_sweep_days"]) or bool(state.get("sweep"))
+            days_since(state.get("last_sweep_at")) >= float(cfg["full_sweep_days"]) or bool(state.get("sweep"))
         sweep = state.get("sweep") or {"page": 0, "started": ctx.run_started, "newest": None}
         if not full:
             sweep = {"page": 0, "started": ctx.run_started, "newest": None}
@@ -151,17 +142,13 @@ class NgcSource(Source):
         return normalize_ngc(raw)
 
 
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
-
-
 def _resources(body: dict) -> list[dict]:
     """The page's models, each once (the answer lists them under `_scored` and again under `MODEL`)."""
     out, ids = [], set()
-    for group in _list(body.get("results")):
+    for group in as_list(body.get("results")):
         if not isinstance(group, dict):
             continue
-        for r in _list(group.get("resources")):
+        for r in as_list(group.get("resources")):
             if isinstance(r, dict) and isinstance(r.get("resourceId"), str) and r["resourceId"] not in ids:
                 ids.add(r["resourceId"])
                 out.append(r)
@@ -171,16 +158,16 @@ def _resources(body: dict) -> list[dict]:
 # --------------------------------------------------------------------- normalization
 def _labels(raw: dict) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for label in _list(raw.get("labels")):
+    for label in as_list(raw.get("labels")):
         if isinstance(label, dict) and isinstance(label.get("key"), str):
-            values = [text(v, 100) for v in _list(label.get("values")) if text(v, 100)]
+            values = [text(v, 100) for v in as_list(label.get("values")) if text(v, 100)]
             out.setdefault(label["key"].lower(), []).extend(values)
     return out
 
 
 def _attributes(raw: dict) -> dict:
     out = {}
-    for a in _list(raw.get("attributes")):
+    for a in as_list(raw.get("attributes")):
         if isinstance(a, dict) and isinstance(a.get("key"), str):
             out[a["key"]] = a.get("value")
     return out

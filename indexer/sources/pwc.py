@@ -38,7 +38,7 @@ from ..normalize.dataset import canonical_dataset
 from ..normalize.ids import valid_id
 from ..normalize.links import github_repo_ids
 from ..normalize.metric import canonical_metric
-from ..normalize.values import text
+from ..normalize.values import as_list, text
 from ..parse.jsonstream import JSONStreamError, iter_json_array
 from ..records import CodeLink, PaperResult, PaperResultsRecord
 from .base import FetchContext, Source, preflight
@@ -248,9 +248,9 @@ def _results(task: Any, counts: dict, depth: int = 0, parent: str | None = None)
     name = text(task.get("task"), 500) or parent
     if name is None:
         return
-    for ds in _list(task.get("datasets")):
+    for ds in as_list(task.get("datasets")):
         yield from _dataset_rows(name, ds, None, counts, depth)
-    for sub in _list(task.get("subtasks")):
+    for sub in as_list(task.get("subtasks")):
         yield from _results(sub, counts, depth + 1, name)
 
 
@@ -262,7 +262,7 @@ def _dataset_rows(task: str, ds: Any, parent: str | None, counts: dict, depth: i
         return
     name = f"{parent} / {own}" if parent else own
     sota = ds.get("sota") if isinstance(ds.get("sota"), dict) else {}
-    for row in _list(sota.get("rows")):
+    for row in as_list(sota.get("rows")):
         if not isinstance(row, dict) or not isinstance(row.get("metrics"), dict):
             continue
         model = text(row.get("model_name"), 300)
@@ -277,12 +277,8 @@ def _dataset_rows(task: str, ds: Any, parent: str | None, counts: dict, depth: i
             yield {"paper_url": url, "paper_title": text(row.get("paper_title"), 2000), "result": {
                 "task": task, "dataset": name, "metric": metric, "model": model, "value": value,
                 "extra": row.get("uses_additional_data"), "date": row.get("paper_date")}}
-    for sub in _list(ds.get("subdatasets")):
+    for sub in as_list(ds.get("subdatasets")):
         yield from _dataset_rows(task, sub, name, counts, depth + 1)
-
-
-def _list(v: Any) -> list:
-    return v if isinstance(v, list) else []
 
 
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([%kKmMbBgG]?)")
@@ -322,7 +318,7 @@ def normalize_pwc(raw: dict, *, source: str = "pwc") -> PaperResultsRecord:
     if key is None:
         raise SkipRecord("no paper", "a result or link without a paper URL")
     results = []
-    for r in _list(raw.get("results")):
+    for r in as_list(raw.get("results")):
         if not isinstance(r, dict):
             continue
         task, dataset, metric, model = (text(r.get(k), 500) for k in ("task", "dataset", "metric", "model"))
@@ -339,7 +335,7 @@ def normalize_pwc(raw: dict, *, source: str = "pwc") -> PaperResultsRecord:
             extra_data=r.get("extra") if isinstance(r.get("extra"), bool) else None,
             paper_date=date if date and _DATE.match(date) else None))
     code, seen = [], set()
-    for c in _list(raw.get("code")):
+    for c in as_list(raw.get("code")):
         if not isinstance(c, dict):
             continue
         repo_url = text(c.get("repo_url"), 2000)

@@ -45,7 +45,7 @@ _PAPERS = ("SELECT mp.paper_id, count(*) FROM model_papers mp JOIN models m ON m
 _PAPER_DATASET_ENTITIES = (
     "SELECT d.dataset_id, mp.paper_id, m.entity_id, "
     "max((SELECT max(x.value) FROM metrics x WHERE x.model_id = d.model_id AND +x.dataset_id = d.dataset_id "
-    "AND +x.metric = 'top1')) "
+    "AND +x.metric = 'top1')) AS top1 "
     "FROM {rows} CROSS JOIN model_datasets d ON d.model_id = mp.model_id "
     "WHERE m.removed_at IS NULL AND m.entity_id IS NOT NULL {where} GROUP BY d.dataset_id, mp.paper_id, m.entity_id")
 _ALL_ROWS = "model_papers mp CROSS JOIN models m ON m.id = mp.model_id"
@@ -176,8 +176,7 @@ def _paper_datasets_fresh(conn: sqlite3.Connection) -> list:
     if not _paper_datasets_kept(conn):
         return []
     fresh = ("SELECT dataset_id, paper_id, count(*), max(top1) FROM ("
-             + _PAPER_DATASET_ENTITIES.format(rows=_ALL_ROWS, where="").replace("'top1')) ", "'top1')) AS top1 ", 1)
-             + ") GROUP BY 1, 2")
+             + _PAPER_DATASET_ENTITIES.format(rows=_ALL_ROWS, where="") + ") GROUP BY 1, 2")
     return _described(conn.execute(
         f"SELECT * FROM ({fresh}) WHERE (dataset_id, paper_id) NOT IN ({_STALE_PAIRS}) ORDER BY 1, 2"))
 
