@@ -654,3 +654,37 @@ def test_search_everything_ranks_each_kind_in_the_index_and_skips_removed_models
     assert len(found) == 200 and not {r["id"] for r in found} & set(best)
     assert [r["rank"] for r in found] == pytest.approx([w[1] for w in want[:200]])
     assert {r["id"] for r in found} >= {i for i, rank in want if rank < want[199][1]}
+
+
+def test_a_stored_querys_answers_are_kept_until_the_catalog_changes(catalog_copy):
+    """CatalogDatabase._answers: the seed question's page reads its answers once, and again as soon
+    as anything writes the catalog (SQLite's data_version), never an answer from before a write."""
+    ds = make_datasette(catalog_copy)
+    asyncio.run(ds.invoke_startup())
+    ran = []
+
+    def get(path):
+        r = asyncio.run(ds.client.get(path))
+        assert r.status_code == 200, (path, r.text[:300])
+        return r.text
+
+    def traced(conn):  # every statement any read connection runs
+        conn.set_trace_callback(lambda sql: ran.append(sql))
+
+    asyncio.run(ds.get_database("catalog").execute_fn(traced))
+    ids = lambda page: re.findall(r'<td class="col-id">.*?class="mc-id" href="[^"]+">([^<]+)</a>', page, re.S)  # noqa: E731
+    first = ids(get("/catalog/open_classifiers"))
+    assert len(first) == 100
+    runs = lambda: sum("what people choose by first" in s for s in ran)  # noqa: E731
+    for _ in range(4):  # each read connection keeps its own: read once per connection at most
+        assert ids(get("/catalog/open_classifiers")) == first
+        assert ids(get("/catalog/open_classifiers?_page=2"))
+    before = runs()
+    assert before <= ds.setting("num_sql_threads")
+    gone = html.unescape(first[0])
+    with sqlite3.connect(catalog_copy) as conn:  # a write by another connection: a refresh, a repair
+        conn.execute("UPDATE models SET removed_at = '2026-12-05T00:00:00Z' WHERE id = ?", [gone])
+    after = ids(get("/catalog/open_classifiers"))
+    assert gone not in map(html.unescape, after) and after[0] == first[1] and runs() > before
+    # another parameter is another answer
+    assert ids(get("/catalog/open_classifiers?max_mb=10")) != after

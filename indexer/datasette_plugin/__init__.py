@@ -25,7 +25,7 @@ from datasette.facets import ArrayFacet
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
-from . import paging
+from . import paging, tally
 from .counted import (DATASET_CLAUSE, CountedFacet, counted_filters, counts_ready, dataset_counts_sql,
                       dataset_pairs_sql, live_models_naming, unwalked, worth_walking)
 from ..ids import id_table, is_model_id
@@ -206,6 +206,8 @@ class ListFacet(ArrayFacet):
                        f"CROSS JOIN model_datasets d2 ON d2.model_id = m.id "
                        f"WHERE {where} GROUP BY d2.dataset_id ORDER BY count DESC, value LIMIT {size + 1}")
                 params = [*on_rows[2], *on_rows[1]]
+            elif tally.tallied(self.sql) is not None and tally.covers(self.table, [column]):
+                sql = None  # a searched page: the groups its count read (tally.py)
             else:
                 sql = (f"SELECT j.value AS value, count(*) AS count FROM (SELECT {col} AS items FROM ({self.sql}) "
                        f"WHERE {col} IS NOT NULL AND {col} != '[]') AS r, json_each(r.items) AS j "
@@ -217,13 +219,20 @@ class ListFacet(ArrayFacet):
                 # must read them gets twice the facet limit rather than go missing from the page
                 limit *= 2
             try:
-                rows = await self.ds.execute(self.database, sql, params, truncate=False, custom_time_limit=limit)
+                if sql is None:
+                    groups = await tally.groups(self.ds.get_database(self.database), *tally.tallied(self.sql),
+                                                self.params, limit)
+                    rows = [{"value": v, "count": n} for v, n in
+                            tally.ordered(tally.column_counts(self.table, groups, column))[:size + 1]]
+                else:
+                    rows = (await self.ds.execute(self.database, sql, params, truncate=False,
+                                                  custom_time_limit=limit)).rows
             except QueryInterrupted:
                 timed_out.append(column)
                 continue
             values = []
             key = LIST_FILTERS.get((self.table, column), (f"{column}__arraycontains",))[0]
-            for row in rows.rows[:size]:
+            for row in rows[:size]:
                 value = str(row["value"])
                 arg = {key: value}
                 selected = (key, value) in pairs
@@ -279,9 +288,11 @@ def asgi_wrapper(datasette):
             if scope.get("type") == "http" and b"_search" in (scope.get("query_string") or b""):
                 scope = {**scope, "query_string": _searchable(scope["query_string"])}
             token = paging.begin(paging.stored_query_page(datasette, scope, catalogs(datasette)))  # its page's rows only
+            counting = tally.begin()  # a searched page's count and facets: one pass over its rows
             try:
                 await app(scope, receive, send)
             finally:
+                tally.end(counting)
                 paging.end(token)
 
         return searchable
