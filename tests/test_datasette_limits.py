@@ -74,7 +74,7 @@ def interrupt(monkeypatch):
 
 
 def test_the_home_page_says_which_counts_were_too_slow_and_keeps_its_links(built_catalog, interrupt):
-    interrupt(r"FROM entities")  # the totals
+    interrupt(r"FROM papers\) AS papers")  # the totals
     interrupt(r"FROM source_counts WHERE")  # the models of each source
     r = serve(built_catalog)("/")
     assert r.status_code == 200

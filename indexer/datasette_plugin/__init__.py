@@ -931,9 +931,13 @@ async def catalog_summary(datasette, name: str) -> dict:
         "SELECT r.source, r.status, r.finished_at, r.error, "
         "(SELECT max(r2.finished_at) FROM runs r2 WHERE r2.source = r.source AND r2.status = 'ok') AS last_ok "
         "FROM runs r WHERE r.id = (SELECT max(r3.id) FROM runs r3 WHERE r3.source = r.source)"))}
+    # distinct models: the entity counts (0021) sum to them, where current (a first load defers them);
+    # counting the entities table's 2.3M rows took 22 ms of the page
+    entities = ("(SELECT coalesce(sum(n), 0) FROM entity_facet_counts)"
+                if await counts_ready(datasette, name, "model_entities") else "(SELECT count(*) FROM entities)")
     counts = next(iter(await rows("the totals of the catalog", (
         "SELECT (SELECT coalesce(sum(models), 0) FROM source_counts) AS models, "
-        "(SELECT count(*) FROM entities) AS entities, "
+        f"{entities} AS entities, "
         "(SELECT count(*) FROM papers) AS papers, (SELECT count(*) FROM repos) AS repos, "
         "(SELECT coalesce(sum(loadable), 0) FROM source_counts) AS loadable"))), None)
     unknown = {"models": None, "loadable": None, "open": None} if "the models of each source" in too_slow else \
