@@ -6,7 +6,7 @@ from __future__ import annotations
 
 # prefix -> (kind, table); any other prefix names a model (one per model source)
 _OTHER_KINDS = {"arxiv": ("paper", "papers"), "github": ("repository", "repos")}
-MODEL_PREFIXES = ("timm:", "torchvision:", "hf:", "torchhub:", "openclip:", "torchaudio:", "ngc:")  # the sources that write models
+MODEL_PREFIXES = ("timm:", "torchvision:", "hf:", "torchhub:", "openclip:", "torchaudio:", "ngc:", "kaggle:")  # the sources that write models
 
 
 def _prefix(catalog_id: str) -> str:

@@ -55,6 +55,20 @@ def replay_ngc(monkeypatch):
 
 
 @contextlib.contextmanager
+def replay_kaggle(monkeypatch):
+    from replay.kaggle import KaggleReplay, kaggle_instance, kaggle_model
+
+    models = [kaggle_model(f"google/model-{i:02d}", [kaggle_instance("base", ("pyTorch", "keras", "jax")[i % 3])])
+              for i in range(25)]
+    with KaggleReplay(models) as kaggle:
+        monkeypatch.setenv("KAGGLE_API_URL", kaggle.url)
+        for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("KAGGLE_CONFIG_DIR", "/nonexistent/kaggle-config")
+        yield {"page_size": 10}
+
+
+@contextlib.contextmanager
 def replay_pwc(monkeypatch):
     from replay.pwc import serving_archive
 
@@ -64,7 +78,7 @@ def replay_pwc(monkeypatch):
 
 # what a network source needs to run here: a local replay of its service, and its settings there
 LOCAL_SERVICE = {"hf": replay_hub, "github": replay_github, "torchhub": replay_github, "arxiv": replay_arxiv,
-                 "pwc": replay_pwc, "ngc": replay_ngc}
+                 "pwc": replay_pwc, "ngc": replay_ngc, "kaggle": replay_kaggle}
 # a paper's results are keyed by its arXiv id, else by its page in the archive
 PREFIX = {ModelRecord: ("{name}:",), RepoRecord: ("github:",), PaperRecord: ("arxiv:",),
           PaperResultsRecord: ("arxiv:", "https://paperswithcode.com/paper/")}

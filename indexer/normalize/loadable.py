@@ -58,7 +58,9 @@ def loadability(source: str | None, library: str | None, tags: list[str] | None 
             if backend == "torchhub" else None
         return Loadability(True, backend, note)
     if source != "hf":
-        blocked = _blocked(library, tags)  # an NGC NeMo or TensorRT model: what loads it
+        # a Kaggle PyTorch variation, an NGC NeMo or TensorRT model: what loads it
+        blocked = _blocked(f"{source}-{library}", []) if library else None
+        blocked = blocked or _blocked(library, tags)
         return Loadability(False, None, blocked or f"rows of source {source!r} have no loader backend")
     backend = t["libraries"].get(library) if library else None
     if backend is None and "transformers" in lowered:

@@ -20,6 +20,7 @@ BUILTIN: dict[str, str] = {
     "github": "indexer.sources.github:GitHubSource",  # before torchhub: it finds hubconf.py repositories
     "torchhub": "indexer.sources.torchhub:TorchHubSource",
     "ngc": "indexer.sources.ngc:NgcSource",
+    "kaggle": "indexer.sources.kaggle:KaggleSource",
     "pwc": "indexer.sources.pwc:PwcSource",  # before arxiv: the papers its leaderboards name get read
     "arxiv": "indexer.sources.arxiv:ArxivSource",  # last: it reads the papers the others name
 }

@@ -182,3 +182,14 @@ def family_words(name: str) -> list[str]:
         if m and len(m.group(0)) > 2 and m.group(0) not in words:
             words.append(m.group(0))
     return words
+
+
+def sweep_settings(where: str) -> dict:
+    """The settings of a source that reads an API newest first between full sweeps (ngc, kaggle)."""
+    return {
+        "full_sweep_days": (float, 7.0, f"how often a run reads every page, finding the models {where} removed"),
+        "full": (bool, False, "this run: a full sweep, even when an incremental one would do"),
+        "timeout": (float, 30.0, "seconds to wait for an answer"),
+        "retries": (int, 4, "how often a request that failed (429, 5xx, reset, cut answer) is sent again"),
+    }
+

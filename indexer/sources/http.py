@@ -122,3 +122,24 @@ class RetryingSession(requests.Session):
 
 def _short(url: str) -> str:
     return url if len(url) <= 160 else url[:157] + "..."
+
+
+def json_object(r: requests.Response, service: str, what: str, retries: int, refused: str) -> dict:
+    """The JSON object of an API's answer (after RetryingSession's retries), or the error a source
+    raises: SourceUnavailable for 401/403 (`refused` says which credentials to set or check: the
+    service is there, but not for us), SourceError for any other status or a body that is not a
+    JSON object (the host answered its preflight: a bad night, not an offline machine)."""
+    from ..errors import SourceError, SourceUnavailable
+
+    if r.status_code in (401, 403):
+        raise SourceUnavailable(f"{service} answered HTTP {r.status_code}: {refused}")
+    if r.status_code != 200:
+        raise SourceError(f"{service} answered HTTP {r.status_code} for {what}, {retries} retries later")
+    try:
+        body = r.json()
+    except ValueError as e:
+        raise SourceError(f"{service} answered {what} with JSON that does not parse") from e
+    if not isinstance(body, dict):
+        raise SourceError(f"{service} answered {what} with {type(body).__name__}, not an object")
+    return body
+

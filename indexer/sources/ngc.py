@@ -25,12 +25,12 @@ import os
 import re
 from typing import Iterator
 
-from ..errors import SkipRecord, SourceError, SourceUnavailable
+from ..errors import SkipRecord
 from ..normalize import normalize_license, normalize_task
 from ..normalize.ids import id_problem, valid_id
 from ..normalize.values import as_list, integer, text
 from ..records import ModelRecord
-from .base import Checkpoint, FetchContext, Source, days_since, preflight
+from .base import Checkpoint, FetchContext, Source, days_since, preflight, sweep_settings
 
 DEFAULT_URL = "https://api.ngc.nvidia.com"
 PATH = "/v2/search/catalog/resources/MODEL"
@@ -58,11 +58,8 @@ class NgcSource(Source):
     full_listing = False  # only a full sweep lists everything: it says so (ctx.listed_all_since)
     settings = {
         "page_size": (int, 100, "models per request (the API allows up to 1000)"),
-        "full_sweep_days": (float, 7.0, "how often a run reads every page, finding the models NGC removed"),
-        "full": (bool, False, "this run: a full sweep, even when an incremental one would do"),
         "query": (str, "", "search words (empty: the whole public catalog)"),
-        "timeout": (float, 30.0, "seconds to wait for an answer"),
-        "retries": (int, 4, "how often a request that failed (429, 5xx, reset, cut answer) is sent again"),
+        **sweep_settings("NGC"),
     }
 
     def fetch(self, ctx: FetchContext) -> Iterator[dict]:
@@ -122,21 +119,12 @@ class NgcSource(Source):
     def _get(self, session, base: str, query: dict) -> dict:
         # a request that still fails after its retries (reset, timeout, cut answer) fails the run:
         # the host answered the preflight, so this is a bad night, not an offline machine
+        from .http import json_object
+
         r = session.get(base + PATH, params={"q": json.dumps(query, separators=(",", ":"))}, headers=_headers())
-        if r.status_code in (401, 403):
-            how = "NGC_API_KEY was refused: check it" if os.environ.get("NGC_API_KEY") else \
-                "it asks for an API key: set NGC_API_KEY (an NGC personal key)"
-            raise SourceUnavailable(f"NGC's catalog API answered HTTP {r.status_code}: {how}")
-        if r.status_code != 200:
-            raise SourceError(f"NGC's catalog API answered HTTP {r.status_code} for page {query['page']}, "
-                              f"{session.retries} retries later")
-        try:
-            body = r.json()
-        except ValueError as e:
-            raise SourceError(f"NGC's catalog API answered page {query['page']} with JSON that does not parse") from e
-        if not isinstance(body, dict):
-            raise SourceError(f"NGC's catalog API answered page {query['page']} with {type(body).__name__}, not an object")
-        return body
+        refused = "NGC_API_KEY was refused: check it" if os.environ.get("NGC_API_KEY") else \
+            "it asks for an API key: set NGC_API_KEY (an NGC personal key)"
+        return json_object(r, "NGC's catalog API", f"page {query['page']}", session.retries, refused)
 
     def normalize(self, raw: dict) -> ModelRecord:
         return normalize_ngc(raw)

@@ -19,7 +19,7 @@ import json
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from .server import JSON_TYPE, LocalServer, dumps_json
+from .server import JsonFaults, LocalServer, dumps_json
 
 __all__ = ["NgcReplay", "ngc_model"]
 
@@ -42,7 +42,7 @@ def ngc_model(resource_id: str, **fields) -> dict:
     return r
 
 
-class NgcReplay(LocalServer):
+class NgcReplay(JsonFaults, LocalServer):
     def __init__(self, models=(), *, api_key: str | None = None):
         self.api_key = api_key  # when set, a request without "Authorization: Bearer <key>" is 401
         self._models: dict[str, dict] = {}
@@ -67,31 +67,12 @@ class NgcReplay(LocalServer):
         with self._lock:
             del self._models[resource_id]
 
-    def fail_next(self, n: int, status: int = 503, headers: dict | None = None, body: bytes | None = None) -> None:
-        """The next n requests answer `status` (or, with `body`, 200 and that body: a cut answer)."""
-        with self._lock:
-            self._fail.extend([(status, headers or {}, body)] * n)
-
-    def _send(self, h, status: int, body: bytes, headers: dict | None = None) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", JSON_TYPE)
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
-
     def _serve(self, h) -> None:
         parts = urlsplit(h.path)
         if parts.path != "/v2/search/catalog/resources/MODEL":
             return self._send(h, 404, dumps_json({"requestStatus": {"statusCode": "NOT_FOUND"}}))
-        with self._lock:
-            fail = self._fail.pop(0) if self._fail else None
-        if fail is not None:
-            status, headers, body = fail
-            if body is not None:
-                return self._send(h, 200, body)
-            return self._send(h, status, dumps_json({"requestStatus": {"statusCode": "ERROR"}}), headers)
+        if self._fault(h, dumps_json({"requestStatus": {"statusCode": "ERROR"}})):
+            return
         if self.api_key is not None and h.headers.get("Authorization") != f"Bearer {self.api_key}":
             return self._send(h, 401, dumps_json({"requestStatus": {"statusCode": "UNAUTHORIZED",
                                                                      "statusDescription": "Unauthorized"}}))

@@ -191,3 +191,33 @@ class TrackedServer(LocalServer):
                 self._conns.add(conn)
             else:
                 self._conns.discard(conn)
+
+
+class JsonFaults:
+    """For the replays of JSON APIs (ngc, kaggle): answers, and faults queued for the next requests
+    (a status with its headers, or a 200 whose body is cut short). Needs self._lock and self._fail."""
+
+    def fail_next(self, n: int, status: int = 503, headers: dict | None = None, body: bytes | None = None) -> None:
+        """The next n requests answer `status` (or, with `body`, 200 and that body: a cut answer)."""
+        with self._lock:
+            self._fail.extend([(status, headers or {}, body)] * n)
+
+    def _send(self, h, status: int, body: bytes, headers: dict | None = None) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", JSON_TYPE)
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _fault(self, h, error_body: bytes) -> bool:
+        """Answer the next queued fault, if any (True)."""
+        with self._lock:
+            fail = self._fail.pop(0) if self._fail else None
+        if fail is None:
+            return False
+        status, headers, body = fail
+        self._send(h, 200, body) if body is not None else self._send(h, status, error_body, headers)
+        return True
+

@@ -1,0 +1,135 @@
+"""An in-memory Kaggle Models API for tests that run the kaggle source offline.
+
+Routes, parameters and shapes are those of Kaggle's own client (kagglesdk's ModelApiService in the
+`kaggle` package 1.7: ApiListModelsRequest/Response, ApiGetModelRequest, ApiModel,
+ApiModelInstance): GET /api/v1/models/list with sortBy (update_time, ...), pageSize, pageToken,
+search, owner -> {models, nextPageToken, totalResults}; GET /api/v1/models/{owner}/{model}/get ->
+the model with its instances. Field names are the API's camelCase; enums travel as camelCase
+names (framework `pyTorch`, `tensorFlow2`; modelInstanceType `baseModel`), as the client's
+EnumSerializer reads them. List answers carry no instances and no update time: the order says it.
+Credentials can be required (HTTP basic user:key, or a Bearer token); faults: 429 with
+Retry-After, 5xx, cut bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import threading
+import zlib
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .server import JsonFaults, LocalServer, dumps_json
+
+__all__ = ["KaggleReplay", "kaggle_instance", "kaggle_model"]
+
+
+def kaggle_instance(slug: str, framework: str = "pyTorch", **fields) -> dict:
+    """An ApiModelInstance; fields override."""
+    i = {
+        "slug": slug, "framework": framework,  # its id: from the model it is added to (kaggle_model)
+        "fineTunable": True, "overview": f"The {slug} variation.", "usage": "Load it with kagglehub.",
+        "downloadUrl": "", "versionId": 1, "versionNumber": 1, "trainingData": ["ImageNet"],
+        "url": "", "licenseName": "Apache 2.0", "modelInstanceType": "baseModel",
+        "baseModelInstanceInformation": None, "externalBaseModelUrl": "", "totalUncompressedBytes": 46_800_000,
+    }
+    i.update(fields)
+    return i
+
+
+def kaggle_model(ref: str, instances=(), **fields) -> dict:
+    """An ApiModel with its instances (each instance's url filled in from the ref); fields override."""
+    owner, slug = ref.split("/")
+    m = {
+        "id": zlib.crc32(ref.encode()) % 10_000_000 + 1, "ref": ref, "title": slug.replace("-", " ").title(),
+        "subtitle": f"{slug} pretrained weights", "author": owner, "slug": slug, "isPrivate": False,
+        "description": f"# {slug}\n\nA model.", "tags": [{"ref": "image-classification", "name": "Image Classification"}],
+        "publishTime": "2024-05-01T00:00:00Z", "provenanceSources": "", "url": f"https://www.kaggle.com/models/{ref}",
+        "instances": [],
+    }
+    m.update(fields)
+    for inst in instances:
+        inst = copy.deepcopy(inst)
+        handle = f"{ref}/{inst['framework']}/{inst['slug']}"
+        inst.setdefault("id", zlib.crc32(handle.encode()) % 10_000_000 + 1)
+        if not inst.get("url"):
+            inst["url"] = f"https://www.kaggle.com/models/{handle}"
+        m["instances"].append(inst)
+    return m
+
+
+class KaggleReplay(JsonFaults, LocalServer):
+    def __init__(self, models=(), *, key: tuple[str, str] | None = None, token: str | None = None,
+                 anonymous: bool = True):
+        self.key, self.token, self.anonymous = key, token, anonymous
+        self._models: dict[str, dict] = {}
+        self._updated: dict[str, int] = {}
+        self._clock = itertools.count(1)
+        self._fail: list[tuple[int, dict, bytes | None]] = []
+        self._lock = threading.Lock()
+        self.requests: list[str] = []  # each request's path and query
+        for m in models:
+            self.add(m)
+
+    def handler(self):
+        return self.get_only_handler()
+
+    def add(self, m: dict) -> None:
+        with self._lock:
+            self._models[m["ref"]] = copy.deepcopy(m)
+            self._updated[m["ref"]] = next(self._clock)
+
+    def update(self, ref: str, **fields) -> None:
+        """Change a model (it moves to the top of the update-time order)."""
+        with self._lock:
+            self._models[ref].update(copy.deepcopy(fields))
+            self._updated[ref] = next(self._clock)
+
+    def remove(self, ref: str) -> None:
+        with self._lock:
+            del self._models[ref]
+            del self._updated[ref]
+
+    def _authorized(self, header: str | None) -> bool:
+        if self.token is not None and header == f"Bearer {self.token}":
+            return True
+        if self.key is not None and header == "Basic " + base64.b64encode(":".join(self.key).encode()).decode():
+            return True
+        return header is None and self.anonymous
+
+    def _serve(self, h) -> None:
+        parts = urlsplit(h.path)
+        self.requests.append(h.path)
+        if self._fault(h, dumps_json({"code": 500, "message": "Server Error"})):
+            return
+        if not self._authorized(h.headers.get("Authorization")):
+            return self._send(h, 401, dumps_json({"code": 401, "message": "Unauthenticated"}))
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path == "/api/v1/models/list":
+            return self._list(h, q)
+        path = [unquote(p) for p in parts.path.split("/") if p]
+        if len(path) == 6 and path[:3] == ["api", "v1", "models"] and path[5] == "get":
+            with self._lock:
+                m = copy.deepcopy(self._models.get(f"{path[3]}/{path[4]}"))
+            if m is None:
+                return self._send(h, 404, dumps_json({"code": 404, "message": "Not found"}))
+            return self._send(h, 200, dumps_json(m))
+        return self._send(h, 404, dumps_json({"code": 404, "message": "Not found"}))
+
+    def _list(self, h, q: dict) -> None:
+        size = max(1, min(int(q.get("pageSize") or 20), 100))
+        start = int(q.get("pageToken") or 0)
+        with self._lock:
+            refs = sorted(self._models, key=lambda r: -self._updated[r]) if q.get("sortBy") == "update_time" \
+                else sorted(self._models)
+            models = [self._models[r] for r in refs]
+        if q.get("owner"):
+            models = [m for m in models if m["ref"].split("/")[0] == q["owner"]]
+        if q.get("search"):
+            models = [m for m in models if q["search"].lower() in (m["title"] + " " + m["ref"]).lower()]
+        chunk = [{k: copy.deepcopy(v) for k, v in m.items() if k != "instances"} | {"instances": []}
+                 for m in models[start:start + size]]
+        more = start + size < len(models)
+        self._send(h, 200, dumps_json({"models": chunk, "nextPageToken": str(start + size) if more else "",
+                                       "totalResults": len(models)}))

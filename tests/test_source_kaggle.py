@@ -1,0 +1,188 @@
+"""The kaggle source against a replay of Kaggle's Models API (tests/replay/kaggle.py: the routes,
+parameters and shapes of Kaggle's own client): one row per framework variation, normalized like the
+other sources (license, task, library, size, datasets, base model, loadability with what loads
+it), incremental runs down to the newest model the last run saw, removals on a full sweep only,
+credentials as Kaggle's tools read them and never stored, a clear `unavailable` offline or when
+credentials are needed or refused, and faults retried."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from indexer.errors import SkipRecord
+from indexer.refresh import refresh
+from indexer.sources.kaggle import framework, normalize_kaggle
+from replay.kaggle import KaggleReplay, kaggle_instance, kaggle_model
+
+
+def _models(n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        ref = f"{'google' if i % 2 else 'keras'}/model-{i:03d}"
+        instances = [kaggle_instance("base", "pyTorch" if i % 2 else "keras")]
+        if i % 3 == 0:
+            instances.append(kaggle_instance("tflite-int8", "tfLite", totalUncompressedBytes=4_000_000))
+        out.append(kaggle_model(ref, instances))
+    return out
+
+
+@pytest.fixture
+def kaggle(monkeypatch, tmp_path):
+    with KaggleReplay(_models(23)) as replay:
+        monkeypatch.setenv("KAGGLE_API_URL", replay.url)
+        for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
+        yield replay
+
+
+def rows(db) -> dict[str, dict]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM models WHERE source = 'kaggle' AND removed_at IS NULL")}
+
+
+def _lists(replay) -> list[str]:
+    return [p for p in replay.requests if p.startswith("/api/v1/models/list")]
+
+
+def test_a_full_sweep_reads_every_model_and_writes_each_variation(kaggle, tmp_path):
+    db = tmp_path / "catalog.db"
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"page_size": 5}})
+    assert r.status == "ok" and r.details["mode"] == "full", r.error
+    got = rows(db)
+    assert len(got) == 23 + 8 == r.counts.new and r.details["models"] == 23
+    assert len(_lists(kaggle)) == 5 and all("sortBy=update_time" in p and "pageSize=5" in p for p in _lists(kaggle))
+    assert r.details["credentials"] == "none (anonymous)"
+    row = got["kaggle:google/model-001/pyTorch/base"]
+    assert row["url"] == "https://www.kaggle.com/models/google/model-001/pyTorch/base"
+    assert (row["task"], row["library"], row["license"], row["license_family"], row["size_bytes"],
+            row["size_is_estimate"], row["author"]) == \
+        ("image-classification", "pytorch", "apache-2.0", "permissive", 46_800_000, 0, "google")
+    assert row["license_raw"] == "Apache 2.0"
+    assert json.loads(row["dataset_ids"]) == ["imagenet-1k"]
+    extra = json.loads(row["extra"])
+    assert extra["fine_tunable"] is True and extra["version"] == 1 and extra["framework"] == "pyTorch"
+    assert extra["download"] == 'kagglehub.model_download("google/model-001/pyTorch/base")'
+    # not loadable, each saying what loads it
+    assert row["loadable"] == 0 and "kagglehub.model_download" in row["load_note"]
+    keras = got["kaggle:keras/model-000/keras/base"]
+    assert keras["library"] == "keras" and keras["loadable"] == 0 and "load it with keras" in keras["load_note"]
+    lite = got["kaggle:keras/model-000/tfLite/tflite-int8"]
+    assert lite["library"] == "tflite" and lite["size_bytes"] == 4_000_000 and "TensorFlow Lite" in lite["load_note"]
+
+
+def test_incremental_runs_read_down_to_what_the_last_run_saw(kaggle, tmp_path):
+    db = tmp_path / "catalog.db"
+    cfg = {"kaggle": {"page_size": 5}}
+    refresh(db, ["kaggle"], config=cfg)
+    kaggle.requests.clear()
+    [r] = refresh(db, ["kaggle"], config=cfg)
+    assert r.details["mode"] == "incremental" and len(_lists(kaggle)) == 1 and r.counts.new == 0
+    # one model gains a variation and a new license, one is added: the next run reads one page
+    kaggle.update("google/model-007", instances=[kaggle_instance("base", "pyTorch", licenseName="MIT",
+                                                                 url="https://www.kaggle.com/models/google/model-007/pyTorch/base"),
+                                                 kaggle_instance("large", "transformers",
+                                                                 url="https://www.kaggle.com/models/google/model-007/transformers/large")])
+    kaggle.add(kaggle_model("acme/fresh", [kaggle_instance("v1", "jax")]))
+    kaggle.requests.clear()
+    [r] = refresh(db, ["kaggle"], config=cfg)
+    assert r.status == "ok" and (r.counts.new, r.counts.updated) == (2, 1) and len(_lists(kaggle)) == 1
+    got = rows(db)
+    assert got["kaggle:google/model-007/pyTorch/base"]["license"] == "mit"
+    assert "AutoModel.from_pretrained" in got["kaggle:google/model-007/transformers/large"]["load_note"]
+    assert "JAX" in got["kaggle:acme/fresh/jax/v1"]["load_note"]
+    # a model Kaggle no longer lists stays until a full sweep says it is gone
+    kaggle.remove("keras/model-000")
+    refresh(db, ["kaggle"], config=cfg)
+    assert "kaggle:keras/model-000/keras/base" in rows(db)
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"page_size": 5, "full": True}})
+    assert r.details["mode"] == "full" and r.counts.removed == 2
+    assert not {"kaggle:keras/model-000/keras/base", "kaggle:keras/model-000/tfLite/tflite-int8"} & set(rows(db))
+
+
+def test_credentials_as_kaggles_tools_read_them_are_sent_and_never_stored(kaggle, tmp_path, monkeypatch):
+    db = tmp_path / "catalog.db"
+    kaggle.anonymous, kaggle.key, kaggle.token = False, ("ada", "KEY-SECRET-123"), "TOKEN-SECRET-456"
+    [r] = refresh(db, ["kaggle"])
+    assert r.status == "unavailable" and "HTTP 401" in r.error and "KAGGLE_USERNAME and KAGGLE_KEY" in r.error
+    assert "\n" not in r.error
+    monkeypatch.setenv("KAGGLE_USERNAME", "ada")
+    monkeypatch.setenv("KAGGLE_KEY", "wrong")
+    [r] = refresh(db, ["kaggle"])
+    assert r.status == "unavailable" and "KAGGLE_USERNAME/KAGGLE_KEY were refused" in r.error
+    monkeypatch.setenv("KAGGLE_KEY", "KEY-SECRET-123")
+    [r] = refresh(db, ["kaggle"])
+    assert r.status == "ok" and len(rows(db)) == 31 and r.details["credentials"] == "KAGGLE_USERNAME/KAGGLE_KEY"
+    # kaggle.json, where Kaggle's tools keep it
+    monkeypatch.delenv("KAGGLE_USERNAME")
+    monkeypatch.delenv("KAGGLE_KEY")
+    config = tmp_path / "kaggle-config"
+    config.mkdir()
+    (config / "kaggle.json").write_text(json.dumps({"username": "ada", "key": "KEY-SECRET-123"}))
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(config))
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"full": True}})
+    assert r.status == "ok" and r.details["credentials"].endswith("kaggle.json")
+    # a token comes first
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "TOKEN-SECRET-456")
+    (config / "kaggle.json").write_text(json.dumps({"username": "ada", "key": "wrong"}))
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"full": True}})
+    assert r.status == "ok" and r.details["credentials"] == "KAGGLE_API_TOKEN"
+    for secret in (b"KEY-SECRET-123", b"TOKEN-SECRET-456"):
+        assert not any(secret in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.parent != config)
+
+
+def test_offline_the_source_is_unavailable_in_one_line_and_the_others_go_on(tmp_path, monkeypatch, list_source):
+    monkeypatch.setenv("KAGGLE_API_URL", "https://www.kaggle.invalid")
+    list_source("toy", [{"name": "a"}])
+    db = tmp_path / "catalog.db"
+    kaggle, toy = refresh(db, ["kaggle", "toy"])
+    assert kaggle.status == "unavailable" and "cannot reach Kaggle's API" in kaggle.error and "\n" not in kaggle.error
+    assert toy.status == "ok"
+
+
+def test_faults_are_retried_and_a_cut_answer_is_not_a_page(kaggle, tmp_path, monkeypatch):
+    monkeypatch.setattr("indexer.sources.http.backoff", lambda *a: 0.0)
+    db = tmp_path / "catalog.db"
+    kaggle.fail_next(1, 429, {"Retry-After": "0"})
+    kaggle.fail_next(1, 503)
+    kaggle.fail_next(1, 200, body=b'{"models": [{"ref": "goo')
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"page_size": 10}})
+    assert r.status == "ok" and len(rows(db)) == 31 and r.details["retried"] == 3
+    kaggle.fail_next(40, 500)
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"page_size": 10, "full": True}})
+    assert r.status == "failed" and "HTTP 500" in r.error and len(rows(db)) == 31
+
+
+def test_a_variation_made_from_another_names_it_as_its_base_model(kaggle, tmp_path):
+    kaggle.add(kaggle_model("ada/tuned", [kaggle_instance(
+        "v2", "pyTorch", modelInstanceType="kaggleVariant", trainingData=["https://www.kaggle.com/datasets/ada/cats"],
+        baseModelInstanceInformation={"id": 9, "owner": {"slug": "google"}, "modelSlug": "model-001",
+                                      "instanceSlug": "base", "framework": "pyTorch"})]))
+    db = tmp_path / "catalog.db"
+    refresh(db, ["kaggle"])
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT relation, related_id FROM model_relations WHERE model_id = ?",
+                        ["kaggle:ada/tuned/pyTorch/v2"]).fetchall() == [("base_model", "kaggle:google/model-001/pyTorch/base")]
+    extra = json.loads(rows(db)["kaggle:ada/tuned/pyTorch/v2"]["extra"])
+    assert extra["instance_type"] == "kaggleVariant" and extra["training_data"] == ["https://www.kaggle.com/datasets/ada/cats"]
+
+
+@pytest.mark.parametrize("spelling", ["pyTorch", "PY_TORCH", "MODEL_FRAMEWORK_PY_TORCH", "py_torch", "PyTorch"])
+def test_the_framework_enum_is_read_however_a_client_spells_it(spelling):
+    assert framework(spelling) == ("pyTorch", "pytorch")
+
+
+@pytest.mark.parametrize("raw, why", [
+    ({}, "not a Kaggle model variation"),
+    ({"model": {"ref": "a/b"}, "instance": "x"}, "not a Kaggle model variation"),
+    ({"model": {"ref": "a/b", "isPrivate": True}, "instance": {"slug": "v", "framework": "pyTorch"}}, "private"),
+    ({"model": {"ref": "a/b"}, "instance": {"slug": "v", "framework": "quantumTorch"}}, "without owner"),
+    ({"model": {"ref": "a/b"}, "instance": {"slug": "../../x", "framework": "pyTorch"}}, "not a valid Kaggle"),
+])
+def test_records_that_are_not_a_public_variation_are_skipped_with_the_reason(raw, why):
+    with pytest.raises(SkipRecord, match=why):
+        normalize_kaggle(raw)
