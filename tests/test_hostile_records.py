@@ -174,6 +174,22 @@ NGC_SEED = {
 }
 
 
+# a variation as Kaggle's Models API answers it (tests/replay/kaggle.py says where the shape comes from)
+KAGGLE_SEED = {
+    "model": {"id": 3301, "ref": "keras/efficientnetv2", "title": "EfficientNetV2", "subtitle": "ImageNet classifiers",
+              "author": "keras", "slug": "efficientnetv2", "isPrivate": False, "description": "# EfficientNetV2",
+              "tags": [{"ref": "image-classification", "name": "Image Classification"}],
+              "publishTime": "2023-11-02T17:00:00Z", "provenanceSources": "", "url": "https://www.kaggle.com/models/keras/efficientnetv2"},
+    "instance": {"id": 5012, "slug": "efficientnetv2_b0_imagenet", "framework": "keras", "fineTunable": True,
+                 "overview": "B0", "usage": "keras_hub", "versionId": 9, "versionNumber": 2,
+                 "trainingData": ["ImageNet"], "url": "https://www.kaggle.com/models/keras/efficientnetv2/keras/efficientnetv2_b0_imagenet",
+                 "licenseName": "Apache 2.0", "modelInstanceType": "baseModel",
+                 "baseModelInstanceInformation": {"id": 1, "owner": {"slug": "keras"}, "modelSlug": "efficientnetv2",
+                                                  "instanceSlug": "efficientnetv2_b0", "framework": "keras"},
+                 "externalBaseModelUrl": "", "totalUncompressedBytes": 29_000_000},
+}
+
+
 def hf_seed():
     from replay.synth import synthetic_models
 
@@ -254,6 +270,14 @@ def test_ngc_records(raw, catalog):
 
 
 @SETTINGS(CHEAP)
+@given(raw=mutated(KAGGLE_SEED))
+def test_kaggle_records(raw, catalog):
+    from indexer.sources.kaggle import normalize_kaggle
+
+    check(normalize_kaggle, raw, catalog, "kaggle")
+
+
+@SETTINGS(CHEAP)
 @given(raw=mutated(PWC_SEED))
 def test_pwc_records(raw, catalog):
     from indexer.sources.pwc import normalize_pwc
@@ -276,6 +300,7 @@ def test_the_seeds_normalize_cleanly(catalog):
     from indexer.sources.arxiv import normalize_arxiv
     from indexer.sources.github import normalize_repo
     from indexer.sources.hf import normalize_hub
+    from indexer.sources.kaggle import normalize_kaggle
     from indexer.sources.ngc import normalize_ngc
     from indexer.sources.openclip import normalize_openclip
     from indexer.sources.pwc import normalize_pwc
@@ -288,7 +313,7 @@ def test_the_seeds_normalize_cleanly(catalog):
                      (normalize_torchhub, _seeds("torchhub")), (normalize_torchvision, _seeds("torchvision")),
                      (normalize_hub, _seeds("hf")), (normalize_pwc, PWC_SEED),
                      (normalize_openclip, _seeds("openclip")), (normalize_torchaudio, _seeds("torchaudio")),
-                     (normalize_ngc, NGC_SEED)):
+                     (normalize_ngc, NGC_SEED), (normalize_kaggle, KAGGLE_SEED)):
         out = fn(copy.deepcopy(seed))
         assert list(itertools.chain(out if isinstance(out, list) else [out]))
 

@@ -62,6 +62,20 @@ def ngc_models() -> list[dict]:
     return out + [ngc_model(f"hostile/{text}") for text in ID_TEXTS]
 
 
+def kaggle_models() -> list[dict]:
+    """Kaggle models whose every text field is a payload; handles that break Kaggle's rule are skipped."""
+    from replay.kaggle import kaggle_instance, kaggle_model
+
+    out = [kaggle_model(f"hostile/model-{i}", [kaggle_instance(
+        "base", "pyTorch", licenseName=text[:200], trainingData=[text, JS_URL], overview=text, usage=SCRIPT,
+        externalBaseModelUrl=JS_URL, modelInstanceType=ATTR)],
+        title=text, subtitle=SCRIPT, description=text + " " + SCRIPT, author=TEMPLATE, provenanceSources=BIDI,
+        tags=[{"ref": "x", "name": text[:100]}, {"ref": "y", "name": SCRIPT}])
+        for i, text in enumerate(TEXTS + [HUGE])]
+    return out + [kaggle_model("hostile/ids", [kaggle_instance(text.replace("/", "_"), "pyTorch", url="")
+                                               for text in ID_TEXTS])]
+
+
 def hub_models() -> list[dict]:
     out = []
     for i, text in enumerate(TEXTS + [HUGE]):
@@ -120,13 +134,14 @@ def catalog(tmp_path_factory):
     from replay.arxiv import ArxivReplay
     from replay.github import GitHubReplay
     from replay.hub import HubReplay
+    from replay.kaggle import KaggleReplay
     from replay.ngc import NgcReplay
     from replay.world import build_arxiv, build_github
 
     mp = pytest.MonkeyPatch()
     folder = tmp_path_factory.mktemp("hostile")
     with HubReplay(synthetic_models(60, seed=5) + hub_models(), page_size=25) as hub, GitHubReplay() as gh, \
-            ArxivReplay() as ax, NgcReplay(ngc_models()) as ngc:
+            ArxivReplay() as ax, NgcReplay(ngc_models()) as ngc, KaggleReplay(kaggle_models()) as kaggle:
         build_github(gh)
         build_arxiv(ax)
         safe = SCRIPT + " " + ATTR + " " + BIDI + " " + TEMPLATE + " " + PY_BREAK
@@ -145,15 +160,20 @@ def catalog(tmp_path_factory):
         mp.setenv("ARXIV_API_URL", ax.url)
         mp.setenv("NGC_API_URL", ngc.url)
         mp.delenv("NGC_API_KEY", raising=False)
+        mp.setenv("KAGGLE_API_URL", kaggle.url)
+        for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+            mp.delenv(var, raising=False)
+        mp.setenv("KAGGLE_CONFIG_DIR", str(folder / "no-kaggle-config"))
         mp.delenv("HF_TOKEN", raising=False)
         mp.delenv("GITHUB_TOKEN", raising=False)
         db = folder / "catalog.db"
         config = {"hf": {"page_size": 25, "retries": 1}, "github": {"seconds_between_requests": 0},
-                  "torchhub": {"seconds_between_requests": 0}, "arxiv": {"delay_seconds": 0}, "ngc": {"page_size": 5}}
+                  "torchhub": {"seconds_between_requests": 0}, "arxiv": {"delay_seconds": 0}, "ngc": {"page_size": 5},
+                  "kaggle": {"page_size": 5}}
         try:
             nights = []
             for _ in range(2):  # the second night reads what the first one's links named
-                nights.append(refresh(db, ["hf", "github", "torchhub", "arxiv", "ngc"], config=config))
+                nights.append(refresh(db, ["hf", "github", "torchhub", "arxiv", "ngc", "kaggle"], config=config))
                 assert all(r.status == "ok" for r in nights[-1]), [(r.source, r.error) for r in nights[-1]]
         finally:
             mp.undo()
@@ -175,17 +195,21 @@ def test_the_payloads_reached_the_catalog_through_every_source(catalog):
     # (the 1 MB one's description is cut to its cap before the <script> that follows it)
     assert len(_rows(db, "SELECT id FROM models WHERE id LIKE 'ngc:hostile/model-%' AND description LIKE '%<script>%'")) \
         == len(TEXTS)
+    assert len(_rows(db, "SELECT id FROM models WHERE id LIKE 'kaggle:hostile/model-%' AND description LIKE '%<script>%'")) \
+        == len(TEXTS) + 1
 
 
 def test_no_stored_id_breaks_its_sources_rule(catalog):
     db, results = catalog
-    kinds = {"hf": "hf_repo", "timm": "timm", "torchvision": "torchvision", "torchhub": "torchhub", "ngc": "ngc"}
+    kinds = {"hf": "hf_repo", "timm": "timm", "torchvision": "torchvision", "torchhub": "torchhub", "ngc": "ngc",
+             "kaggle": "kaggle"}
     for r in _rows(db, "SELECT id, source FROM models"):
         assert valid_id(kinds[r["source"]], r["id"].split(":", 1)[1]), r
     for r in _rows(db, "SELECT id FROM repos"):
         assert valid_id("github_repo", r["id"].split(":", 1)[1]), r
     assert results["hf"].counts.skip_reasons.get("not a valid Hub repository id") == len(ID_TEXTS)
     assert results["ngc"].counts.skip_reasons.get("not a valid NGC model id") == len(ID_TEXTS)
+    assert sum(n for why, n in results["kaggle"].counts.skip_reasons.items() if "Kaggle" in why) == len(ID_TEXTS)
 
 
 def test_every_cell_fits_its_cap_and_prose_has_no_hidden_characters(catalog):
@@ -210,7 +234,7 @@ def test_the_cli_prints_no_control_character_in_any_format(catalog, fmt):
     assert out.exit_code == 0, out.output[-2000:]
     assert not CONTROL.search(out.output), repr(CONTROL.search(out.output))
     for ident in ("hf:hostile/model-5", "github:hostile/repo", "arxiv:2101.00001", "torchhub:hostile/repo:hostile_net",
-                  "ngc:hostile/model-5"):
+                  "ngc:hostile/model-5", "kaggle:hostile/model-5/pyTorch/base"):
         for args in ([], ["--json"]):
             show = CliRunner().invoke(cli, ["show", "--db", str(db), ident, *args])
             assert show.exit_code == 0, show.output[-2000:]
@@ -242,7 +266,8 @@ def _pages(base: str, db) -> list[str]:
                                            "AND name NOT LIKE '%fts%' AND name NOT LIKE 'sqlite_%' "
                                            "AND name NOT LIKE '\\_%' ESCAPE '\\'")]
     rows = {"models": ["hf:hostile/model-1", "hf:hostile/model-2", "hf:hostile/model-4", "torchhub:hostile/repo:hostile_net",
-                       "ngc:hostile/model-1", "ngc:hostile/model-2", "ngc:hostile/model-4"],
+                       "ngc:hostile/model-1", "ngc:hostile/model-2", "ngc:hostile/model-4",
+                       "kaggle:hostile/model-1/pyTorch/base", "kaggle:hostile/model-4/pyTorch/base"],
             "papers": ["arxiv:2101.00001"], "repos": ["github:hostile/repo"]}
     pages = ["/", "/catalog", "/-/modelcat/chart?db=catalog"]
     pages += [f"/catalog/{t}?_search=hostile" if t in ("models", "papers", "repos") else f"/catalog/{t}" for t in tables]

@@ -714,7 +714,9 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
     mb = row.get("size_bytes")
     params = row.get("num_params")
     licenses = {x["license"] for x in row.get("same_weights") or []} | {row.get("license")}
-    return {"modelcat_card": {
+    # every string a source wrote with its hidden characters as escapes (a Kaggle license name
+    # carrying a bidi override reordered the card around it)
+    return {"modelcat_card": _shown({
         "sources_say": _sources_say(row, link),
         "row": row,
         "load_line": load_line(row["id"]) if row.get("loadable") else None,
@@ -727,7 +729,7 @@ async def _model_card(db, datasette, database: str, model_id: str) -> dict:
         "fine_tunes_more": len(row["fine_tunes"]) > 20,
         "fine_tunes_href": datasette.urls.table(database, "model_relations") + "?" + urlencode({"related_id": row["id"]}),
         "raw_href": datasette.urls.table(database, "models") + "?" + urlencode({"id": row["id"]}),
-    }}
+    })}
 
 
 # what each source says of the same weights, field by field (the model page's table)
