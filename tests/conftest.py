@@ -194,18 +194,24 @@ def loader_env(loader_artifacts, loader_catalog, monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def world():
     """The network sources' replays, filled: a Hub of 240 synthetic models (pages of 40), the
-    GitHub and arXiv worlds their links lead to (replay/world.py), an NGC catalog of 30 models."""
+    GitHub and arXiv worlds their links lead to (replay/world.py), an NGC catalog of 30 models, a
+    Kaggle one of 30 (38 variations)."""
     from replay.arxiv import ArxivReplay
     from replay.github import GitHubReplay
     from replay.hub import HubReplay
+    from replay.kaggle import KaggleReplay, kaggle_instance, kaggle_model
     from replay.ngc import NgcReplay, ngc_model
     from replay.synth import synthetic_models
     from replay.world import build_arxiv, build_github
 
     ngc_models = [ngc_model(f"nvidia/{('tao', 'nemo', 'riva')[i % 3]}/model_{i:02d}",
                             dateModified=f"2026-09-{1 + i % 28:02d}T04:00:{i:02d}.000Z") for i in range(30)]
+    kaggle_models = [kaggle_model(f"{('google', 'keras')[i % 2]}/model-{i:02d}",
+                                  [kaggle_instance("base", ("pyTorch", "keras", "tfLite")[i % 3])]
+                                  + ([kaggle_instance("large", "transformers")] if i % 4 == 0 else []))
+                     for i in range(30)]
     with HubReplay(synthetic_models(240), page_size=40) as hub, GitHubReplay() as gh, ArxivReplay() as ax, \
-            NgcReplay(ngc_models) as ngc:
+            NgcReplay(ngc_models) as ngc, KaggleReplay(kaggle_models) as kaggle:
         build_github(gh)
         build_arxiv(ax)
-        yield {"hf": hub, "github": gh, "arxiv": ax, "ngc": ngc}
+        yield {"hf": hub, "github": gh, "arxiv": ax, "ngc": ngc, "kaggle": kaggle}

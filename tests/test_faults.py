@@ -1,4 +1,4 @@
-"""A bad night, reproducibly: every network source (hf, github, torchhub, arxiv, ngc) refreshed through
+"""A bad night, reproducibly: every network source (hf, github, torchhub, arxiv, ngc, kaggle) refreshed through
 a fault-injecting proxy (replay/faults.py) that answers a seeded 20% of requests with 429
 (Retry-After), 500, 503, a stall past the timeout, a connection reset, a body cut short, or a
 200 whose JSON/XML is cut in half. The catalog after each faulty run must equal the catalog after
@@ -23,7 +23,7 @@ from dbrows import assert_same_catalog, catalog_dump
 from indexer.refresh import refresh
 from replay.faults import KINDS, FaultProxy
 
-NETWORK = ("hf", "github", "torchhub", "arxiv", "ngc")
+NETWORK = ("hf", "github", "torchhub", "arxiv", "ngc", "kaggle")
 SEEDS = int(os.environ.get("MODELCAT_FAULT_SEEDS", "4"))
 TIMEOUT = 0.5  # the clients' timeout; a stall lasts 1 s
 RETRY_AFTER = 13  # distinct from every backoff step, so its waits can be counted
@@ -31,7 +31,8 @@ def config() -> dict:
     gh = {"seconds_between_requests": 0, "max_rate_limit_wait": 5, "timeout": TIMEOUT, "retries": 5}
     return {"hf": {"timeout": TIMEOUT, "retries": 6, "page_size": 40}, "github": dict(gh), "torchhub": dict(gh),
             "arxiv": {"delay_seconds": 0, "retries": 4, "timeout": TIMEOUT},
-            "ngc": {"timeout": TIMEOUT, "retries": 6, "page_size": 10}}
+            "ngc": {"timeout": TIMEOUT, "retries": 6, "page_size": 10},
+            "kaggle": {"timeout": TIMEOUT, "retries": 6, "page_size": 10}}
 
 
 def statuses(results) -> dict[str, str]:
@@ -46,12 +47,17 @@ def waits(monkeypatch):
     return slept
 
 
-def point_at(monkeypatch, tmp_path, hub_url, gh_url, ax_url, ngc_url):
-    monkeypatch.setenv("NGC_API_URL", ngc_url)
+def point_at(monkeypatch, tmp_path, services: dict):
+    """Every network source at its replay (or at a faulty proxy in front of it): {name: .url}."""
+    monkeypatch.setenv("NGC_API_URL", services["ngc"].url)
     monkeypatch.delenv("NGC_API_KEY", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", hub_url)
-    monkeypatch.setenv("GITHUB_API_URL", gh_url)
-    monkeypatch.setenv("ARXIV_API_URL", ax_url)
+    monkeypatch.setenv("KAGGLE_API_URL", services["kaggle"].url)
+    for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
+    monkeypatch.setenv("HF_ENDPOINT", services["hf"].url)
+    monkeypatch.setenv("GITHUB_API_URL", services["github"].url)
+    monkeypatch.setenv("ARXIV_API_URL", services["arxiv"].url)
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_fault_test_token")  # the token-only paths too (code search)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
@@ -67,7 +73,7 @@ def run(db, cache, **arxiv):
 def clean(world, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("clean")
     with pytest.MonkeyPatch.context() as mp:
-        point_at(mp, tmp, world["hf"].url, world["github"].url, world["arxiv"].url, world["ngc"].url)
+        point_at(mp, tmp, world)
         results = run(tmp / "catalog.db", tmp / "cache")
     assert statuses(results) == dict.fromkeys(NETWORK, "ok"), [(r.source, r.error) for r in results]
     catalog = catalog_dump(tmp / "catalog.db")
@@ -108,8 +114,7 @@ def test_a_faulty_night_gives_the_clean_catalog(world, clean, tmp_path, monkeypa
             proxies = {name: stack.enter_context(FaultProxy(replay, seed=seed, rate=0.2, stall=2 * TIMEOUT,
                                                             retry_after=RETRY_AFTER))
                        for name, replay in world.items()}
-            point_at(monkeypatch, tmp_path, proxies["hf"].url, proxies["github"].url, proxies["arxiv"].url,
-                     proxies["ngc"].url)
+            point_at(monkeypatch, tmp_path, proxies)
             results = run(tmp_path / f"seed{seed}.db", tmp_path / f"cache{seed}")
         faults = sum((p.faults() for p in proxies.values()), collections.Counter())
         assert statuses(results) == dict.fromkeys(NETWORK, "ok"), (seed, [(r.source, r.error) for r in results])
@@ -129,15 +134,14 @@ def test_a_source_that_keeps_failing_is_reported_and_keeps_its_rows(world, tmp_p
     """A night when every request fails, however often it is retried: each source is marked
     failed with its error, the run exits non-zero, and the catalog is exactly as it was."""
     db = tmp_path / "catalog.db"
-    point_at(monkeypatch, tmp_path, world["hf"].url, world["github"].url, world["arxiv"].url, world["ngc"].url)
+    point_at(monkeypatch, tmp_path, world)
     assert statuses(run(db, tmp_path / "cache")) == dict.fromkeys(NETWORK, "ok")
     before = catalog_dump(db)
     with ExitStack() as stack:
         proxies = {name: stack.enter_context(FaultProxy(replay, seed=0, rate=1.0, max_consecutive=10**6,
                                                         kinds=("500", "503", "reset", "garbage")))
                    for name, replay in world.items()}
-        point_at(monkeypatch, tmp_path, proxies["hf"].url, proxies["github"].url, proxies["arxiv"].url,
-                     proxies["ngc"].url)
+        point_at(monkeypatch, tmp_path, proxies)
         results = run(db, tmp_path / "cache", stale_days=-1)  # every paper is due again
     assert statuses(results) == dict.fromkeys(NETWORK, "failed"), [(r.source, r.error) for r in results]
     assert all(r.error for r in results)

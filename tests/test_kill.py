@@ -1,7 +1,7 @@
 """kill -9 at any point of a refresh loses nothing and duplicates nothing, and the next run goes on.
 
 `modelcat refresh` of the network sources (hf: 2000 models in 20 pages, github, arxiv, ngc: 300
-models in 6 pages; all against the replays) runs as a subprocess and is SIGKILLed at a seeded random moment of
+models in 6 pages, kaggle: 120 models (150 variations) in 6 pages; all against the replays) runs as a subprocess and is SIGKILLed at a seeded random moment of
 its run; right after, the catalog is checked (`Catalog.check`: integrity, foreign keys, full-text,
 invariants), and refreshes run to their end, two nights as the clean catalog had. The catalog
 must equal the clean one: every row, every value, nothing duplicated. Where the kill came after the Hub's first committed page,
@@ -31,6 +31,7 @@ from indexer.store import Catalog
 from replay.arxiv import ArxivReplay
 from replay.github import GitHubReplay
 from replay.hub import HubReplay
+from replay.kaggle import KaggleReplay, kaggle_instance, kaggle_model
 from replay.ngc import NgcReplay, ngc_model
 from replay.synth import synthetic_models
 from replay.world import build_arxiv, build_github
@@ -38,9 +39,9 @@ from replay.world import build_arxiv, build_github
 RUNS = int(os.environ.get("MODELCAT_KILL_RUNS", "20"))
 # torchhub is left out: it imports torchvision (3 s), which would make each run 3x longer; its
 # run is github's (the same client, the same checkpoint per page) over other files
-SOURCES = ("hf", "github", "arxiv", "ngc")
+SOURCES = ("hf", "github", "arxiv", "ngc", "kaggle")
 MODELS, PAGE = 2000, 100
-CONFIG = (f"[hf]\npage_size = {PAGE}\n[arxiv]\ndelay_seconds = 0\n[ngc]\npage_size = 50\n"
+CONFIG = (f"[hf]\npage_size = {PAGE}\n[arxiv]\ndelay_seconds = 0\n[ngc]\npage_size = 50\n[kaggle]\npage_size = 20\n"
           "[github]\nseconds_between_requests = 0\n[torchhub]\nseconds_between_requests = 0\n")
 
 
@@ -49,20 +50,26 @@ def world():
     ngc_models = [ngc_model(f"nvidia/{('tao', 'nemo')[i % 2]}/model_{i:03d}",
                             dateModified=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:{i % 60:02d}.000Z")
                   for i in range(300)]
+    kaggle_models = [kaggle_model(f"{('google', 'keras', 'nvidia')[i % 3]}/model-{i:03d}",
+                                  [kaggle_instance("base", ("pyTorch", "keras")[i % 2])]
+                                  + ([kaggle_instance("large", "transformers")] if i % 4 == 0 else []))
+                     for i in range(120)]
     with HubReplay(synthetic_models(MODELS), page_size=PAGE) as hub, GitHubReplay() as gh, ArxivReplay() as ax, \
-            NgcReplay(ngc_models) as ngc:
+            NgcReplay(ngc_models) as ngc, KaggleReplay(kaggle_models) as kaggle:
         build_github(gh)
         build_arxiv(ax)
-        yield {"HF_ENDPOINT": hub.url, "GITHUB_API_URL": gh.url, "ARXIV_API_URL": ax.url, "NGC_API_URL": ngc.url}
+        yield {"HF_ENDPOINT": hub.url, "GITHUB_API_URL": gh.url, "ARXIV_API_URL": ax.url, "NGC_API_URL": ngc.url,
+               "KAGGLE_API_URL": kaggle.url}
 
 
 def start(folder: Path, urls: dict) -> subprocess.Popen:
     folder.mkdir(exist_ok=True)
     (folder / "m.toml").write_text(CONFIG)
     env = {**os.environ, **urls, "GITHUB_TOKEN": "ghp_kill_test_token", "MODELCAT_CACHE_DIR": str(folder / "cache"),
-           "HF_HOME": str(folder / "hf-home")}
+           "HF_HOME": str(folder / "hf-home"), "KAGGLE_CONFIG_DIR": str(folder / "no-kaggle-config")}
     env.pop("HF_TOKEN", None)
-    env.pop("NGC_API_KEY", None)
+    for var in ("NGC_API_KEY", "KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        env.pop(var, None)
     args = [sys.executable, "-m", "indexer", "refresh", "--db", str(folder / "catalog.db"),
             "--config", str(folder / "m.toml")]
     for s in SOURCES:
