@@ -439,3 +439,48 @@ def test_a_night_of_changes_costs_the_same_on_a_bigger_catalog(tmp_path):
 
     small, big = night_steps(1000), night_steps(8000)
     assert big < 1.5 * small, (small, big)
+
+
+def test_a_changed_record_rewrites_only_the_child_rows_that_changed(tmp_path):
+    """A new commit changes a model's row but seldom its datasets, metrics or papers: those child
+    rows are left alone (every one deleted and written again moved the counts the store keeps,
+    through their triggers, twice for nothing), the ones it lost are deleted, the ones it gained or
+    changed written; and the kept counts still equal a fresh count (`check`)."""
+    from indexer.records import Relation, RepoLink
+
+    def record(note, datasets=("imagenet-1k", "imagenet-21k"), top1=80.0):
+        return rec("a", description=note, task="image-classification", library="timm", license="mit",
+                   datasets=[DatasetLink(d, "train", d) for d in datasets],
+                   metrics=[Metric("ImageNet", "acc@1", top1, "imagenet-1k", "top1")],
+                   papers=[PaperLink("arxiv:2010.11929", "arxiv:2010.11929")],
+                   relations=[Relation("finetune", "t:base", "base_model:finetune:t/base")],
+                   repos=[RepoLink("github:o/r", "https://github.com/o/r")])
+
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [record("first")])
+        written: list[str] = []
+        cat.conn.set_trace_callback(written.append)
+        assert write(cat, [record("second")]).updated == 1
+        cat.conn.set_trace_callback(None)
+        children = ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos", "model_files",
+                    "model_speed")
+        touched = [s for s in written if s.startswith(tuple(f"{verb} {t} " for t in children
+                                                             for verb in ("DELETE FROM", "INSERT OR REPLACE INTO")))]
+        assert touched == [], touched
+        # one dataset lost, the metric's value changed: those rows only
+        written.clear()
+        cat.conn.set_trace_callback(written.append)
+        assert write(cat, [record("third", datasets=("imagenet-1k",), top1=81.0)]).updated == 1
+        cat.conn.set_trace_callback(None)
+
+        def q(sql):
+            return [tuple(r) for r in cat.conn.execute(sql)]
+
+        assert q("SELECT dataset_id FROM model_datasets") == [("imagenet-1k",)]
+        assert q("SELECT value FROM metrics") == [(81.0,)]
+        assert q("SELECT paper_id FROM model_papers") == [("arxiv:2010.11929",)]
+        assert [s for s in written if s.startswith(("DELETE FROM model_papers", "INSERT OR REPLACE INTO model_papers"))] == []
+        assert any(s.startswith("DELETE FROM model_datasets") and "'imagenet-21k'" in s for s in written), written
+        assert q("SELECT dataset_id, n FROM facet_dataset_counts WHERE n > 0") == [("imagenet-1k", 1)]
+        bad = [r for r in cat.check() if not r.ok]
+        assert bad == [], bad

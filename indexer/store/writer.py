@@ -24,6 +24,22 @@ if TYPE_CHECKING:
 
 
 # ---------------------------------------------------------------------- the writer
+
+# a model's child tables: (their columns as PreparedModel's rows hold them, their primary key, the
+# PreparedModel field of those rows)
+CHILD_TABLES = {
+    "model_datasets": (("model_id", "dataset_id", "role", "raw", "source"), ("model_id", "dataset_id"), "datasets"),
+    "metrics": (("model_id", "dataset_id", "dataset_raw", "metric", "metric_raw", "value", "source", "origin"),
+                ("model_id", "source", "dataset_raw", "metric_raw"), "metrics"),
+    "model_papers": (("model_id", "paper_id", "raw", "source"), ("model_id", "paper_id"), "papers"),
+    "model_relations": (("model_id", "relation", "related_id", "raw", "source"),
+                        ("model_id", "relation", "related_id"), "relations"),
+    "model_repos": (("model_id", "repo_id", "raw", "source"), ("model_id", "repo_id"), "repos"),
+    "model_speed": (("model_id", "source", *SPEED_COLUMNS), ("model_id", "source", "raw", "kind", "img_size"), "speeds"),
+    "model_files": (("model_id", "url", "sha256", "source"), ("model_id", "url"), "files"),
+}
+
+
 @dataclass
 class WriteCounts:
     seen: int = 0
@@ -377,40 +393,43 @@ class SourceWriter:
         return entities
 
     def _write_children(self, added: list[PreparedModel], changed: list[PreparedModel]) -> None:
-        """Child rows of new records, and the replacement of a changed record's child rows."""
+        """Child rows of new records; of a changed record, the rows that changed: those it no
+        longer has are deleted, those it gains inserted, those it keeps left alone. A new commit
+        on the Hub changes a model's sha but rarely its datasets, papers or metrics, and every
+        child row deleted and written again moved the counts the store keeps, through their
+        triggers, twice for nothing (a night of 100,000 such changes on 1M models: 71 s)."""
         c = self.conn
-        keys = [(r.id, self.source) for r in changed]  # new rows have no children to delete
-        for table in ("model_datasets", "metrics", "model_papers", "model_relations", "model_repos", "model_speed",
-                      "model_files"):
-            c.executemany(f"DELETE FROM {table} WHERE model_id = ? AND +source = ?", keys)  # + : by model
         records = added + changed
         # datasets the alias table does not know (Hub dataset repos) get a row of their own
         # a stub's name is the raw spelling: shown as a label on every page that links it, so prose
         c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
                       dict.fromkeys((d[1], display(d[3])) for r in records for d in r.datasets))
-        c.executemany(
-            "INSERT OR REPLACE INTO model_datasets (model_id, dataset_id, role, raw, source) VALUES (?, ?, ?, ?, ?)",
-            [row for r in records for row in r.datasets])
         c.executemany("INSERT OR IGNORE INTO datasets (id, name, aliases, curated) VALUES (?, ?, '[]', 0)",
                       dict.fromkeys((i, display(name)) for r in records for i, name in r.metric_datasets))
-        c.executemany(
-            "INSERT OR REPLACE INTO metrics (model_id, dataset_id, dataset_raw, metric, metric_raw, value, source, origin) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [row for r in records for row in r.metrics])
         self._paper_stubs(p[1] for r in records for p in r.papers)
-        c.executemany("INSERT OR REPLACE INTO model_papers (model_id, paper_id, raw, source) VALUES (?, ?, ?, ?)",
-                      [row for r in records for row in r.papers])
-        c.executemany(
-            "INSERT OR REPLACE INTO model_relations (model_id, relation, related_id, raw, source) VALUES (?, ?, ?, ?, ?)",
-            [row for r in records for row in r.relations])
         self._repo_stubs(x[1] for r in records for x in r.repos)
-        c.executemany("INSERT OR REPLACE INTO model_repos (model_id, repo_id, raw, source) VALUES (?, ?, ?, ?)",
-                      [row for r in records for row in r.repos])
-        c.executemany(f"INSERT OR REPLACE INTO model_speed (model_id, source, {', '.join(SPEED_COLUMNS)}) "
-                      f"VALUES ({', '.join('?' * (len(SPEED_COLUMNS) + 2))})",
-                      [row for r in records for row in r.speeds])
-        c.executemany("INSERT OR REPLACE INTO model_files (model_id, url, sha256, source) VALUES (?, ?, ?, ?)",
-                      [row for r in records for row in r.files])
+        for table, (columns, key, attr) in CHILD_TABLES.items():
+            rows = [row for r in added for row in getattr(r, attr)]
+            if changed:
+                kept = self._child_rows(table, columns, [r.id for r in changed])
+                wanted = [row for r in changed for row in getattr(r, attr)]
+                have = set(wanted)
+                at = [columns.index(k) for k in key]
+                gone = [tuple(row[i] for i in at) for row in kept if row not in have]
+                where = " AND ".join(f"{k} = ?" for k in key)
+                c.executemany(f"DELETE FROM {table} WHERE {where}", gone)
+                rows += [row for row in wanted if row not in kept]
+            c.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) "
+                          f"VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def _child_rows(self, table: str, columns: tuple, model_ids: list[str]) -> set[tuple]:
+        """The rows this source's models already have in a child table."""
+        out: set[tuple] = set()
+        for chunk in _chunks(model_ids, 500):
+            out.update(tuple(r) for r in self.conn.execute(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE model_id IN ({', '.join('?' * len(chunk))}) "
+                f"AND +source = ?", [*chunk, self.source]))  # + : by model
+        return out
 
     def finish(self, *, removed_since: str | None) -> WriteCounts:
         """Flush; then, when the source has listed everything it has since `removed_since` (a
