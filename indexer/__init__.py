@@ -22,12 +22,13 @@ from .errors import (  # noqa: E402
 try:
     from .refresh import SourceResult, refresh  # noqa: E402
     from .search import Query, search  # noqa: E402
+    from .recommend import recommend  # noqa: E402
     from .store import Catalog  # noqa: E402
 except InstallError as _e:  # a broken install: the `modelcat` command still starts, and says so in one line
     _install_error = _e
 
     def __getattr__(name: str):
-        if name in ("SourceResult", "refresh", "Query", "search", "Catalog"):
+        if name in ("SourceResult", "refresh", "Query", "search", "recommend", "Catalog"):
             raise _install_error
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -44,6 +45,7 @@ __all__ = [
     "SourceUnavailable",
     "UnknownSource",
     "__version__",
+    "recommend",
     "refresh",
     "search",
 ]

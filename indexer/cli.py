@@ -285,6 +285,61 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 
 
 @cli.command()
+@db_option
+@click.option("--task", required=True, help="Hugging Face pipeline tag, e.g. image-classification.")
+@click.option("--samples", type=int, required=True, help="How many labelled training samples you have.")
+@click.option("--domain", type=click.Choice(["similar", "different"]), default="similar", show_default=True,
+              help="How close your data is to the pretraining data (ImageNet photos: similar; X-rays: different).")
+@click.option("--num-classes", type=click.IntRange(min=1), help="Your number of classes (the new head's outputs).")
+@click.option("--gpu-memory", type=float, help="GB of GPU memory to fit training in (AMP, AdamW).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--max-mb", type=float, help="Only models smaller than this many MB (10^6 bytes).")
+@click.option("--open", "open_only", is_flag=True, help="Only permissive or copyleft licenses.")
+@click.option("--license-family", help="permissive, copyleft, restricted, non-commercial or unknown.")
+@click.option("--dataset", help="Only models trained on this dataset (e.g. imagenet-1k).")
+@click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True, help="Candidates shown.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_handle_errors
+def recommend(db, task, samples, domain, num_classes, gpu_memory, batch_size, max_mb, open_only, license_family,
+              dataset, limit, fmt) -> None:
+    """Which model, which fine-tuning strategy and how much GPU memory, for your data.
+
+    \b
+    modelcat recommend --task image-classification --samples 500 --num-classes 7 --open --max-mb 100
+    modelcat recommend --task image-classification --samples 50000 --gpu-memory 16 --format json
+    """
+    from .recommend import recommend as run
+
+    if open_only and license_family:
+        raise click.UsageError("--open and --license-family both filter licenses: give one")
+    out = run(task, samples, domain=domain, num_classes=num_classes, gpu_memory=gpu_memory, batch_size=batch_size,
+              max_mb=max_mb, open_only=open_only, license_family=license_family, dataset=dataset, limit=limit,
+              db=_db(db))
+    if fmt == "json":
+        click.echo(_json(out))
+        return
+    st = out["strategy"]
+    click.echo(f"strategy: {st['strategy']}" + (f" (the top {st['trainable_stages']} stage"
+                                                f"{'s' if st['trainable_stages'] > 1 else ''})"
+                                                if st["strategy"] == "partial" else "")
+               + (", with gradual unfreezing" if st["gradual_unfreezing"] else ""))
+    click.echo(f"  {st['why']}" + (" (--domain similar by default)" if st["domain_defaulted"] else ""))
+    rows = [(c["id"], f"{c['score']:.3f}", f"{c['size_mb']:.1f}",
+             "" if c["imagenet_top1"] is None else f"{c['imagenet_top1']:.2f}",
+             f"{c['trainable_params'] / 1e6:.2f}", f"{c['memory_gb']:.1f}" + ("" if c["memory"]["activations_gb"]
+                                                                            is not None else "+"),
+             {True: "yes", False: "no", None: ""}[c["fits"]]) for c in out["candidates"]]
+    if rows:
+        click.echo(_table(("id", "score", "size_MB", "in1k_top1", "trainable_M", "memory_GB", "fits"), rows))
+        click.echo(f"memory: AMP, AdamW, batch {batch_size}; + = activations not measured. Load the first with:")
+        click.echo(f"  {visible(out['candidates'][0]['load'])}")
+    else:
+        click.echo("no candidate passes the filters" + (" and the memory budget" if gpu_memory else ""), err=True)
+    for d in out["dropped"]:
+        click.echo(f"left out: {visible(d['id'])}: {visible(d['why'])}", err=True)
+
+
+@cli.command()
 @click.argument("model_id")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the row as JSON.")

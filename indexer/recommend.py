@@ -1,0 +1,248 @@
+"""`modelcat recommend`: from "my data, my GPU" to a model, a fine-tuning strategy and a memory
+budget (issue #23).
+
+1. The strategy, from the decision matrix in schema/strategies.yml (how many labelled samples, how
+   close their domain is to the pretraining data).
+2. Candidates: live, loadable rows of the task that pass the license, size and dataset filters
+   (search.build_sql's), one per entity, ranked by a stated score (score_terms): accuracy where
+   known, size as the data size favours it, popularity as a prior.
+3. For the best of them, the model load_model would build, on the meta device (no weights, no
+   memory): its exact trainable parameters under the strategy with K classes, and the bytes one
+   sample's forward pass saves for backward (torch.autograd.graph.saved_tensors_hooks, which sees
+   only what the trainable part keeps: frozen layers save nothing).
+4. Training memory (memory_estimate): weights + gradients and AdamW's two moments of the trainable
+   parameters + the activations at the batch size, in fp32 and with AMP; a candidate whose
+   estimate passes --gpu-memory is left out, and says so in `dropped`.
+
+The estimate is a formula, stated in memory_estimate's docstring; it leaves out CUDA's context and
+the allocator's fragmentation (a few hundred MB), which is why `fits` keeps a margin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from pathlib import Path
+
+from .errors import ModelcatError
+from .search import Query, build_sql, resolve_task
+
+DOMAINS = ("similar", "different")
+GB = 1e9
+MARGIN_GB = 0.5  # CUDA context and allocator slack the formula leaves out
+
+
+@functools.lru_cache(maxsize=1)
+def table() -> dict:
+    from .normalize.tables import load_table
+
+    return load_table("strategies")
+
+
+@dataclasses.dataclass(frozen=True)
+class Strategy:
+    strategy: str  # load_model's: feature-extraction, partial, full
+    trainable_stages: int
+    why: str
+    gradual_unfreezing: bool
+
+
+def choose_strategy(samples: int, domain: str = "similar") -> Strategy:
+    """The decision matrix's row for this many labelled samples of a similar or different domain."""
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ModelcatError(f"--samples must be a positive number of labelled samples, not {samples!r}")
+    if domain not in DOMAINS:
+        raise ModelcatError(f"--domain must be similar or different, not {domain!r}")
+    t = table()
+    for rule in t["rules"]:
+        if rule.get("domain") not in (None, domain):
+            continue
+        if rule.get("below") is None or samples < rule["below"]:
+            strategy = rule["strategy"]
+            gradual = strategy != "feature-extraction" and samples < t["gradual_unfreezing_below"]
+            return Strategy(strategy, int(rule.get("trainable_stages") or 1), " ".join(rule["why"].split()), gradual)
+    raise ModelcatError("schema/strategies.yml: no rule matched; its last rule must have below: null")
+
+
+def learning_rates(row: dict) -> tuple[float, float]:
+    """(head, backbone) learning rates: a BERT-like language model's backbone learns faster."""
+    lr = table()["learning_rates"]
+    language = row.get("library") == "transformers" and row.get("task") in lr["language_tasks"]
+    return float(lr["head"]), float(lr["backbone_language"] if language else lr["backbone"])
+
+
+def score_terms(row: dict, samples: int) -> dict:
+    """The ranking, term by term: accuracy (the ImageNet top-1 as a fraction; a stated default
+    where unknown) - size weight x log10(MB) (small data favours small models) + popularity weight
+    x log10(1 + downloads)."""
+    s = table()["score"]
+    top1 = row.get("imagenet_top1")
+    accuracy = s["accuracy_weight"] * (top1 / 100 if isinstance(top1, (int, float)) else s["unknown_accuracy"])
+    weight = s["size_weight_small_data"] if samples < s["small_data_below"] else s["size_weight_large_data"]
+    mb = (row.get("size_bytes") or 0) / 1e6
+    size = -weight * math.log10(max(mb, 1.0))
+    popularity = s["popularity_weight"] * math.log10(1 + max(row.get("downloads") or 0, 0))
+    return {"accuracy": round(accuracy, 4), "size": round(size, 4), "popularity": round(popularity, 4),
+            "score": round(accuracy + size + popularity, 4)}
+
+
+def memory_estimate(total_params: int, trainable_params: int, activation_bytes_per_sample: int | None,
+                    batch_size: int) -> dict:
+    """Peak training memory, in GB (10^9 bytes), of one AdamW step:
+
+        fp32: 4 x all parameters (weights) + 4 x trainable (gradients) + 8 x trainable (AdamW's two
+              moments) + batch x activation bytes one sample saves for backward
+        AMP:  the same, the activations at half (autocast keeps them in 16 bits; the fp32 weights,
+              gradients and moments stay)
+
+    Activations unknown (a model the meta device cannot run): None, and `fits` is judged on the rest."""
+    fixed = 4 * total_params + 12 * trainable_params
+    acts = batch_size * activation_bytes_per_sample if activation_bytes_per_sample is not None else None
+    fp32 = (fixed + (acts or 0)) / GB
+    amp = (fixed + (acts or 0) / 2) / GB
+    return {"weights_gb": round(4 * total_params / GB, 3), "optimizer_gb": round(12 * trainable_params / GB, 3),
+            "activations_gb": None if acts is None else round(acts / GB, 3),
+            "fp32_gb": round(fp32, 3), "amp_gb": round(amp, 3)}
+
+
+def _input_shape(row: dict, ft) -> tuple[int, ...] | None:
+    size = ft.preprocess.get("input_size") or row.get("input_size")
+    if isinstance(size, str):
+        import json
+
+        try:
+            size = json.loads(size)
+        except ValueError:
+            size = None
+    if isinstance(size, (list, tuple)) and len(size) == 3 and all(isinstance(x, int) and x > 0 for x in size):
+        return tuple(size)
+    return (3, 224, 224) if row.get("task") in ("image-classification", "image-feature-extraction") else None
+
+
+def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
+    """The model load_model builds for this row, on the meta device: (total, trainable) parameters
+    and the bytes one sample's forward saves for backward. Raises what load_model raises."""
+    import torch
+
+    from .loader import load_model
+
+    with torch.device("meta"):
+        ft = load_model(row["id"], num_classes=num_classes, strategy=strategy.strategy, device="meta",
+                        pretrained=False, trainable_stages=strategy.trainable_stages, db=db)
+    total = sum(p.numel() for p in ft.model.parameters())
+    trainable = sum(p.numel() for p in ft.model.parameters() if p.requires_grad)
+    saved = None
+    shape = _input_shape(row, ft)
+    if shape is not None:
+        counted = [0]
+
+        def pack(t):
+            if isinstance(t, torch.Tensor) and not isinstance(t, torch.nn.Parameter):
+                counted[0] += t.numel() * t.element_size()
+            return t
+
+        try:
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                ft.model.train()
+                ft.model(torch.empty((1, *shape), device="meta"))
+            saved = counted[0]
+        except Exception:  # noqa: BLE001 - a model whose forward the meta device cannot run: unknown
+            saved = None
+    return {"total_params": total, "trainable_params": trainable, "activation_bytes_per_sample": saved,
+            "input_size": list(shape) if shape else None}
+
+
+def _load_line(model_id: str, num_classes: int | None, strategy: Strategy, head_lr: float, backbone_lr: float) -> str:
+    from .textsafe import py_literal
+
+    args = [py_literal(model_id)]
+    if num_classes is not None:
+        args.append(f"num_classes={num_classes}")
+    args.append(f'strategy="{strategy.strategy}"')
+    if strategy.strategy == "partial" and strategy.trainable_stages != 1:
+        args.append(f"trainable_stages={strategy.trainable_stages}")
+    args += [f"head_lr={head_lr:g}", f"backbone_lr={backbone_lr:g}"]
+    return f"load_model({', '.join(args)})"
+
+
+def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: int | None = None,
+              gpu_memory: float | None = None, batch_size: int = 32, max_mb: float | None = None,
+              open_only: bool = False, license_family: str | None = None, dataset: str | None = None,
+              limit: int = 5, shortlist: int = 40, db: str | Path | None = None) -> dict:
+    """What `modelcat recommend` answers: {"strategy": ..., "candidates": [...], "dropped": [...]}.
+    Candidates are ranked by score (score_terms), each with its exact trainable parameters, its
+    memory estimate and whether it fits `gpu_memory` GB, its learning rates, the load line and why."""
+    from .paths import default_db_path
+    from .store import Catalog
+
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1):
+        raise ModelcatError(f"--num-classes must be a positive integer, not {num_classes!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ModelcatError(f"--batch-size must be a positive integer, not {batch_size!r}")
+    if gpu_memory is not None and not gpu_memory > 0:
+        raise ModelcatError(f"--gpu-memory must be a positive number of GB, not {gpu_memory!r}")
+    if limit < 1:
+        raise ModelcatError(f"--limit must be at least 1, not {limit}")
+    strategy = choose_strategy(samples, domain)
+    task = resolve_task(task)
+    path = Path(db) if db else default_db_path()
+    q = Query(task=task, dataset=dataset, open_only=open_only, max_mb=max_mb, license_family=license_family,
+              loadable=True, sort="top1", limit=max(shortlist * 5, 200), group=False)
+    with Catalog.open(path, readonly=True, create=False) as cat:
+        sql, params = build_sql(q)
+        found = [dict(r) for r in cat.conn.execute(sql, params)]
+    one_per_entity: dict[str, dict] = {}
+    for r in found:
+        entity = r["entity_id"] or r["id"]
+        if entity not in one_per_entity or r["id"] == entity:  # the entity's own row where it matches
+            one_per_entity[entity] = r
+    ranked = sorted(one_per_entity.values(), key=lambda r: (-score_terms(r, samples)["score"], r["id"]))
+    candidates, dropped = [], []
+    for r in ranked[:shortlist]:
+        if len(candidates) >= limit:
+            break
+        try:
+            m = measure(r, strategy, num_classes, path)
+        except Exception as e:  # noqa: BLE001 - a row the loader cannot build here: said, and skipped
+            dropped.append({"id": r["id"], "why": f"cannot be built to measure: {str(e).splitlines()[0][:200]}"})
+            continue
+        mem = memory_estimate(m["total_params"], m["trainable_params"], m["activation_bytes_per_sample"], batch_size)
+        fits = None if gpu_memory is None else mem["amp_gb"] + MARGIN_GB <= gpu_memory
+        if fits is False:
+            dropped.append({"id": r["id"], "why": f"needs about {mem['amp_gb']:.1f} GB with AMP at batch "
+                                                  f"{batch_size} (+{MARGIN_GB} GB margin): over {gpu_memory:g} GB"})
+            continue
+        head_lr, backbone_lr = learning_rates(r)
+        terms = score_terms(r, samples)
+        top1 = r.get("imagenet_top1")
+        why = [f"{r['task']}", f"{r['license']} ({r['license_family']})",
+               f"{(r['size_bytes'] or 0) / 1e6:,.1f} MB" + (" (estimated)" if r.get("size_is_estimate") else ""),
+               f"ImageNet top-1 {top1:.2f}" if isinstance(top1, (int, float)) else "no known accuracy (counted as "
+               f"{table()['score']['unknown_accuracy']:.0%})"]
+        if mem["activations_gb"] is None:
+            why.append("activations not measured (the meta device cannot run its forward): memory is a lower bound")
+        candidates.append({
+            "id": r["id"], "ids": [r["id"]], "strategy": strategy.strategy,
+            "trainable_stages": strategy.trainable_stages if strategy.strategy == "partial" else None,
+            "total_params": m["total_params"], "trainable_params": m["trainable_params"],
+            "memory_gb": mem["amp_gb"], "memory": mem, "fits": fits, "batch_size": batch_size,
+            "input_size": m["input_size"], "size_mb": round((r["size_bytes"] or 0) / 1e6, 1),
+            "imagenet_top1": top1, "license": r["license"], "license_family": r["license_family"],
+            "downloads": r.get("downloads"), "score": terms["score"], "score_terms": terms,
+            "head_lr": head_lr, "backbone_lr": backbone_lr,
+            "load": _load_line(r["id"], num_classes, strategy, head_lr, backbone_lr),
+            "why": "; ".join(why),
+        })
+    return {
+        "strategy": {**dataclasses.asdict(strategy), "samples": samples, "domain": domain,
+                     "domain_defaulted": domain == "similar"},
+        "filters": {"task": task, "max_mb": max_mb, "open": open_only, "license_family": license_family,
+                    "dataset": dataset, "gpu_memory_gb": gpu_memory, "batch_size": batch_size,
+                    "num_classes": num_classes},
+        "score": "accuracy (ImageNet top-1 / 100, else a stated default) - size weight x log10(MB) "
+                 "+ popularity weight x log10(1 + downloads) (schema/strategies.yml)",
+        "memory": memory_estimate.__doc__.split("\n\n", 1)[1].strip(),
+        "candidates": candidates,
+        "dropped": dropped,
+    }

@@ -1,0 +1,137 @@
+"""`modelcat recommend` (issue #23) on a fresh offline catalog (timm and torchvision): the strategy
+from the decision matrix, candidates that respect every filter and the memory budget, trainable
+parameters equal to those of the model load_model builds, and the JSON users script against."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from indexer import recommend
+from indexer.cli import cli
+from indexer.errors import ModelcatError
+from indexer.recommend import choose_strategy, measure, memory_estimate
+
+
+@pytest.mark.parametrize("samples, domain, strategy, stages", [
+    (50, "similar", "feature-extraction", 1),
+    (50, "different", "partial", 1),
+    (3000, "similar", "partial", 1),
+    (3000, "different", "partial", 2),
+    (50000, "similar", "full", 1),
+    (50000, "different", "full", 1),
+    (99, "similar", "feature-extraction", 1),
+    (100, "similar", "partial", 1),
+    (10000, "similar", "full", 1),
+])
+def test_the_decision_matrix(samples, domain, strategy, stages):
+    got = choose_strategy(samples, domain)
+    assert (got.strategy, got.trainable_stages) == (strategy, stages) and got.why
+
+
+@pytest.fixture(scope="module")
+def answer(built_catalog):
+    return recommend("image-classification", 50, domain="similar", open_only=True, max_mb=100, num_classes=7,
+                     limit=4, db=built_catalog)
+
+
+def test_candidates_respect_the_filters_and_say_why(answer, built_catalog):
+    import sqlite3
+
+    assert answer["strategy"]["strategy"] == "feature-extraction" and answer["strategy"]["domain_defaulted"]
+    cands = answer["candidates"]
+    assert len(cands) == 4
+    conn = sqlite3.connect(built_catalog)
+    for c in cands:
+        task, family, size, loadable, removed, test = conn.execute(
+            "SELECT task, license_family, size_bytes, loadable, removed_at, is_test FROM models WHERE id = ?",
+            [c["id"]]).fetchone()
+        assert task == "image-classification" and family in ("permissive", "copyleft") and size < 100e6
+        assert loadable == 1 and removed is None and test == 0
+        for key in ("id", "strategy", "trainable_params", "memory_gb", "fits", "size_mb", "imagenet_top1",
+                    "head_lr", "backbone_lr", "load", "why"):
+            assert key in c, key
+        assert c["strategy"] == "feature-extraction" and (c["head_lr"], c["backbone_lr"]) == (1e-3, 1e-5)
+        assert c["score"] == pytest.approx(sum(v for k, v in c["score_terms"].items() if k != "score"), abs=1e-3)
+    assert [c["score"] for c in cands] == sorted((c["score"] for c in cands), reverse=True)
+    assert len({c["id"] for c in cands}) == len(cands)
+
+
+def test_trainable_parameters_are_those_of_the_model_load_model_builds(answer, built_catalog):
+    from indexer.loader import load_model
+
+    for c in answer["candidates"][:2]:
+        ft = load_model(c["id"], num_classes=7, strategy="feature-extraction", pretrained=False, device="cpu",
+                        db=built_catalog)
+        assert c["trainable_params"] == ft.trainable_params and c["total_params"] == ft.total_params
+        # feature extraction: the new head only, 7 outputs
+        assert c["trainable_params"] < 0.1 * c["total_params"]
+
+
+def test_the_load_line_is_the_call_that_builds_it(answer):
+    for c in answer["candidates"]:
+        call = ast.parse(c["load"], mode="eval").body
+        assert isinstance(call, ast.Call) and call.func.id == "load_model"
+        assert ast.literal_eval(call.args[0]) == c["id"]
+        kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        assert kw == {"num_classes": 7, "strategy": "feature-extraction", "head_lr": 1e-3, "backbone_lr": 1e-5}
+
+
+def test_activations_are_what_the_trainable_part_saves(built_catalog):
+    """Frozen layers save nothing for backward: training more saves more; the estimate adds the
+    optimizer's state for the trainable parameters only."""
+    row = {"id": "timm:resnet18.a1_in1k", "task": "image-classification"}
+    few, many = (measure(row, choose_strategy(n), 10, built_catalog) for n in (50, 50000))
+    assert few["trainable_params"] == 512 * 10 + 10 and many["trainable_params"] == many["total_params"]
+    assert 0 < few["activation_bytes_per_sample"] < many["activation_bytes_per_sample"]
+    mem = memory_estimate(many["total_params"], many["trainable_params"], many["activation_bytes_per_sample"], 32)
+    assert mem["fp32_gb"] == pytest.approx((16 * many["total_params"] + 32 * many["activation_bytes_per_sample"]) / 1e9,
+                                           abs=2e-3)
+    assert mem["amp_gb"] < mem["fp32_gb"]
+
+
+def test_a_memory_budget_leaves_out_what_does_not_fit_and_says_so(built_catalog):
+    big = recommend("image-classification", 50000, num_classes=5, max_mb=100, limit=6, db=built_catalog,
+                    gpu_memory=1000)
+    small_budget = sorted(c["memory_gb"] for c in big["candidates"])[len(big["candidates"]) // 2] + 0.5
+    out = recommend("image-classification", 50000, num_classes=5, max_mb=100, limit=6, db=built_catalog,
+                    gpu_memory=small_budget)
+    assert out["candidates"] and all(c["fits"] and c["memory_gb"] + 0.5 <= small_budget for c in out["candidates"])
+    assert out["dropped"] and all("over" in d["why"] for d in out["dropped"] if "GB" in d["why"])
+
+
+def test_the_command_prints_a_table_and_json(built_catalog):
+    r = CliRunner().invoke(cli, ["recommend", "--db", str(built_catalog), "--task", "image-classification",
+                                 "--samples", "3000", "--domain", "different", "--num-classes", "3",
+                                 "--max-mb", "50", "--open", "--limit", "2"])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("strategy: partial (the top 2 stages), with gradual unfreezing")
+    assert "load_model(" in r.output and "trainable_M" in r.output
+    r = CliRunner().invoke(cli, ["recommend", "--db", str(built_catalog), "--task", "image-classification",
+                                 "--samples", "50000", "--limit", "1", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["strategy"]["strategy"] == "full" and len(out["candidates"]) == 1
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--samples", "0"], "--samples must be a positive number"),
+    (["--samples", "10", "--task", "image-clasification"], "did you mean image-classification"),
+    (["--samples", "10", "--gpu-memory", "-1"], "--gpu-memory must be a positive number"),
+    (["--samples", "10", "--open", "--license-family", "permissive"], "give one"),
+])
+def test_bad_input_is_a_clear_error(built_catalog, args, says):
+    base = ["recommend", "--db", str(built_catalog)]
+    if "--task" not in args:
+        base += ["--task", "image-classification"]
+    r = CliRunner().invoke(cli, base + args)
+    assert r.exit_code != 0 and says in r.output, r.output
+    assert "Traceback" not in r.output
+
+
+def test_the_library_call_raises_typed_errors(built_catalog):
+    with pytest.raises(ModelcatError, match="--domain must be similar or different"):
+        recommend("image-classification", 10, domain="far", db=built_catalog)
