@@ -9,7 +9,9 @@ budget (issue #23).
 3. For the best of them, the model load_model would build, on the meta device (no weights, no
    memory): its exact trainable parameters under the strategy with K classes, and the bytes one
    sample's forward pass saves for backward (torch.autograd.graph.saved_tensors_hooks, which sees
-   only what the trainable part keeps: frozen layers save nothing).
+   only what the trainable part keeps: frozen layers save nothing). Kept in the cache folder
+   (recommend/measures.json) by the row's record hash, strategy and head: a question asked again
+   builds nothing (and imports no torch).
 4. Training memory (memory_estimate): weights + gradients and AdamW's two moments of the trainable
    parameters + the activations at the batch size, in fp32 and with AMP; a candidate whose
    estimate passes --gpu-memory is left out, and says so in `dropped`.
@@ -153,6 +155,48 @@ def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
             "input_size": list(shape) if shape else None}
 
 
+MEASURES_KEPT = 5000  # measurements kept in the cache file (the newest)
+
+
+def _measures_file() -> Path:
+    from .paths import cache_dir
+
+    return cache_dir() / "recommend" / "measures.json"
+
+
+def _read_measures() -> dict:
+    import json
+
+    try:
+        kept = json.loads(_measures_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _write_measures(kept: dict) -> None:
+    """Kept beside the other caches (MODELCAT_CACHE_DIR); a cache that cannot be written is no error."""
+    import json
+    import os
+
+    path = _measures_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        items = list(kept.items())[-MEASURES_KEPT:]
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dict(items)), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _measure_key(row: dict, strategy: Strategy, num_classes: int | None) -> str:
+    """A measurement holds for the row's content (its record hash: what the loader builds from), the
+    strategy and the head."""
+    return "|".join(str(x) for x in (row["id"], row.get("record_hash"), strategy.strategy, strategy.trainable_stages,
+                                     num_classes))
+
+
 def _load_line(model_id: str, num_classes: int | None, strategy: Strategy, head_lr: float, backbone_lr: float) -> str:
     from .textsafe import py_literal
 
@@ -190,8 +234,14 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
     q = Query(task=task, dataset=dataset, open_only=open_only, max_mb=max_mb, license_family=license_family,
               loadable=True, sort="top1", limit=max(shortlist * 5, 200), group=False)
     with Catalog.open(path, readonly=True, create=False) as cat:
+        cat.require_current()
         sql, params = build_sql(q)
         found = [dict(r) for r in cat.conn.execute(sql, params)]
+        hashes = dict(cat.conn.execute(
+            f"SELECT id, record_hash FROM models WHERE id IN ({', '.join('?' * len(found))})", [r["id"] for r in found])
+            .fetchall()) if found else {}
+    for r in found:
+        r["record_hash"] = hashes.get(r["id"])
     one_per_entity: dict[str, dict] = {}
     for r in found:
         entity = r["entity_id"] or r["id"]
@@ -199,14 +249,21 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
             one_per_entity[entity] = r
     ranked = sorted(one_per_entity.values(), key=lambda r: (-score_terms(r, samples)["score"], r["id"]))
     candidates, dropped = [], []
+    kept, measured = _read_measures(), 0
     for r in ranked[:shortlist]:
         if len(candidates) >= limit:
             break
-        try:
-            m = measure(r, strategy, num_classes, path)
-        except Exception as e:  # noqa: BLE001 - a row the loader cannot build here: said, and skipped
-            dropped.append({"id": r["id"], "why": f"cannot be built to measure: {str(e).splitlines()[0][:200]}"})
-            continue
+        key = _measure_key(r, strategy, num_classes)
+        m = kept.get(key)
+        if not isinstance(m, dict) or "trainable_params" not in m:
+            try:
+                m = measure(r, strategy, num_classes, path)
+            except Exception as e:  # noqa: BLE001 - a row the loader cannot build here: said, skipped, tried again next time
+                dropped.append({"id": r["id"], "why": "cannot be built to measure: "
+                                + (str(e).splitlines()[0][:200] if str(e) else type(e).__name__)})
+                continue
+            kept[key] = m
+            measured += 1
         mem = memory_estimate(m["total_params"], m["trainable_params"], m["activation_bytes_per_sample"], batch_size)
         fits = None if gpu_memory is None else mem["amp_gb"] + MARGIN_GB <= gpu_memory
         if fits is False:
@@ -234,6 +291,8 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
             "load": _load_line(r["id"], num_classes, strategy, head_lr, backbone_lr),
             "why": "; ".join(why),
         })
+    if measured:
+        _write_measures(kept)
     return {
         "strategy": {**dataclasses.asdict(strategy), "samples": samples, "domain": domain,
                      "domain_defaulted": domain == "similar"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -33,9 +34,34 @@ def test_the_decision_matrix(samples, domain, strategy, stages):
 
 
 @pytest.fixture(scope="module")
-def answer(built_catalog):
+def measures(tmp_path_factory):
+    """A cache folder of the module's own (the measurements it keeps)."""
+    folder = tmp_path_factory.mktemp("recommend-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELCAT_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def answer(built_catalog, measures):
     return recommend("image-classification", 50, domain="similar", open_only=True, max_mb=100, num_classes=7,
                      limit=4, db=built_catalog)
+
+
+def test_a_question_asked_again_reads_the_kept_measurements(answer, built_catalog, measures, monkeypatch):
+    monkeypatch.setenv("MODELCAT_CACHE_DIR", str(measures))
+    assert (measures / "recommend" / "measures.json").exists()
+
+    def never(*a, **kw):
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(sys.modules["indexer.recommend"], "measure", never)  # (indexer.recommend: the function)
+    again = recommend("image-classification", 50, domain="similar", open_only=True, max_mb=100, num_classes=7,
+                      limit=4, db=built_catalog)
+    assert again["candidates"] == answer["candidates"]
+    # another head is another measurement
+    other = recommend("image-classification", 50, open_only=True, max_mb=100, num_classes=3, limit=1, db=built_catalog)
+    assert other["candidates"] == [] and other["dropped"] and "built again" in other["dropped"][0]["why"]
 
 
 def test_candidates_respect_the_filters_and_say_why(answer, built_catalog):
