@@ -484,3 +484,34 @@ def test_a_changed_record_rewrites_only_the_child_rows_that_changed(tmp_path):
         assert q("SELECT dataset_id, n FROM facet_dataset_counts WHERE n > 0") == [("imagenet-1k", 1)]
         bad = [r for r in cat.check() if not r.ok]
         assert bad == [], bad
+
+
+def test_a_changed_model_with_the_same_text_leaves_its_full_text_entry_alone(tmp_path):
+    """Migration 0028: the full-text index follows name, description and tags only when they
+    change (a new Hub commit rewrites the row with the same text: its description was indexed
+    again each time). Text that changes is still indexed, and the search finds it."""
+    with Catalog.open(tmp_path / "c.db") as cat:
+        write(cat, [rec("a", description="a residual network", downloads=1)])
+        fired: list[str] = []
+
+        def night(record):
+            fired.clear()
+            cat.conn.set_trace_callback(fired.append)
+            try:
+                assert write(cat, [record]).updated == 1
+            finally:
+                cat.conn.set_trace_callback(None)
+            return any("'models_fts_docsize'" in s for s in fired)  # FTS5's own writes, as SQLite traces them
+
+        assert night(rec("a", description="a residual network", sha="new-commit")) is False
+        assert night(rec("a", description="a vision transformer", sha="newer")) is True
+        found = lambda word: [r[0] for r in cat.conn.execute(  # noqa: E731
+            "SELECT m.id FROM models_fts f JOIN models m ON m.rowid = f.rowid WHERE models_fts MATCH ?", [word])]
+        assert found("transformer") == ["t:a"] and found("residual") == []
+        # the control: the trigger as it was (no WHEN) fires for the same text
+        cat.conn.executescript(
+            "DROP TRIGGER models_au; CREATE TRIGGER models_au AFTER UPDATE OF name, description, tags ON models "
+            "BEGIN INSERT INTO models_fts (models_fts, rowid, name, description, tags) VALUES "
+            "('delete', old.rowid, old.name, old.description, old.tags); INSERT INTO models_fts "
+            "(rowid, name, description, tags) VALUES (new.rowid, new.name, new.description, new.tags); END;")
+        assert night(rec("a", description="a vision transformer", sha="newest")) is True
