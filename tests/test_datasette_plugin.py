@@ -48,6 +48,9 @@ def text(html_page: str) -> str:
 def test_home_page_explains_the_catalog_with_sources_counts_and_freshness(built, built_catalog):
     page = built("/").text
     assert "A catalog of pretrained models" in page
+    intro = text(re.search(r"<p>A catalog of pretrained models(.*?)</p>", page, re.S).group(1))
+    for source in ("timm", "torchvision", "OpenCLIP", "torchaudio", "Hugging Face Hub", "PyTorch Hub", "NGC", "Kaggle"):
+        assert source in intro, source  # every source that writes models
     con = sqlite3.connect(built_catalog)
     for source, count in con.execute(
             "SELECT source, count(*) FROM models WHERE removed_at IS NULL GROUP BY source"):
