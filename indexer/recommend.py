@@ -280,7 +280,7 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         if mem["activations_gb"] is None:
             why.append("activations not measured (the meta device cannot run its forward): memory is a lower bound")
         candidates.append({
-            "id": r["id"], "ids": [r["id"]], "strategy": strategy.strategy,
+            "id": r["id"], "strategy": strategy.strategy,
             "trainable_stages": strategy.trainable_stages if strategy.strategy == "partial" else None,
             "total_params": m["total_params"], "trainable_params": m["trainable_params"],
             "memory_gb": mem["amp_gb"], "memory": mem, "fits": fits, "batch_size": batch_size,

@@ -417,8 +417,7 @@ class CatalogDatabase(Database):
         limit_ms = self.ds.sql_time_limit_ms
         if kw.get("custom_time_limit") and kw["custom_time_limit"] < limit_ms:
             limit_ms = kw["custom_time_limit"]
-        key = (sql, tuple(sorted((str(k), repr(v)) for k, v in params.items())) if isinstance(params, dict)
-               else repr(params))
+        key = (sql, tally.params_key(params))
         most = self.ds.max_returned_rows
 
         def run(conn):

@@ -58,16 +58,18 @@ def tallied(sql: str) -> tuple[str, str] | None:
     return found[2], found[1].strip()
 
 
-def _key(db_name: str, source: str, params) -> tuple:
-    items = sorted((str(k), repr(v)) for k, v in (params or {}).items()) if isinstance(params, dict) else repr(params)
-    return db_name, source, tuple(items) if isinstance(items, list) else items
+def params_key(params):
+    """A query's parameters as a key: named ones in name order, others as written."""
+    if isinstance(params, dict):
+        return tuple(sorted((str(k), repr(v)) for k, v in params.items()))
+    return repr(params)
 
 
 async def groups(db, table: str, source: str, params, time_limit_ms: int | None) -> list[tuple]:
     """The page's rows grouped by every tallied column of its table: (values..., n), read once per
     request (the first caller's time limit; QueryInterrupted, for every caller, past it)."""
     memo = _MEMO.get()
-    key = _key(db.name, source, params)
+    key = (db.name, source, params_key(params))
     if key not in memo:
         memo[key] = asyncio.ensure_future(_read(db, table, source, params, time_limit_ms))
     return await asyncio.shield(memo[key])
