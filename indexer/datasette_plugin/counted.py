@@ -369,6 +369,25 @@ def walked_page(sql: str, params) -> tuple[str, str, Counts] | None:
 # question and its neighbours in the form
 ANSWERS_KEPT = 8
 
+# Datasette's own reads of the schema (its tables, columns and indexes, before it serves a page): a
+# statement that reads sqlite_master alone, with no parentheses (so no call, no sub-query, no join),
+# or one of the pragmas that list the schema. Their cost follows the schema's few hundred entries,
+# never the catalog's rows, and a page cannot be served without them: they run under SCHEMA_READ_MS,
+# not the page's time limit (with a 1 ms limit on a slow machine, the home page answered 500 when
+# its first read of sqlite_master was interrupted).
+_QUOTED = r"'[^']*'|\"[^\"]*\""
+# a where clause over sqlite_master's columns: literals, names, comparisons, `in (...)` lists and
+# grouping; no call (a name before "("), no sub-query, union or join (their keywords)
+_SCHEMA_WHERE = (
+    rf"(?:{_QUOTED}|(?:and|or|not|in)\s*\(|[()]"
+    r"|(?!(?:select|union|intersect|except|join|from|with|values)\b)\w+(?!\w|\s*\()|[\s=<>!%?:,.])*")
+SCHEMA_READ = re.compile(
+    rf"\s*(?:select\s[\w\s,*]+\sfrom\s+sqlite_master(?:\s+where\s{_SCHEMA_WHERE})?"
+    r"|pragma\s+(?:schema_version|database_list|data_version"
+    r"|(?:table_xinfo|table_info|index_list|index_xinfo|foreign_key_list)\s*\(\s*\[?[^()\];]*\]?\s*\))"
+    r")\s*;?\s*", re.I)
+SCHEMA_READ_MS = 2000
+
 
 class CatalogDatabase(Database):
     """The catalog as Datasette serves it: a page's count of its rows is read from facet_counts
@@ -382,6 +401,8 @@ class CatalogDatabase(Database):
         self._kept_answers: dict[int, tuple] = {}  # id(connection) -> (the connection, its answers)
 
     async def execute(self, sql, params=None, *args, **kw):
+        if isinstance(sql, str) and SCHEMA_READ.fullmatch(sql) and not args and not kw.get("truncate"):
+            return await self._schema_read(sql, params)
         if paging.wants_page(sql, kw):  # a stored query's HTML page: Datasette renders the shown rows only
             return paging.keep_page(await self._answers(sql, params, *args, **kw))
         if isinstance(sql, str) and sql.startswith("select count(*) from "):
@@ -405,6 +426,24 @@ class CatalogDatabase(Database):
                 except QueryInterrupted:
                     sql = fallback
         return await super().execute(sql, params, *args, **kw)
+
+    async def _schema_read(self, sql, params):
+        """One of Datasette's reads of the schema (SCHEMA_READ), under SCHEMA_READ_MS or the page's
+        limit if that is longer."""
+        limit_ms = max(self.ds.sql_time_limit_ms, SCHEMA_READ_MS)
+
+        def run(conn):
+            with sqlite_timelimit(conn, limit_ms):
+                try:
+                    cursor = conn.execute(sql, params if params is not None else {})
+                    return Results(cursor.fetchall(), False, cursor.description)
+                except sqlite3.OperationalError as e:
+                    if e.args == ("interrupted",):
+                        raise QueryInterrupted(e, sql, params) from e
+                    raise
+
+        with trace("sql", database=self.name, sql=sql.strip(), params=params):
+            return await self.execute_fn(run)
 
     async def _answers(self, sql, params, *args, **kw):
         """A stored query's answers as Datasette reads them for its page (at most max_returned_rows,
