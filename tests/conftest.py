@@ -6,6 +6,8 @@ the full catalog (timm + torchvision) is built once; tests that change a catalog
 
 from __future__ import annotations
 
+import importlib
+
 import os
 import sqlite3
 from pathlib import Path
@@ -27,6 +29,15 @@ def _isolated_env(monkeypatch, session_cache):
     """No test reads the user's catalog or writes the user's cache."""
     monkeypatch.delenv("MODELCAT_DB", raising=False)
     monkeypatch.setenv("MODELCAT_CACHE_DIR", str(session_cache))
+
+
+@pytest.fixture
+def commit_each_page(monkeypatch):
+    """Every Checkpoint commits (a run commits at most every refresh.COMMIT_EVERY_S otherwise):
+    for the tests of what a run stopped after page k keeps, whose catalogs take well under that
+    long. The gate itself: test_refresh.py."""
+    monkeypatch.setattr(importlib.import_module("indexer.refresh"), "COMMIT_EVERY_S", 0.0)
+    monkeypatch.setenv("MODELCAT_COMMIT_EVERY_S", "0")  # and in the refreshes a test starts as processes
 
 
 @pytest.fixture(scope="session")

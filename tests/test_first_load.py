@@ -68,7 +68,7 @@ def all_indexes(tmp_path) -> set[str]:
     return found
 
 
-def test_first_load_builds_indexes_at_its_end(tmp_path, source, all_indexes):
+def test_first_load_builds_indexes_at_its_end(tmp_path, source, all_indexes, commit_each_page):
     db = tmp_path / "c.db"
     seen = []
     source("big", pages(), observe=lambda i: seen.append(indexes(db)))
@@ -99,7 +99,7 @@ def test_later_runs_write_with_every_index(tmp_path, source, all_indexes):
     assert seen and all(s == all_indexes for s in seen)
 
 
-def test_interrupted_first_load_goes_on_as_one(tmp_path, source, all_indexes):
+def test_interrupted_first_load_goes_on_as_one(tmp_path, source, all_indexes, commit_each_page):
     db = tmp_path / "c.db"
     src = source("big", pages(), interrupt_after=1)
     with pytest.raises(KeyboardInterrupt):
@@ -122,7 +122,7 @@ def test_interrupted_first_load_goes_on_as_one(tmp_path, source, all_indexes):
         assert all(c.ok for c in cat.check()) and cat.counts()["models"] == 15
 
 
-def test_another_source_rebuilds_what_an_unfinished_load_left(tmp_path, source, list_source, all_indexes):
+def test_another_source_rebuilds_what_an_unfinished_load_left(tmp_path, source, list_source, all_indexes, commit_each_page):
     db = tmp_path / "c.db"
     source("big", pages(), interrupt_after=1)
     with pytest.raises(KeyboardInterrupt):
@@ -136,7 +136,7 @@ def test_another_source_rebuilds_what_an_unfinished_load_left(tmp_path, source, 
         assert cat.deferred_indexes() == {} and all(c.ok for c in cat.check())
 
 
-def test_failed_first_load_keeps_its_pages_and_gets_its_indexes_back(tmp_path, source, all_indexes):
+def test_failed_first_load_keeps_its_pages_and_gets_its_indexes_back(tmp_path, source, all_indexes, commit_each_page):
     db = tmp_path / "c.db"
     source("big", pages(), fail_after_pages=2)
     [r] = refresh(db, ["big"])

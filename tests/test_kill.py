@@ -126,7 +126,7 @@ def clean(world, tmp_path_factory):
     return settled, seconds, run["requests"]
 
 
-def test_kill_9_at_random_points_loses_and_duplicates_nothing(world, clean, tmp_path):
+def test_kill_9_at_random_points_loses_and_duplicates_nothing(world, clean, tmp_path, commit_each_page):
     want, seconds, full_requests = clean
     rng = random.Random(20261122)
     moments = [rng.uniform(0.05, seconds) for _ in range(RUNS)]

@@ -134,7 +134,7 @@ def hf_clean(hub, tmp_path_factory):
         mp.undo()
 
 
-def test_a_full_disk_anywhere_in_a_first_hub_import_loses_nothing(hub_env, hf_clean, tmp_path, monkeypatch):
+def test_a_full_disk_anywhere_in_a_first_hub_import_loses_nothing(hub_env, hf_clean, tmp_path, monkeypatch, commit_each_page):
     points = fill_points(hf_clean["empty_pages"], hf_clean["full_pages"])
     failed_at = []
     for i, pages in enumerate(points):

@@ -1,6 +1,7 @@
 """The Hugging Face Hub source, end to end through huggingface_hub, against a local replay Hub."""
 
 import copy
+import importlib
 import json
 import sqlite3
 
@@ -134,7 +135,7 @@ def test_new_models_arrive_incrementally(tmp_path, hub):
     assert r.counts.new == 1 and "hf:newcomer/tiny-vit" in catalog_ids(db)
 
 
-def test_a_crash_mid_sweep_resumes_where_it_stopped(tmp_path, hub):
+def test_a_crash_mid_sweep_resumes_where_it_stopped(tmp_path, hub, commit_each_page):
     db = tmp_path / "c.db"
     pages_done = []
 
@@ -164,7 +165,55 @@ def test_a_crash_mid_sweep_resumes_where_it_stopped(tmp_path, hub):
         dump(clean, ignore=("last_seen", "first_seen", "changed_at"))
 
 
-def test_ctrl_c_mid_sweep_also_resumes(tmp_path, hub):
+def test_a_sweep_commits_at_most_every_few_seconds_and_a_crash_resumes_after_the_last_commit(
+        tmp_path, hub, monkeypatch):
+    """Each page is a Checkpoint, but the rows and the cursor are committed together at most every
+    refresh.COMMIT_EVERY_S (a commit per page rewrote every index the page touched): a run that
+    dies between two commits keeps the pages of the last one, and its next run resumes there and
+    ends with the catalog a clean run makes. The clock here is the pages: one second each."""
+    from types import SimpleNamespace
+
+    refresh_module = importlib.import_module("indexer.refresh")
+
+    clock = [0.0]
+    monkeypatch.setattr(refresh_module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(refresh_module, "COMMIT_EVERY_S", 2.5)
+    db = tmp_path / "c.db"
+    pages_done = []
+
+    def progress(source):
+        def report(done, total, what):
+            pages_done.append(done)
+            clock[0] += 1.0
+            if len(pages_done) == 7:
+                hub.fail_next(1, status=400)  # the next page request dies (not retried)
+        return report
+
+    [r] = refresh(db, ["hf"], progress=progress, config={"hf": {"page_size": PAGE}})
+    assert r.status == "failed" and len(pages_done) == 7
+    kept = catalog_ids(db)
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        seen = cat.load_state("hf")["sweep"]["seen"]
+    # committed at the pages where 2.5 s had passed (the 3rd and 6th), not at each page, and the
+    # cursor saved with the rows it stands for
+    assert len(kept) == seen and seen in (5 * PAGE, 6 * PAGE), (len(kept), seen)
+    hub.reset_log()
+    r = run(db)
+    assert r.status == "ok" and r.details["resumed"] is True
+    assert catalog_ids(db) == public_ids(hub)
+    clean = tmp_path / "clean.db"
+    run(clean)
+    assert dump(db, ignore=("last_seen", "first_seen", "changed_at")) == \
+        dump(clean, ignore=("last_seen", "first_seen", "changed_at"))
+
+    # with nothing due (a run shorter than the gap), a failed run keeps none of its pages
+    monkeypatch.setattr(refresh_module, "COMMIT_EVERY_S", 3600.0)
+    db2, pages_done[:] = tmp_path / "d.db", []
+    [r] = refresh(db2, ["hf"], progress=progress, config={"hf": {"page_size": PAGE}})
+    assert r.status == "failed" and catalog_ids(db2) == set()
+
+
+def test_ctrl_c_mid_sweep_also_resumes(tmp_path, hub, commit_each_page):
     db = tmp_path / "c.db"
 
     def progress(source):

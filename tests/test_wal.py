@@ -76,7 +76,7 @@ def largest_wal_during(db, fn) -> tuple[int, object]:
 
 
 @pytest.mark.parametrize("managed", [True, False])
-def test_the_wal_stays_under_its_cap_while_readers_always_read(tmp_path, monkeypatch, managed):
+def test_the_wal_stays_under_its_cap_while_readers_always_read(tmp_path, monkeypatch, managed, commit_each_page):
     monkeypatch.setattr(catalog_module, "WAL_RESET_PAGES", RESET_PAGES if managed else None)
     monkeypatch.setattr(catalog_module, "WAL_LIMIT_BYTES", LIMIT)
     with HubReplay(synthetic_models(3000, seed=32), page_size=150) as hub:
