@@ -1,6 +1,7 @@
 """The Hugging Face Hub source, end to end through huggingface_hub, against a local replay Hub."""
 
 import copy
+import hashlib
 import importlib
 import json
 import sqlite3
@@ -591,3 +592,77 @@ def test_a_card_naming_a_packaging_of_imagenet_is_trained_on_imagenet_with_its_r
     assert "imagenet-1k" in by_id and by_id["imagenet-1k"][0] in ("timm/imagenet-1k-wds", "dataset:timm/imagenet-1k-wds")
     tiny = [i for i, raws in by_id.items() if any("tiny-imagenet" in r for r in raws)]
     assert tiny and tiny != ["imagenet-1k"]
+
+
+def _lfs_sibling(name: str, digest: str, size: int = 46_807_446) -> dict:
+    """A sibling as GET /api/models/{id}?blobs=true gives it (huggingface_hub's RepoSibling with
+    BlobLfsInfo)."""
+    return {"rfilename": name, "size": size, "blobId": hashlib.sha1(digest.encode()).hexdigest(),
+            "lfs": {"sha256": digest, "size": size, "pointerSize": 135}}
+
+
+def test_two_repositories_with_the_same_weights_hash_are_one_entity_and_a_fine_tune_is_not(tmp_path, hub):
+    """Issue #33 on the Hub: a repository's weight files' sha256 (one `?blobs=true` request) is
+    asked for the candidates only (parameter count, library and task of another entity's row) and
+    their peers; the same bytes join the entities, with the evidence recorded; a fine-tune's
+    differ. Hashes held are carried to the next record of the same commit without a request."""
+    same, tuned = "a" * 64, "b" * 64
+    base = next(r for r in SMALL if r["id"] == "microsoft/resnet-18")
+    hub.put({**copy.deepcopy(base), "siblings": [{"rfilename": "config.json"}, _lfs_sibling("model.safetensors", same)]})
+    hub.put({**copy.deepcopy(base), "id": "food-lab/resnet-18-food101", "author": "food-lab", "downloads": 12,
+             "siblings": [{"rfilename": "config.json"}, _lfs_sibling("model.safetensors", tuned)]})
+    db = tmp_path / "c.db"
+    first = run(db, hash_requests=300)
+    assert first.status == "ok" and "hash_requests" not in first.details  # a first load asks for none
+    hub.reset_log()
+    hub.put({**copy.deepcopy(base), "id": "mirror-org/resnet-18", "author": "mirror-org", "downloads": 3,
+             "siblings": [{"rfilename": "README.md"}, _lfs_sibling("model.safetensors", same)]})
+    assert "hash_requests" not in run(db).details  # none unless the setting asks for them (0 by default)
+    night = run(db, hash_requests=300)
+    assert night.status == "ok" and night.details["mode"] == "incremental"
+    # the mirror (new, a candidate), then its two peers that had no hashes: three blobs requests
+    assert night.details["hash_requests"] == 3
+    assert sum(hub.count(f"/api/models/{i}/revision/") for i in
+               ("mirror-org/resnet-18", "microsoft/resnet-18", "food-lab/resnet-18-food101")) == 3
+    con = sqlite3.connect(db)
+    entity = dict(con.execute("SELECT id, entity_id FROM models WHERE id IN "
+                              "('hf:microsoft/resnet-18', 'hf:mirror-org/resnet-18', 'hf:food-lab/resnet-18-food101')"))
+    assert entity["hf:mirror-org/resnet-18"] == entity["hf:microsoft/resnet-18"]
+    assert entity["hf:food-lab/resnet-18-food101"] != entity["hf:microsoft/resnet-18"]
+    merges = con.execute("SELECT evidence, value FROM entity_merges").fetchall()
+    assert ("same weights hash", same) in merges and not any(v == tuned for _, v in merges)
+    files = con.execute("SELECT model_id, url, sha256 FROM model_files WHERE model_id = 'hf:mirror-org/resnet-18'").fetchall()
+    assert [(f[0], f[2]) for f in files] == [("hf:mirror-org/resnet-18", same)]
+    assert files[0][1].startswith(hub.url + "/mirror-org/resnet-18/resolve/") and files[0][1].endswith("/model.safetensors")
+    con.close()
+
+    # a full sweep lists every record again, without files: the hashes of the same commits are
+    # carried, with no request, and the entity stays one (the synthetic models that share a
+    # parameter count are candidates too: asked, within the night's bound)
+    hub.reset_log()
+    again = run(db, full=True, hash_requests=300)
+    assert again.status == "ok" and again.details.get("hash_requests", 0) <= 300
+    assert sum(hub.count(f"/api/models/{i}/revision/") for i in
+               ("mirror-org/resnet-18", "microsoft/resnet-18", "food-lab/resnet-18-food101")) == 0
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM model_files WHERE sha256 IS NOT NULL AND model_id IN "
+                       "('hf:microsoft/resnet-18', 'hf:mirror-org/resnet-18', 'hf:food-lab/resnet-18-food101')"
+                       ).fetchone()[0] == 3
+    assert con.execute("SELECT count(DISTINCT entity_id) FROM models WHERE id IN "
+                       "('hf:microsoft/resnet-18', 'hf:mirror-org/resnet-18')").fetchone()[0] == 1
+    con.close()
+
+
+def test_the_hash_requests_of_a_night_are_bounded(tmp_path, hub):
+    base = next(r for r in SMALL if r["id"] == "microsoft/resnet-18")
+    db = tmp_path / "c.db"
+    run(db)
+    hub.reset_log()
+    for k in range(5):
+        hub.put({**copy.deepcopy(base), "id": f"copies/resnet-18-{k}", "author": "copies",
+                 "siblings": [_lfs_sibling("model.safetensors", f"{k:x}" * 64 if k else "c" * 64)]})
+    night = run(db, hash_requests=2)
+    assert night.details["hash_requests"] == 2 and night.details["hashes_left_for_later"] >= 1
+    assert hub.count("/api/models/copies/") == 2
+    none = run(db, hash_requests=0)
+    assert "hash_requests" not in none.details

@@ -33,7 +33,7 @@ import logging
 import os
 import time
 from typing import Any, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..errors import SkipRecord, SourceError, SourceUnavailable
 from ..normalize import (
@@ -46,9 +46,9 @@ from ..normalize import (
 from ..normalize.ids import hub_entity, id_problem, valid_id
 from ..normalize.size import DTYPE_BYTES
 from ..paths import schema_dir
-from ..normalize.links import github_repo_ids
+from ..normalize.links import github_repo_ids, weights_file_url
 from ..normalize.values import integer
-from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink
+from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink, WeightsFile
 from .base import Checkpoint, FetchContext, Seen, Source, days_since, preflight
 
 log = logging.getLogger("modelcat")
@@ -61,6 +61,18 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 # (docs/benchmarks.md), with room for the WAL and the indexes built at the end
 BYTES_PER_MODEL = 3_000
 HUB_MODELS = 2_400_000  # huggingface.co, late 2026
+# Identity from evidence (issue #33): a repository's weight files' LFS sha256 cost one request each
+# (GET /api/models/{id}?blobs=true, huggingface_hub's model_info(files_metadata=True)). They are asked
+# for a bounded number of repositories a night (the `hash_requests` setting; 0 by default: how many
+# of a night's candidates are mirrors, and so what the requests buy, is not measured on the real
+# Hub, and each first ask rewrites the row with its files), the candidates only: a
+# repository whose parameter count, library and task are those of a live Hub row of another entity,
+# where that count is shared by at most HASH_PEERS entities (a count every fine-tune of a base
+# shares, BERT-base's, would spend the night on fine-tunes: their hashes differ anyway). A
+# candidate's peers without hashes are asked too. Hashes already held are carried to the next
+# record of the same commit without a request.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".onnx")
+HASH_PEERS = 20
 NORMALIZE_VERSION = 3  # bump when normalize_hub changes what it makes of the same record
 _TABLES = ("licenses.yml", "tasks.yml", "datasets.yml")
 
@@ -145,6 +157,13 @@ class HubClient:
         _, info = self._json(f"{self.endpoint}/api/models/{repo_id}", [("expand", f) for f in expand])
         return info if isinstance(info, dict) else None
 
+    def files_info(self, repo_id: str, sha: str | None) -> dict | None:
+        """A model at one commit with its files' metadata (siblings with size, blobId and, for LFS
+        files, lfs.sha256): `?blobs=true`, which the Hub refuses beside `expand`."""
+        path = f"{self.endpoint}/api/models/{repo_id}" + (f"/revision/{sha}" if sha else "")
+        _, info = self._json(path, [("blobs", "true")])
+        return info if isinstance(info, dict) else None
+
 
 def _repo_not_found(r) -> bool:
     """The Hub answers a missing (or private) repo with 404, or 401 to an anonymous request;
@@ -212,6 +231,8 @@ class HubSource(Source):
         "full": (bool, False, "this run: a full sweep, even when an incremental one would do"),
         "timeout": (float, 60.0, "seconds to wait for the Hub's answer before retrying"),
         "retries": (int, 8, "retries of a request that failed in a way worth retrying (429, 5xx, timeouts, ...)"),
+        "hash_requests": (int, 0, "repositories a run may ask for their weight files' sha256 (evidence that two "
+                                  "repositories hold the same weights; candidates only; 0, the default: none)"),
     }
 
     # ----------------------------------------------------------------- fetch
@@ -296,7 +317,7 @@ class HubSource(Source):
             for items, nxt in client.pages(params, q["next"]):
                 kept = [i for i in items if self._keep(i, ctx, cfg)]
                 if sweep["kind"] == "full":
-                    yield from kept
+                    yield from self._with_hashes(ctx, client, cfg, kept)
                 else:
                     yield from self._confirm_or_fetch(ctx, client, cfg, kept)
                 sweep["seen"] += len(items)
@@ -321,20 +342,22 @@ class HubSource(Source):
                 and not known[cid]["removed_at"]]
         if same:
             yield Seen(same)
+        fetched = []
         for cid, item in ids.items():
             if cid in same:
                 continue
             info = client.model_info(item["id"])
             if info is not None and self._keep(info, ctx, cfg):
                 ctx.details["fetched_one_by_one"] = ctx.details.get("fetched_one_by_one", 0) + 1
-                yield info
+                fetched.append(info)
+        yield from self._with_hashes(ctx, client, cfg, fetched)
 
     def _incremental(self, ctx: FetchContext, client: HubClient, cfg: dict, page_size: int):
         watermark = ctx.state["watermark"]
         newest = watermark
         for params in queries(cfg):
             for items, _ in client.pages(_with(params, "lastModified", page_size, FIELDS)):
-                older = False
+                older, kept = False, []
                 for item in items:
                     modified = item.get("lastModified") if isinstance(item, dict) else None
                     if isinstance(modified, str) and modified < watermark:
@@ -343,12 +366,57 @@ class HubSource(Source):
                     if isinstance(modified, str) and modified > newest:
                         newest = modified
                     if self._keep(item, ctx, cfg):
-                        yield item
+                        kept.append(item)
+                yield from self._with_hashes(ctx, client, cfg, kept)
                 # no Checkpoint: a night's changes become visible together, in one commit (a
                 # crash redoes them from the unmoved watermark); the sweeps, long, commit per page
                 if older:
                     break
         ctx.state["watermark"] = newest
+
+    def _with_hashes(self, ctx: FetchContext, client: HubClient, cfg: dict, items: list[dict]) -> Iterator[dict]:
+        """These items, each with its weight files' sha256 where the catalog holds them for the
+        same commit (no request), or where it is a candidate (WEIGHT_SUFFIXES' comment) and the
+        night's `hash_requests` are not spent; then the candidates' peers that had none, asked
+        the same way (their full records: they are written again, with their files)."""
+        if not items or ctx.catalog is None:
+            yield from items
+            return
+        budget = max(0, int(cfg["hash_requests"]))
+        ids = {f"hf:{i['id']}": i for i in items}
+        held = ctx.catalog.weight_hashes(list(ids))
+        counts = {cid: _weights(i.get("safetensors"))[0] for cid, i in ids.items()}
+        peers = ctx.catalog.same_size_peers([n for n in counts.values() if n]) \
+            if budget > ctx.details.get("hash_requests", 0) else {}
+        wanted: list[str] = []  # peers to ask for after the page, by id
+        for cid, item in ids.items():
+            known = held.get(cid)
+            if known and known["sha"] == item.get("sha"):
+                item = {**item, "siblings": known["siblings"]}
+            else:
+                mine = [p for p in peers.get(counts[cid], ()) if p["id"] != cid and p["entity"] != (known or {}).get("entity")
+                        and p["library"] == _lower(item.get("library_name")) and p["task_raw"] == item.get("pipeline_tag")]
+                if mine and len({p["entity"] for p in mine}) <= HASH_PEERS:
+                    item = self._hashed(ctx, client, budget, item)
+                    if "siblings" in item:
+                        wanted += [p["id"] for p in mine if not p["hashed"]]
+            yield item
+        for cid in dict.fromkeys(w for w in wanted if w not in ids):
+            if ctx.details.get("hash_requests", 0) >= budget:
+                break
+            info = client.model_info(cid[3:])  # the peer's full record, as a night would read it
+            if info is not None and self._keep(info, ctx, cfg):
+                yield self._hashed(ctx, client, budget, info)
+
+    def _hashed(self, ctx: FetchContext, client: HubClient, budget: int, item: dict) -> dict:
+        if ctx.details.get("hash_requests", 0) >= budget:
+            ctx.details["hashes_left_for_later"] = ctx.details.get("hashes_left_for_later", 0) + 1
+            return item
+        ctx.details["hash_requests"] = ctx.details.get("hash_requests", 0) + 1
+        info = client.files_info(item["id"], item.get("sha"))
+        if info is None or not isinstance(info.get("siblings"), list):
+            return item
+        return {**item, "siblings": info["siblings"]}
 
     def normalize(self, raw: dict) -> ModelRecord:
         """A record read from huggingface.co; a run normalizes with normalizer(ctx), which binds
@@ -386,6 +454,28 @@ def _as_list(value: Any) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
+
+
+def _lower(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) and value else None
+
+
+def _files(siblings: Any, endpoint: str, repo_id: str, sha: str | None) -> list[WeightsFile]:
+    """The weight files whose LFS sha256 the Hub gave (siblings read with ?blobs=true): evidence
+    that two repositories hold the same weights (store/evidence.py). The URL names the commit."""
+    out: list[WeightsFile] = []
+    for sib in _as_list(siblings)[:2000]:
+        if not isinstance(sib, dict) or not isinstance(sib.get("rfilename"), str):
+            continue
+        name, lfs = sib["rfilename"], sib.get("lfs")
+        digest = lfs.get("sha256") if isinstance(lfs, dict) else None
+        if not name.lower().endswith(WEIGHT_SUFFIXES) or not isinstance(digest, str) \
+                or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+            continue
+        url = weights_file_url(f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha or 'main'}/{quote(name)}")
+        if url:
+            out.append(WeightsFile(url, digest.lower()))
+    return out
 
 
 def _weights(safetensors: Any) -> tuple[int | None, int | None, bool | None]:
@@ -614,6 +704,7 @@ def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
                                                                           bare=False)],
         relations=_relations(tags, card),
         repos=_repos(card),
+        files=_files(raw.get("siblings"), endpoint, repo_id, _text(raw.get("sha"), 64)),
     )
     license_raw = card.get("license") if card.get("license") not in (None, "", []) else None
     if license_raw is None:

@@ -1,5 +1,6 @@
 """One entity from evidence (issue #33): rows of several sources that name the same weights file
-(model_files: the same URL) are one entity, whatever their ids say. A link is made from evidence
+(model_files: the same URL), or files of the same content (the same sha256: a Hub repository and
+its mirror), are one entity, whatever their ids say. A link is made from evidence
 only, never from a name, and recorded with it (entity_merges: the entity folded, the one it was
 folded into, the evidence and its value), so every later write of a row of the folded entity lands
 in the one it joined, and a page can say why two ids are one model.
@@ -18,6 +19,7 @@ from typing import Iterable
 from .rows import _chunks
 
 EVIDENCE_FILE = "same weights file"
+EVIDENCE_HASH = "same weights hash"
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,21 +51,27 @@ def link_by_evidence(conn: sqlite3.Connection, model_ids: Iterable[str], now: st
         conn.execute(f"UPDATE models SET entity_id = (SELECT merged_into FROM entity_merges g "
                      f"WHERE g.entity_id = models.entity_id) WHERE id IN ({marks}) "
                      f"AND entity_id IN (SELECT entity_id FROM entity_merges)", chunk)
-    urls = set()
+    urls, digests = set(), set()
     for chunk in _chunks(ids, 500):
-        urls.update(r[0] for r in conn.execute(
-            f"SELECT DISTINCT url FROM model_files WHERE model_id IN ({', '.join('?' * len(chunk))})", chunk))
-    for url in sorted(urls):
-        members = conn.execute(
-            "SELECT m.id, m.source, m.entity_id FROM model_files f CROSS JOIN models m ON m.id = f.model_id "
-            "WHERE f.url = ? AND m.removed_at IS NULL", (url,)).fetchall()
-        entities = {e for _, _, e in members}
-        if len(entities) < 2:
-            continue
-        keep = min(members, key=lambda r: _rank(r[1], r[0]))[2]
-        for gone in sorted(entities - {keep}):
-            _merge(conn, gone, keep, EVIDENCE_FILE, url, now)
-            touched.update((gone, keep))
+        for url, digest in conn.execute(
+                f"SELECT url, sha256 FROM model_files WHERE model_id IN ({', '.join('?' * len(chunk))})", chunk):
+            urls.add(url)
+            if digest:
+                digests.add(digest)
+    # the same URL, then the same content (the Hub's LFS sha256 of a weight file: a mirror or a
+    # re-upload of the same bytes; a fine-tune's differ)
+    for evidence, column, values in ((EVIDENCE_FILE, "url", urls), (EVIDENCE_HASH, "sha256", digests)):
+        for value in sorted(values):
+            members = conn.execute(
+                "SELECT m.id, m.source, m.entity_id FROM model_files f CROSS JOIN models m ON m.id = f.model_id "
+                f"WHERE f.{column} = ? AND m.removed_at IS NULL", (value,)).fetchall()
+            entities = {e for _, _, e in members}
+            if len(entities) < 2:
+                continue
+            keep = min(members, key=lambda r: _rank(r[1], r[0]))[2]
+            for gone in sorted(entities - {keep}):
+                _merge(conn, gone, keep, evidence, value, now)
+                touched.update((gone, keep))
     return touched
 
 

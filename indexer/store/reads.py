@@ -8,6 +8,7 @@ import datetime as _dt
 import json
 import sqlite3
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from ..errors import NotFound
 from ..ids import id_kind, id_table
@@ -52,6 +53,12 @@ class CatalogView:
     def hubconf_repos(self) -> list[str]:
         return self._catalog.hubconf_repos()
 
+    def weight_hashes(self, ids: list[str]) -> dict[str, dict]:
+        return self._catalog.weight_hashes(self._source, ids)
+
+    def same_size_peers(self, counts: list[int]) -> dict[int, list[dict]]:
+        return self._catalog.same_size_peers(self._source, counts)
+
 
 class ReadsMixin:
     """Reading the catalog: a row with its links, what a source already holds, and the questions sources ask."""
@@ -64,6 +71,42 @@ class ReadsMixin:
                 f"SELECT id, sha, updated_at, removed_at FROM models WHERE +source = ? "  # + : by id
                 f"AND id IN ({', '.join('?' * len(chunk))})", (source, *chunk)):
                 out[r[0]] = {"sha": r[1], "updated_at": r[2], "removed_at": r[3]}
+        return out
+
+    def weight_hashes(self, source: str, ids: list[str]) -> dict[str, dict]:
+        """{id: {"sha": its commit, "entity": its entity, "siblings": [{"rfilename", "lfs": {"sha256"}}]}}
+        for these rows of a source that hold weight files with a content hash (the Hub's LFS
+        sha256, read at that commit: a source carries them to the next record of the same commit)."""
+        out: dict[str, dict] = {}
+        for chunk in _chunks(list(ids), 900):
+            for mid, sha, entity, url, digest in self.conn.execute(
+                    "SELECT m.id, m.sha, m.entity_id, f.url, f.sha256 FROM model_files f CROSS JOIN models m "
+                    f"ON m.id = f.model_id WHERE f.model_id IN ({', '.join('?' * len(chunk))}) "
+                    "AND f.sha256 IS NOT NULL AND m.source = ? ORDER BY f.model_id, f.url", (*chunk, source)):
+                name = unquote(url.split("/resolve/", 1)[1].split("/", 1)[1]) if "/resolve/" in url else url
+                held = out.setdefault(mid, {"sha": sha, "entity": entity, "siblings": []})
+                held["siblings"].append({"rfilename": name, "lfs": {"sha256": digest}})
+        return out
+
+    def same_size_peers(self, source: str, counts: list[int]) -> dict[int, list[dict]]:
+        """{parameter count: [{id, entity, library, task_raw, hashed}]}: the live rows of a source
+        with one of these exact counts (whether each holds a weight file's hash). Nothing while a
+        first load has deferred the index that finds them (a scan of every row per page)."""
+        if self.conn.execute("SELECT 1 FROM deferred_indexes WHERE name = 'idx_models_params_m'").fetchone() \
+                or not self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'idx_models_params_m'").fetchone():
+            return {}
+        out: dict[int, list[dict]] = {}
+        wanted = sorted({int(n) for n in counts if isinstance(n, int) and n > 0})
+        for chunk in _chunks(wanted, 400):
+            marks = ", ".join("?" * len(chunk))
+            rounded = sorted({round(n / 1e6, 2) for n in chunk})
+            for mid, n, entity, library, task_raw, hashed in self.conn.execute(
+                    "SELECT id, num_params, entity_id, library, task_raw, EXISTS (SELECT 1 FROM model_files f "
+                    "WHERE f.model_id = models.id AND f.sha256 IS NOT NULL) FROM models INDEXED BY idx_models_params_m "
+                    f"WHERE round(num_params / 1e6, 2) IN ({', '.join('?' * len(rounded))}) AND removed_at IS NULL "
+                    f"AND num_params IN ({marks}) AND source = ?", (*rounded, *chunk, source)):
+                out.setdefault(n, []).append({"id": mid, "entity": entity, "library": library,
+                                              "task_raw": task_raw, "hashed": bool(hashed)})
         return out
 
     def papers_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:

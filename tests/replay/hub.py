@@ -184,6 +184,32 @@ class _Handler(DispatchHandler):
     server_version = "HubReplay/1.0"
 
 
+def _plain_siblings(rec: dict) -> dict:
+    """A record's siblings as the Hub lists them without ?blobs=true: file names only (a record
+    given with each file's size, blobId and lfs {sha256, size, pointerSize} serves those with
+    blobs=true, as huggingface_hub's model_info(files_metadata=True) asks)."""
+    sibs = rec.get("siblings")
+    if not isinstance(sibs, list) or not any(isinstance(x, dict) and len(x) > 1 for x in sibs):
+        return rec
+    return {**rec, "siblings": [{"rfilename": x.get("rfilename")} if isinstance(x, dict) else x for x in sibs]}
+
+
+def _with_lfs(rec: dict) -> dict:
+    """With ?blobs=true, a record given without its files' metadata but with safetensors weights
+    gets the file the Hub would list: model.safetensors in LFS, its sha256 from the repository and
+    commit (each repository's weights its own; two records hold the same bytes only when given
+    the same lfs sha256 explicitly)."""
+    sibs = rec.get("siblings") if isinstance(rec.get("siblings"), list) else []
+    if any(isinstance(x, dict) and x.get("lfs") for x in sibs) or not isinstance(rec.get("safetensors"), dict):
+        return rec
+    digest = hashlib.sha256(f"{rec.get('id')}@{rec.get('sha')}".encode()).hexdigest()
+    size = 4 * (rec["safetensors"].get("total") or 0) or 1
+    lfs = {"rfilename": "model.safetensors", "size": size, "blobId": digest[:40],
+           "lfs": {"sha256": digest, "size": size, "pointerSize": 135}}
+    return {**rec, "siblings": [x for x in sibs if not (isinstance(x, dict) and x.get("rfilename") == "model.safetensors")]
+            + [lfs]}
+
+
 def _first(q: dict, name: str) -> str | None:
     vals = q.get(name)
     return vals[-1] if vals else None
@@ -579,6 +605,8 @@ class HubReplay(TrackedServer):
                 next_cursor = _encode_cursor({"v": idx.value(last), "i": last["_id"]} if sort else {"i": last["_id"]})
         if expand:
             out = [{"_id": r["_id"], "id": r["id"], **{k: r[k] for k in expand if k in r}} for r in page]
+            if "siblings" in expand:
+                out = [_plain_siblings(r) for r in out]
         else:
             fields = DEFAULT_LIST_FIELDS
             if full:
@@ -588,6 +616,8 @@ class HubReplay(TrackedServer):
             if config:
                 fields += ("config",)
             out = [{k: r[k] for k in fields if k in r} for r in page]
+            if full:
+                out = [_plain_siblings(r) for r in out]
         headers = {"Content-Type": _JSON}
         if next_cursor is not None:
             base = f"http://{host}" if host else self.url
@@ -639,4 +669,8 @@ class HubReplay(TrackedServer):
             out = {"_id": rec["_id"], "id": rec["id"], **{k: rec[k] for k in expand if k in rec}}
         else:
             out = rec
+        if not self._flag(query, "blobs"):
+            out = _plain_siblings(out)
+        else:
+            out = _with_lfs(out)
         return 200, {"Content-Type": _JSON}, _dumps(out)
