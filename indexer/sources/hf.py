@@ -160,7 +160,7 @@ class HubClient:
     def files_info(self, repo_id: str, sha: str | None) -> dict | None:
         """A model at one commit with its files' metadata (siblings with size, blobId and, for LFS
         files, lfs.sha256): `?blobs=true`, which the Hub refuses beside `expand`."""
-        path = f"{self.endpoint}/api/models/{repo_id}" + (f"/revision/{sha}" if sha else "")
+        path = f"{self.endpoint}/api/models/{repo_id}" + (f"/revision/{quote(sha, safe='')}" if sha else "")
         _, info = self._json(path, [("blobs", "true")])
         return info if isinstance(info, dict) else None
 

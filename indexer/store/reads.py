@@ -40,6 +40,7 @@ class CatalogView:
 
     def __init__(self, catalog: Catalog, source: str):
         self._catalog, self._source = catalog, source
+        self._hashes_held: bool | None = None  # whether the source's rows held any file hash when first asked
 
     def lookup(self, ids: list[str]) -> dict[str, dict]:
         return self._catalog.lookup(self._source, ids)
@@ -54,7 +55,13 @@ class CatalogView:
         return self._catalog.hubconf_repos()
 
     def weight_hashes(self, ids: list[str]) -> dict[str, dict]:
-        return self._catalog.weight_hashes(self._source, ids)
+        """The hashes held before this run (a source carries them to its next records): none to
+        look up, page after page, in a catalog that held none when the run began (a first import)."""
+        if self._hashes_held is None:
+            self._hashes_held = self._catalog.conn.execute(
+                "SELECT 1 FROM model_files WHERE sha256 IS NOT NULL AND source = ? LIMIT 1", (self._source,)
+            ).fetchone() is not None
+        return self._catalog.weight_hashes(self._source, ids) if self._hashes_held else {}
 
     def same_size_peers(self, counts: list[int]) -> dict[int, list[dict]]:
         return self._catalog.same_size_peers(self._source, counts)
