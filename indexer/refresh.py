@@ -136,7 +136,19 @@ def few_collections():
 # committing every 2 s). Its state is saved at every Checkpoint, in the same transaction as the
 # rows: a run stopped midway resumes after the last commit, losing at most this long a stretch.
 # MODELCAT_COMMIT_EVERY_S sets it (0: every Checkpoint commits, as the fault tests want).
-COMMIT_EVERY_S = float(os.environ.get("MODELCAT_COMMIT_EVERY_S") or 2.0)
+def _commit_every_s() -> float:
+    raw = os.environ.get("MODELCAT_COMMIT_EVERY_S") or "2"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        log.warning("MODELCAT_COMMIT_EVERY_S=%r is not a number of seconds (0 or more): using 2", raw)
+        return 2.0
+    return value
+
+
+COMMIT_EVERY_S = _commit_every_s()
 
 
 def run_source(cat: Catalog, name: str, *, progress=None, cache: Path | None = None,

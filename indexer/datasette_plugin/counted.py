@@ -370,8 +370,8 @@ def walked_page(sql: str, params) -> tuple[str, str, Counts] | None:
 ANSWERS_KEPT = 8
 
 # Datasette's own reads of the schema (its tables, columns and indexes, before it serves a page): a
-# statement that reads sqlite_master alone, with no parentheses (so no call, no sub-query, no join),
-# or one of the pragmas that list the schema. Their cost follows the schema's few hundred entries,
+# statement that reads sqlite_master alone (no call, sub-query, union or join: _SCHEMA_WHERE), or
+# one of the pragmas that list the schema. Their cost follows the schema's few hundred entries,
 # never the catalog's rows, and a page cannot be served without them: they run under SCHEMA_READ_MS,
 # not the page's time limit (with a 1 ms limit on a slow machine, the home page answered 500 when
 # its first read of sqlite_master was interrupted).
