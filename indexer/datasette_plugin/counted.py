@@ -15,6 +15,7 @@ the same counts where they can stand for it (CatalogDatabase): on 1M models Data
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -392,8 +393,6 @@ SCHEMA_READ_MS = 2000
 def _file_marks(path) -> tuple:
     """(size, mtime) of the database file and of its WAL, as os.stat gives them (None for a file
     that is not there): they move with every commit and checkpoint, whichever process made it."""
-    import os
-
     marks = []
     for name in (str(path), f"{path}-wal"):
         try:

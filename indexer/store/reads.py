@@ -58,9 +58,7 @@ class CatalogView:
         """The hashes held before this run (a source carries them to its next records): none to
         look up, page after page, in a catalog that held none when the run began (a first import)."""
         if self._hashes_held is None:
-            self._hashes_held = self._catalog.conn.execute(
-                "SELECT 1 FROM model_files WHERE sha256 IS NOT NULL AND source = ? LIMIT 1", (self._source,)
-            ).fetchone() is not None
+            self._hashes_held = self._catalog.holds_hashes(self._source)
         return self._catalog.weight_hashes(self._source, ids) if self._hashes_held else {}
 
     def same_size_peers(self, counts: list[int]) -> dict[int, list[dict]]:
@@ -94,6 +92,11 @@ class ReadsMixin:
                 held = out.setdefault(mid, {"sha": sha, "entity": entity, "siblings": []})
                 held["siblings"].append({"rfilename": name, "lfs": {"sha256": digest}})
         return out
+
+    def holds_hashes(self, source: str) -> bool:
+        """Whether any row of the source holds a weight file's content hash."""
+        return self.conn.execute("SELECT 1 FROM model_files WHERE sha256 IS NOT NULL AND source = ? LIMIT 1",
+                                 (source,)).fetchone() is not None
 
     def same_size_peers(self, source: str, counts: list[int]) -> dict[int, list[dict]]:
         """{parameter count: [{id, entity, library, task_raw, hashed}]}: the live rows of a source
