@@ -665,23 +665,28 @@ def test_a_stored_querys_answers_are_kept_until_the_catalog_changes(catalog_copy
     """CatalogDatabase._answers: the seed question's page reads its answers once, and again as soon
     as anything writes the catalog (SQLite's data_version), never an answer from before a write."""
     ds = make_datasette(catalog_copy)
-    asyncio.run(ds.invoke_startup())
     ran = []
+    db = ds.get_database("catalog")
+    connect = db.connect
+
+    def traced(*a, **kw):  # every statement any read connection runs: whichever thread serves a page
+        conn = connect(*a, **kw)
+        conn.set_trace_callback(lambda sql: ran.append(sql))
+        return conn
+
+    db.connect = traced
+    asyncio.run(ds.invoke_startup())
 
     def get(path):
         r = asyncio.run(ds.client.get(path))
         assert r.status_code == 200, (path, r.text[:300])
         return r.text
 
-    def traced(conn):  # every statement any read connection runs
-        conn.set_trace_callback(lambda sql: ran.append(sql))
-
-    asyncio.run(ds.get_database("catalog").execute_fn(traced))
     ids = lambda page: re.findall(r'<td class="col-id">.*?class="mc-id" href="[^"]+">([^<]+)</a>', page, re.S)  # noqa: E731
     first = ids(get("/catalog/open_classifiers"))
     assert len(first) == 100
     runs = lambda: sum("what people choose by first" in s for s in ran)  # noqa: E731
-    for _ in range(4):  # each read connection keeps its own: read once per connection at most
+    for _ in range(4):  # each read connection keeps its own, for every page: once per connection at most
         assert ids(get("/catalog/open_classifiers")) == first
         assert ids(get("/catalog/open_classifiers?_page=2"))
     before = runs()

@@ -369,6 +369,9 @@ def walked_page(sql: str, params) -> tuple[str, str, Counts] | None:
 # stored queries' answers each read connection keeps (CatalogDatabase._answers): a page of the seed
 # question and its neighbours in the form
 ANSWERS_KEPT = 8
+# a name a statement gives a parameter (:name, @name, $name), wherever it stands: one in a string
+# or a comment only makes the key longer
+_PARAMETER = re.compile(r"[:@$](\w+)")
 
 # Datasette's own reads of the schema (its tables, columns and indexes, before it serves a page): a
 # statement that reads sqlite_master alone (no call, sub-query, union or join: _SCHEMA_WHERE), or
@@ -470,7 +473,13 @@ class CatalogDatabase(Database):
         limit_ms = self.ds.sql_time_limit_ms
         if kw.get("custom_time_limit") and kw["custom_time_limit"] < limit_ms:
             limit_ms = kw["custom_time_limit"]
-        key = (sql, tally.params_key(params))
+        # the parameters the statement names: `?_page=2` reaches it as one more, and the seed
+        # question's second page is the same answers as its first (each page read them anew)
+        if isinstance(params, dict):
+            named = set(_PARAMETER.findall(sql))
+            key = (sql, tally.params_key({k: v for k, v in params.items() if k in named}))
+        else:
+            key = (sql, tally.params_key(params))
         most = self.ds.max_returned_rows
 
         path = self.path
