@@ -134,3 +134,63 @@ def test_a_stall_past_the_timeout_is_retried(waits):
         assert session.retried == 1
     finally:
         listener.close()
+
+
+# ---------------------------------------------------------------------- read_ahead
+def test_read_ahead_reads_the_next_item_while_the_caller_works_on_this_one():
+    import threading
+
+    from indexer.sources.http import read_ahead
+
+    asked = []
+    second_asked = threading.Event()
+
+    def pages():
+        for i in range(4):
+            asked.append(i)
+            if i == 1:
+                second_asked.set()
+            yield i
+
+    got = []
+    for item in read_ahead(pages()):
+        if item == 0:  # the caller still holds the first: the second is already being read
+            assert second_asked.wait(5)
+        got.append(item)
+    assert got == [0, 1, 2, 3] and asked == [0, 1, 2, 3]
+    assert list(read_ahead([])) == []
+
+
+def test_read_aheads_error_comes_when_the_caller_asks_for_the_item_that_failed():
+    from indexer.sources.http import read_ahead
+
+    def pages():
+        yield "page 1"
+        yield "page 2"
+        raise requests.ConnectionError("page 3: connection reset")
+
+    got = []
+    with pytest.raises(requests.ConnectionError, match="page 3"):
+        for item in read_ahead(pages()):
+            got.append(item)  # (a checkpoint after each page commits it before the error is seen)
+    assert got == ["page 1", "page 2"]
+
+
+def test_a_caller_that_stops_early_is_not_held_up_by_the_read_in_flight():
+    import threading
+
+    from indexer.sources.http import read_ahead
+
+    release = threading.Event()
+
+    def pages():
+        yield 1
+        release.wait(30)  # a slow next page (a Hub retrying with backoff)
+        yield 2
+
+    started = time.monotonic()
+    it = read_ahead(pages())
+    assert next(it) == 1
+    it.close()
+    assert time.monotonic() - started < 5
+    release.set()

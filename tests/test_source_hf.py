@@ -5,6 +5,7 @@ import hashlib
 import importlib
 import json
 import sqlite3
+import time
 
 import pytest
 
@@ -143,12 +144,11 @@ def test_a_crash_mid_sweep_resumes_where_it_stopped(tmp_path, hub, commit_each_p
     def progress(source):
         def report(done, total, what):
             pages_done.append(done)
-            if len(pages_done) == 4:
-                hub.fail_next(1, status=400)  # the next page request dies (not retried)
         return report
 
+    hub.fail_next(1, status=400, after=1 + 4)  # the 5th page's request dies (not retried); 1: the head query
     [r] = refresh(db, ["hf"], progress=progress, config={"hf": {"page_size": PAGE}})
-    assert r.status == "failed"
+    assert r.status == "failed" and len(pages_done) == 4
     kept = catalog_ids(db)
     assert len(kept) >= 4 * PAGE - 10  # four pages were committed with their cursor
     with Catalog.open(db, readonly=True, create=False) as cat:
@@ -186,10 +186,10 @@ def test_a_sweep_commits_at_most_every_few_seconds_and_a_crash_resumes_after_the
         def report(done, total, what):
             pages_done.append(done)
             clock[0] += 1.0
-            if len(pages_done) == 7:
-                hub.fail_next(1, status=400)  # the next page request dies (not retried)
         return report
 
+    # the 8th page's request dies (not retried): the sweep's first request is its head query
+    hub.fail_next(1, status=400, after=1 + 7)
     [r] = refresh(db, ["hf"], progress=progress, config={"hf": {"page_size": PAGE}})
     assert r.status == "failed" and len(pages_done) == 7
     kept = catalog_ids(db)
@@ -210,8 +210,9 @@ def test_a_sweep_commits_at_most_every_few_seconds_and_a_crash_resumes_after_the
     # with nothing due (a run shorter than the gap), a failed run keeps none of its pages
     monkeypatch.setattr(refresh_module, "COMMIT_EVERY_S", 3600.0)
     db2, pages_done[:] = tmp_path / "d.db", []
+    hub.fail_next(1, status=400, after=1 + 7)
     [r] = refresh(db2, ["hf"], progress=progress, config={"hf": {"page_size": PAGE}})
-    assert r.status == "failed" and catalog_ids(db2) == set()
+    assert r.status == "failed" and len(pages_done) == 7 and catalog_ids(db2) == set()
 
 
 def test_ctrl_c_mid_sweep_also_resumes(tmp_path, hub, commit_each_page):
@@ -378,6 +379,25 @@ def test_offline_hub_is_unavailable_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
     r = run(tmp_path / "c.db")
     assert r.status == "unavailable" and "HF_ENDPOINT" in r.error and r.seconds < 5
+
+
+def test_a_sweep_asks_for_the_next_page_while_it_hands_over_this_ones_models(tmp_path):
+    """HubSource._sweep reads the listing one page ahead (http.read_ahead): the first import of the
+    Hub waited on the network about a third of its time. Every page is still read once, in order."""
+    from indexer.sources.base import FetchContext
+
+    with HubReplay(models(20), page_size=5) as server:
+        ctx = FetchContext(cache_dir=tmp_path, config={"endpoint": server.url, "page_size": 5})
+        fetched = HubSource().fetch(ctx)
+        first = next(fetched)
+        assert isinstance(first, dict)  # page 1's first model, still held here: page 2 is on its way
+        deadline = time.monotonic() + 5
+        while server.count("/api/models") - 1 < 2 and time.monotonic() < deadline:  # (less the head query)
+            time.sleep(0.01)
+        assert server.count("/api/models") - 1 >= 2
+        rest = [x for x in fetched if isinstance(x, dict)]
+        listed = [i for i in server.ids() if not server.get(i).get("private")]
+        assert [first["id"]] + [x["id"] for x in rest] == listed
 
 
 def test_a_next_link_to_another_host_is_refused(tmp_path, monkeypatch):

@@ -31,6 +31,7 @@ import json
 import importlib.util
 import logging
 import os
+import threading
 import time
 from typing import Any, Iterator
 from urllib.parse import quote, urlsplit
@@ -50,6 +51,7 @@ from ..normalize.links import github_repo_ids, weights_file_url
 from ..normalize.values import integer
 from ..records import DatasetLink, Metric, ModelRecord, PaperLink, Relation, RepoLink, WeightsFile
 from .base import Checkpoint, FetchContext, Seen, Source, days_since, preflight
+from .http import read_ahead
 
 log = logging.getLogger("modelcat")
 
@@ -100,6 +102,7 @@ class HubClient:
         self.base_wait = base_wait
         self.requests = 0
         self.retried = 0  # pages asked again because their JSON did not parse
+        self._counting = threading.Lock()  # a sweep's next page is read in another thread
 
     def preflight(self) -> None:
         """Fail at once, clearly, when the Hub's host does not resolve (no network)."""
@@ -110,7 +113,8 @@ class HubClient:
 
         r = http_backoff("GET", url, params=params, headers=self.headers, timeout=self.timeout,
                          max_retries=self.max_retries, base_wait_time=self.base_wait)
-        self.requests += 1
+        with self._counting:
+            self.requests += 1
         if _repo_not_found(r) and "/api/models/" in url:
             return r
         hf_raise_for_status(r)
@@ -134,7 +138,8 @@ class HubClient:
                 if attempt > self.max_retries:
                     raise SourceError(f"the Hub answered {url[:200]} with invalid JSON "
                                       f"{attempt} times") from None
-            self.retried += 1
+            with self._counting:
+                self.retried += 1
             wait = backoff(attempt, self.base_wait, 8.0)
             log.info("hf: invalid JSON from %s; retry %d/%d in %.1f s", url[:160], attempt, self.max_retries, wait)
             time.sleep(wait)
@@ -314,7 +319,8 @@ class HubSource(Source):
             if q["done"]:
                 continue
             params = None if q["next"] else _with(q["params"], None, page_size, fields)
-            for items, nxt in client.pages(params, q["next"]):
+            # a sweep reads every page: the next is fetched while this one is written
+            for items, nxt in read_ahead(client.pages(params, q["next"])):
                 kept = [i for i in items if self._keep(i, ctx, cfg)]
                 if sweep["kind"] == "full":
                     yield from self._with_hashes(ctx, client, cfg, kept)

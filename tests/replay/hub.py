@@ -442,14 +442,16 @@ class HubReplay(TrackedServer):
 
     # ----------------------------------------------------------------- faults
     def fail_next(self, n: int, status: int = 429, headers: dict | None = None,
-                  path_prefix: str = "/api/models") -> None:
-        """The next n requests whose path starts with path_prefix answer `status` (a JSON error).
-        429 without headers sends "Retry-After: 0"."""
+                  path_prefix: str = "/api/models", after: int = 0) -> None:
+        """The next n requests whose path starts with path_prefix answer `status` (a JSON error),
+        once `after` more such requests have been answered as usual (a client that reads a page
+        ahead has asked for the next before it reports this one). 429 without headers sends
+        "Retry-After: 0"."""
         if headers is None:
             headers = {"Retry-After": "0"} if status == 429 else {}
         with self._lock:
             if n > 0:
-                self._faults.append([int(n), int(status), dict(headers), path_prefix])
+                self._faults.append([int(n), int(status), dict(headers), path_prefix, max(0, int(after))])
 
     # ----------------------------------------------------------------- observation
     def count(self, path_prefix: str = "/api/models") -> int:
@@ -473,6 +475,9 @@ class HubReplay(TrackedServer):
             fault = None
             for f in self._faults:
                 if path.startswith(f[3]):
+                    if f[4] > 0:  # answered as usual first
+                        f[4] -= 1
+                        continue
                     f[0] -= 1
                     fault = f
                     if f[0] <= 0:
