@@ -673,6 +673,42 @@ def test_two_repositories_with_the_same_weights_hash_are_one_entity_and_a_fine_t
     con.close()
 
 
+def test_a_commit_whose_files_were_read_is_not_asked_for_again(tmp_path, hub):
+    """A candidate whose weights have no LFS hash (a small model kept in git: its file has a
+    blobId, no sha256) holds no hash once its files are read. The row remembers the commit read
+    (extra's files_read): later nights and sweeps do not spend requests on it again until its
+    commit changes."""
+    base = {k: v for k, v in next(r for r in SMALL if r["id"] == "microsoft/resnet-18").items()
+            if k not in ("sha", "lastModified")}
+    db = tmp_path / "c.db"
+    run(db)
+    plain = {**copy.deepcopy(base), "id": "small-org/resnet-18-git", "author": "small-org",
+             "siblings": [{"rfilename": "model.safetensors", "size": 9_000_000, "blobId": "d" * 40}]}
+    hub.put(plain)
+    asked = lambda: hub.count("/api/models/small-org/resnet-18-git/revision/")  # noqa: E731
+    hub.reset_log()
+    assert run(db, hash_requests=50).status == "ok" and asked() == 1
+    con = sqlite3.connect(db)
+    sha, read = con.execute("SELECT sha, json_extract(extra, '$.files_read') FROM models "
+                            "WHERE id = 'hf:small-org/resnet-18-git'").fetchone()
+    assert read == sha and con.execute("SELECT count(*) FROM model_files WHERE model_id = "
+                                       "'hf:small-org/resnet-18-git' AND sha256 IS NOT NULL").fetchone()[0] == 0
+    con.close()
+    # a sweep lists it again (the same commit): no request for it, and its row is unchanged
+    hub.reset_log()
+    again = run(db, full=True, hash_requests=50)
+    assert again.status == "ok" and asked() == 0
+    assert sqlite3.connect(db).execute("SELECT json_extract(extra, '$.files_read') FROM models "
+                                       "WHERE id = 'hf:small-org/resnet-18-git'").fetchone()[0] == sha
+    # a new commit is asked for
+    hub.put(copy.deepcopy(plain))
+    hub.reset_log()
+    assert run(db, hash_requests=50).status == "ok" and asked() == 1
+    new_sha, read = sqlite3.connect(db).execute("SELECT sha, json_extract(extra, '$.files_read') FROM models "
+                                                "WHERE id = 'hf:small-org/resnet-18-git'").fetchone()
+    assert new_sha != sha and read == new_sha
+
+
 def test_the_hash_requests_of_a_night_are_bounded(tmp_path, hub):
     base = next(r for r in SMALL if r["id"] == "microsoft/resnet-18")
     db = tmp_path / "c.db"

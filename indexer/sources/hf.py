@@ -72,9 +72,14 @@ HUB_MODELS = 2_400_000  # huggingface.co, late 2026
 # where that count is shared by at most HASH_PEERS entities (a count every fine-tune of a base
 # shares, BERT-base's, would spend the night on fine-tunes: their hashes differ anyway). A
 # candidate's peers without hashes are asked too. Hashes already held are carried to the next
-# record of the same commit without a request.
+# record of the same commit without a request, and so is the fact that a commit's files were read
+# (FILES_READ): a repository whose weights have no LFS hash (small files kept in git) is not asked
+# again, night after night, while its commit stays the same.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".onnx")
 HASH_PEERS = 20
+# the key a record carries when its weight files were read at its commit (not a Hub field): its
+# row's extra says "files_read": that commit, and the next record of the same commit is not asked
+FILES_READ = "modelcat_files_read"
 NORMALIZE_VERSION = 3  # bump when normalize_hub changes what it makes of the same record
 _TABLES = ("licenses.yml", "tasks.yml", "datasets.yml")
 
@@ -390,15 +395,16 @@ class HubSource(Source):
             return
         budget = max(0, int(cfg["hash_requests"]))
         ids = {f"hf:{i['id']}": i for i in items}
-        held = ctx.catalog.weight_hashes(list(ids))
+        held = ctx.catalog.weight_hashes(list(ids), read_before=bool(ctx.state.get("files_read")))
         counts = {cid: _weights(i.get("safetensors"))[0] for cid, i in ids.items()}
         peers = ctx.catalog.same_size_peers([n for n in counts.values() if n]) \
             if budget > ctx.details.get("hash_requests", 0) else {}
         wanted: list[str] = []  # peers to ask for after the page, by id
         for cid, item in ids.items():
             known = held.get(cid)
-            if known and known["sha"] == item.get("sha"):
-                item = {**item, "siblings": known["siblings"]}
+            if known and known["sha"] == item.get("sha") and (known["siblings"] or known["read"]):
+                # what the catalog holds for this commit: its hashes, or that its files had none
+                item = {**item, "siblings": known["siblings"] or item.get("siblings"), FILES_READ: known["sha"]}
             else:
                 mine = [p for p in peers.get(counts[cid], ()) if p["id"] != cid and p["entity"] != (known or {}).get("entity")
                         and p["library"] == _lower(item.get("library_name")) and p["task_raw"] == item.get("pipeline_tag")]
@@ -422,7 +428,8 @@ class HubSource(Source):
         info = client.files_info(item["id"], item.get("sha"))
         if info is None or not isinstance(info.get("siblings"), list):
             return item
-        return {**item, "siblings": info["siblings"]}
+        ctx.state["files_read"] = True  # the catalog now has commits read: look them up from now on
+        return {**item, "siblings": info["siblings"], **({FILES_READ: item["sha"]} if isinstance(item.get("sha"), str) else {})}
 
     def normalize(self, raw: dict) -> ModelRecord:
         """A record read from huggingface.co; a run normalizes with normalizer(ctx), which binds
@@ -712,6 +719,8 @@ def normalize_hub(raw: dict, endpoint: str = DEFAULT_ENDPOINT) -> ModelRecord:
         repos=_repos(card),
         files=_files(raw.get("siblings"), endpoint, repo_id, _text(raw.get("sha"), 64)),
     )
+    if rec.sha and raw.get(FILES_READ) == rec.sha:  # its weight files were read at this commit
+        rec.extra["files_read"] = rec.sha
     license_raw = card.get("license") if card.get("license") not in (None, "", []) else None
     if license_raw is None:
         license_raw = [t[8:] for t in tags if t.startswith("license:")] or None

@@ -54,12 +54,14 @@ class CatalogView:
     def hubconf_repos(self) -> list[str]:
         return self._catalog.hubconf_repos()
 
-    def weight_hashes(self, ids: list[str]) -> dict[str, dict]:
-        """The hashes held before this run (a source carries them to its next records): none to
-        look up, page after page, in a catalog that held none when the run began (a first import)."""
+    def weight_hashes(self, ids: list[str], read_before: bool = False) -> dict[str, dict]:
+        """The hashes held before this run, and the commits whose files were read (a source
+        carries them to its next records): none to look up, page after page, in a catalog that
+        held none when the run began (a first import), unless the source says it read some
+        (`read_before`: files read that held no hash leave no row in model_files)."""
         if self._hashes_held is None:
             self._hashes_held = self._catalog.holds_hashes(self._source)
-        return self._catalog.weight_hashes(self._source, ids) if self._hashes_held else {}
+        return self._catalog.weight_hashes(self._source, ids) if self._hashes_held or read_before else {}
 
     def same_size_peers(self, counts: list[int]) -> dict[int, list[dict]]:
         return self._catalog.same_size_peers(self._source, counts)
@@ -79,17 +81,25 @@ class ReadsMixin:
         return out
 
     def weight_hashes(self, source: str, ids: list[str]) -> dict[str, dict]:
-        """{id: {"sha": its commit, "entity": its entity, "siblings": [{"rfilename", "lfs": {"sha256"}}]}}
-        for these rows of a source that hold weight files with a content hash (the Hub's LFS
-        sha256, read at that commit: a source carries them to the next record of the same commit)."""
+        """{id: {"sha": its commit, "entity": its entity, "siblings": [{"rfilename", "lfs": {"sha256"}}],
+        "read": whether its files were read at that commit}} for these rows of a source that hold
+        weight files with a content hash (the Hub's LFS sha256, read at that commit), or whose
+        files were read at their commit and held none (extra's "files_read"): a source carries
+        them to the next record of the same commit, and asks for neither again."""
         out: dict[str, dict] = {}
         for chunk in _chunks(list(ids), 900):
+            for mid, sha, entity, read in self.conn.execute(
+                    "SELECT id, sha, entity_id, json_extract(extra, '$.files_read') FROM models "
+                    f"WHERE id IN ({', '.join('?' * len(chunk))}) AND source = ? AND extra LIKE '%files_read%'",
+                    (*chunk, source)):
+                if read is not None and read == sha:
+                    out[mid] = {"sha": sha, "entity": entity, "siblings": [], "read": True}
             for mid, sha, entity, url, digest in self.conn.execute(
                     "SELECT m.id, m.sha, m.entity_id, f.url, f.sha256 FROM model_files f CROSS JOIN models m "
                     f"ON m.id = f.model_id WHERE f.model_id IN ({', '.join('?' * len(chunk))}) "
                     "AND f.sha256 IS NOT NULL AND m.source = ? ORDER BY f.model_id, f.url", (*chunk, source)):
                 name = unquote(url.split("/resolve/", 1)[1].split("/", 1)[1]) if "/resolve/" in url else url
-                held = out.setdefault(mid, {"sha": sha, "entity": entity, "siblings": []})
+                held = out.setdefault(mid, {"sha": sha, "entity": entity, "siblings": [], "read": False})
                 held["siblings"].append({"rfilename": name, "lfs": {"sha256": digest}})
         return out
 
@@ -100,7 +110,8 @@ class ReadsMixin:
 
     def same_size_peers(self, source: str, counts: list[int]) -> dict[int, list[dict]]:
         """{parameter count: [{id, entity, library, task_raw, hashed}]}: the live rows of a source
-        with one of these exact counts (whether each holds a weight file's hash). Nothing while a
+        with one of these exact counts (whether each holds a weight file's hash, or had its files
+        read at its commit). Nothing while a
         first load has deferred the index that finds them (a scan of every row per page)."""
         if self.conn.execute("SELECT 1 FROM deferred_indexes WHERE name = 'idx_models_params_m'").fetchone() \
                 or not self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'idx_models_params_m'").fetchone():
@@ -112,7 +123,9 @@ class ReadsMixin:
             rounded = sorted({round(n / 1e6, 2) for n in chunk})
             for mid, n, entity, library, task_raw, hashed in self.conn.execute(
                     "SELECT id, num_params, entity_id, library, task_raw, EXISTS (SELECT 1 FROM model_files f "
-                    "WHERE f.model_id = models.id AND f.sha256 IS NOT NULL) FROM models INDEXED BY idx_models_params_m "
+                    "WHERE f.model_id = models.id AND f.sha256 IS NOT NULL) "
+                    "OR (extra LIKE '%files_read%' AND json_extract(extra, '$.files_read') IS sha) "
+                    "FROM models INDEXED BY idx_models_params_m "
                     f"WHERE round(num_params / 1e6, 2) IN ({', '.join('?' * len(rounded))}) AND removed_at IS NULL "
                     f"AND num_params IN ({marks}) AND source = ?", (*rounded, *chunk, source)):
                 out.setdefault(n, []).append({"id": mid, "entity": entity, "library": library,

@@ -198,9 +198,11 @@ def _with_lfs(rec: dict) -> dict:
     """With ?blobs=true, a record given without its files' metadata but with safetensors weights
     gets the file the Hub would list: model.safetensors in LFS, its sha256 from the repository and
     commit (each repository's weights its own; two records hold the same bytes only when given
-    the same lfs sha256 explicitly)."""
+    the same lfs sha256 explicitly). A record given with its files' metadata (a blobId: a small
+    file kept in git, without LFS) is listed as given."""
     sibs = rec.get("siblings") if isinstance(rec.get("siblings"), list) else []
-    if any(isinstance(x, dict) and x.get("lfs") for x in sibs) or not isinstance(rec.get("safetensors"), dict):
+    if any(isinstance(x, dict) and (x.get("lfs") or x.get("blobId")) for x in sibs) \
+            or not isinstance(rec.get("safetensors"), dict):
         return rec
     digest = hashlib.sha256(f"{rec.get('id')}@{rec.get('sha')}".encode()).hexdigest()
     size = 4 * (rec["safetensors"].get("total") or 0) or 1
