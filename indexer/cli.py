@@ -299,22 +299,41 @@ def search(text, db, task, dataset, open_only, max_mb, source, library, license_
 @click.option("--dataset", help="Only models trained on this dataset (e.g. imagenet-1k).")
 @click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True, help="Candidates shown.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--data", type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
+              help="Your images, one sub-folder per class: the candidates are scored on them (LogME) and re-ranked.")
+@click.option("--data-images", type=click.IntRange(min=2), default=500, show_default=True,
+              help="With --data: how many of your images to score on, spread over the classes.")
 @_handle_errors
 def recommend(db, task, samples, domain, num_classes, gpu_memory, batch_size, max_mb, open_only, license_family,
-              dataset, limit, fmt) -> None:
+              dataset, limit, fmt, data, data_images) -> None:
     """Which model, which fine-tuning strategy and how much GPU memory, for your data.
 
     \b
     modelcat recommend --task image-classification --samples 500 --num-classes 7 --open --max-mb 100
     modelcat recommend --task image-classification --samples 50000 --gpu-memory 16 --format json
+    modelcat recommend --task image-classification --samples 800 --num-classes 4 --data ./my-images
     """
     from .recommend import recommend as run
 
     if open_only and license_family:
         raise click.UsageError("--open and --license-family both filter licenses: give one")
-    out = run(task, samples, domain=domain, num_classes=num_classes, gpu_memory=gpu_memory, batch_size=batch_size,
-              max_mb=max_mb, open_only=open_only, license_family=license_family, dataset=dataset, limit=limit,
-              db=_db(db))
+    bar = []
+
+    def progress(done, total):  # a bar on stderr where it is a terminal
+        if not bar:
+            from tqdm import tqdm
+
+            bar.append(tqdm(total=total, unit="img", desc="features of your images", file=sys.stderr,
+                            disable=None, leave=False))
+        bar[0].update(done)
+
+    try:
+        out = run(task, samples, domain=domain, num_classes=num_classes, gpu_memory=gpu_memory, batch_size=batch_size,
+                  max_mb=max_mb, open_only=open_only, license_family=license_family, dataset=dataset, limit=limit,
+                  db=_db(db), data=data, data_images=data_images, progress=progress if data is not None else None)
+    finally:
+        if bar:
+            bar[0].close()
     if fmt == "json":
         click.echo(_json(out))
         return
@@ -328,15 +347,24 @@ def recommend(db, task, samples, domain, num_classes, gpu_memory, batch_size, ma
              "" if c["imagenet_top1"] is None else f"{c['imagenet_top1']:.2f}",
              f"{c['trainable_params'] / 1e6:.2f}", f"{c['memory_gb']:.1f}" + ("" if c["memory"]["activations_gb"]
                                                                             is not None else "+"),
-             {True: "yes", False: "no", None: ""}[c["fits"]]) for c in out["candidates"]]
+             {True: "yes", False: "no", None: ""}[c["fits"]])
+            + ((("" if c["transfer_score"] is None else f"{c['transfer_score']:.3f}"),) if "data" in out else ())
+            for c in out["candidates"]]
     if rows:
-        click.echo(_table(("id", "score", "size_MB", "in1k_top1", "trainable_M", "memory_GB", "fits"), rows))
+        click.echo(_table(("id", "score", "size_MB", "in1k_top1", "trainable_M", "memory_GB", "fits")
+                          + (("LogME",) if "data" in out else ()), rows))
+        if "data" in out:
+            click.echo(f"ranked by LogME on {out['data']['images']} of your images "
+                       f"({len(out['data']['classes'])} classes); higher transfers better")
         click.echo(f"memory: AMP, AdamW, batch {batch_size}; + = activations not measured. Load the first with:")
         click.echo(f"  {visible(out['candidates'][0]['load'])}")
     else:
         click.echo("no candidate passes the filters" + (" and the memory budget" if gpu_memory else ""), err=True)
     for d in out["dropped"]:
         click.echo(f"left out: {visible(d['id'])}: {visible(d['why'])}", err=True)
+    for c in out["candidates"]:
+        if c.get("transfer_error"):
+            click.echo(f"not scored on your images: {visible(c['id'])}: {visible(c['transfer_error'])}", err=True)
 
 
 @cli.command()

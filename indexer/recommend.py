@@ -15,6 +15,9 @@ budget (issue #23).
 4. Training memory (memory_estimate): weights + gradients and AdamW's two moments of the trainable
    parameters + the activations at the batch size, in fp32 and with AMP; a candidate whose
    estimate passes --gpu-memory is left out, and says so in `dropped`.
+5. With --data (the user's own images, one sub-folder per class): each candidate's features of a
+   sample of them, through the loader (weights from its caches when offline), scored with LogME
+   (transfer.py), and the candidates re-ranked by that score.
 
 The estimate is a formula, stated in memory_estimate's docstring; it leaves out CUDA's context and
 the allocator's fragmentation (a few hundred MB), which is why `fits` keeps a margin.
@@ -26,6 +29,7 @@ import dataclasses
 import functools
 import math
 from pathlib import Path
+from typing import Callable
 
 from .errors import ModelcatError
 from .search import Query, build_sql, resolve_task
@@ -33,6 +37,7 @@ from .search import Query, build_sql, resolve_task
 DOMAINS = ("similar", "different")
 GB = 1e9
 MARGIN_GB = 0.5  # CUDA context and allocator slack the formula leaves out
+DATA_IMAGES = 500  # --data: the user's images scored (spread over the classes)
 
 
 @functools.lru_cache(maxsize=1)
@@ -213,10 +218,15 @@ def _load_line(model_id: str, num_classes: int | None, strategy: Strategy, head_
 def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: int | None = None,
               gpu_memory: float | None = None, batch_size: int = 32, max_mb: float | None = None,
               open_only: bool = False, license_family: str | None = None, dataset: str | None = None,
-              limit: int = 5, shortlist: int = 40, db: str | Path | None = None) -> dict:
+              limit: int = 5, shortlist: int = 40, db: str | Path | None = None,
+              data: str | Path | None = None, data_images: int = DATA_IMAGES,
+              progress: Callable[[int, int], None] | None = None) -> dict:
     """What `modelcat recommend` answers: {"strategy": ..., "candidates": [...], "dropped": [...]}.
     Candidates are ranked by score (score_terms), each with its exact trainable parameters, its
-    memory estimate and whether it fits `gpu_memory` GB, its learning rates, the load line and why."""
+    memory estimate and whether it fits `gpu_memory` GB, its learning rates, the load line and why.
+    With `data` (a folder of the user's images, one sub-folder per class), each candidate's
+    features of at most `data_images` of them are scored with LogME (transfer.py) and the
+    candidates re-ranked by that `transfer_score`; `progress(images done now, images in all)`."""
     from .paths import default_db_path
     from .store import Catalog
 
@@ -228,7 +238,14 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         raise ModelcatError(f"--gpu-memory must be a positive number of GB, not {gpu_memory!r}")
     if limit < 1:
         raise ModelcatError(f"--limit must be at least 1, not {limit}")
+    if isinstance(data_images, bool) or not isinstance(data_images, int) or data_images < 2:
+        raise ModelcatError(f"--data-images must be an integer of at least 2, not {data_images!r}")
     strategy = choose_strategy(samples, domain)
+    sample = None
+    if data is not None:  # read the folder first: a wrong path is said before anything is built
+        from .transfer import image_folder
+
+        sample = image_folder(data, data_images)
     task = resolve_task(task)
     path = Path(db) if db else default_db_path()
     q = Query(task=task, dataset=dataset, open_only=open_only, max_mb=max_mb, license_family=license_family,
@@ -293,6 +310,10 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         })
     if measured:
         _write_measures(kept)
+    scored = None
+    if sample is not None:
+        hashes = {r["id"]: r.get("record_hash") for r in found}
+        scored = _score_on_data(candidates, sample, hashes, path, progress)
     return {
         "strategy": {**dataclasses.asdict(strategy), "samples": samples, "domain": domain,
                      "domain_defaulted": domain == "similar"},
@@ -304,4 +325,46 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         "memory": memory_estimate.__doc__.split("\n\n", 1)[1].strip(),
         "candidates": candidates,
         "dropped": dropped,
+        **({"data": scored} if scored is not None else {}),
     }
+
+
+def _score_on_data(candidates: list[dict], sample, hashes: dict, db: Path,
+                   progress: Callable[[int, int], None] | None) -> dict:
+    """Each candidate's LogME on the user's images (its `transfer_score`, None where its weights
+    cannot be loaded here, with the reason in `why`), the candidates re-ranked by it; features kept
+    in the cache folder by the row's record hash and the images' paths, sizes and times."""
+    import numpy as np
+
+    from .loader import load_model
+    from .paths import cache_dir
+    from .transfer import cached_features, features, folder_key, logme
+
+    images, classes = sample
+    labels = np.array([label for _, label in images])
+    fkey, total = folder_key(images), len(images) * len(candidates)
+    cache = cache_dir() / "recommend" / "features"
+    tick = (lambda n: progress(n, total)) if progress else None
+    for c in candidates:
+        key = {"id": c["id"], "record_hash": hashes.get(c["id"]), "images": fkey, "n": len(images), "v": 1}
+
+        def make(c=c):
+            ft = load_model(c["id"], num_classes=None, strategy="feature-extraction", db=db)
+            return features(ft, images, progress=tick)
+
+        try:
+            f, was_kept = cached_features(cache, key, make)
+            if was_kept and tick:
+                tick(len(images))
+            c["transfer_score"] = round(logme(f, labels), 4)
+            c["why"] += f"; LogME {c['transfer_score']:.3f} on {len(images)} of your images ({f.shape[1]} features)"
+        except Exception as e:  # noqa: BLE001 - one candidate that cannot be scored here: said, the others go on
+            c["transfer_score"] = None
+            c["transfer_error"] = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            c["why"] += "; not scored on your images: " + c["transfer_error"]
+    candidates.sort(key=lambda c: (c["transfer_score"] is None, -(c["transfer_score"] or 0.0)))
+    return {"images": len(images), "classes": classes,
+            "score": "LogME (You et al., ICML 2021): the maximized log evidence per image of a Bayesian linear "
+                     "model from the features (the classification head's input) to each class, averaged over "
+                     "the classes; higher transfers better. Candidates are ranked by it; those it could not "
+                     "score come last, in their order."}
