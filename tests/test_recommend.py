@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 
 import pytest
@@ -161,3 +162,38 @@ def test_bad_input_is_a_clear_error(built_catalog, args, says):
 def test_the_library_call_raises_typed_errors(built_catalog):
     with pytest.raises(ModelcatError, match="--domain must be similar or different"):
         recommend("image-classification", 10, domain="far", db=built_catalog)
+
+
+def test_the_datasette_page_asks_the_same_question_and_gives_the_same_answer(answer, built_catalog, measures,
+                                                                              monkeypatch):
+    """/-/modelcat/recommend: a form with recommend's inputs (the menu links it); submitted, the
+    same candidates in the same order, each linked to its row, with its load line; bad input is a
+    400 that names the field."""
+    import asyncio
+    import html
+
+    from indexer.serve import make_datasette
+
+    monkeypatch.setenv("MODELCAT_CACHE_DIR", str(measures))
+    ds = make_datasette(built_catalog)
+    get = lambda path: asyncio.run(ds.client.get(path))  # noqa: E731
+    home = get("/")
+    assert "/-/modelcat/recommend" in home.text
+    form = get("/-/modelcat/recommend")
+    assert form.status_code == 200 and 'name="samples"' in form.text and "<table" not in form.text
+    page = get("/-/modelcat/recommend?task=image-classification&samples=50&domain=similar&open=1&max_mb=100"
+               "&num_classes=7&limit=4")
+    assert page.status_code == 200, page.text[:500]
+    text = html.unescape(page.text)
+    assert "Strategy: feature-extraction" in text
+    ids = [c["id"] for c in answer["candidates"]]
+    assert ids and [i for i in re.findall(r'<td><a href="[^"]+">([^<]+)</a></td>', page.text)] == \
+        [html.escape(i) for i in ids]
+    assert all(c["load"] in text for c in answer["candidates"])
+    for bad, says in (("samples=lots", "samples must be a whole number"), ("samples=0", "samples must be at least 1"),
+                      ("samples=50&domain=space", "domain must be similar or different"),
+                      ("samples=50&open=1&license_family=copyleft", "give one"),
+                      ("samples=50&limit=500", "limit must be at most"),
+                      ("samples=50&task=not-a-task", "task")):
+        r = get(f"/-/modelcat/recommend?{bad}")
+        assert r.status_code == 400 and says in html.unescape(r.text), (bad, r.text[:300])

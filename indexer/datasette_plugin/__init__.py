@@ -1036,6 +1036,81 @@ async def chart_view(datasette, request):
     }, request=request))
 
 
+RECOMMEND_LIMIT = 20
+LICENSE_FAMILIES = ("permissive", "copyleft", "restricted", "non-commercial", "unknown")
+
+
+def _recommend_args(args) -> dict:
+    """`modelcat recommend`'s inputs from the form's query string; ValueError names the field."""
+    def number(name, kind, low, default=None):
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'}, not {raw[:40]!r}")
+        if not (math.isfinite(value) and value >= low):
+            raise ValueError(f"{name} must be at least {low:g}, not {raw[:40]!r}")
+        return value
+
+    domain = (args.get("domain") or "similar").strip()
+    if domain not in ("similar", "different"):
+        raise ValueError("domain must be similar or different")
+    open_arg = (args.get("open") or "0").strip().lower()
+    if open_arg not in TRUTHY | FALSY:
+        raise ValueError("open must be 1 (open licenses only) or 0 (every license)")
+    family = (args.get("license_family") or "").strip() or None
+    if family is not None and family not in LICENSE_FAMILIES:
+        raise ValueError(f"license_family must be one of {', '.join(LICENSE_FAMILIES)}")
+    if family and open_arg in TRUTHY:
+        raise ValueError("open and license_family both filter licenses: give one")
+    limit = number("limit", int, 1, 5)
+    if limit > RECOMMEND_LIMIT:
+        raise ValueError(f"limit must be at most {RECOMMEND_LIMIT}")
+    samples = number("samples", int, 1)
+    if samples is None:
+        raise ValueError("samples (how many labelled training samples you have) is needed")
+    return {"task": (args.get("task") or "image-classification").strip()[:100], "samples": samples, "domain": domain,
+            "num_classes": number("num_classes", int, 1), "gpu_memory": number("gpu_memory", float, 0.01),
+            "batch_size": number("batch_size", int, 1, 32), "max_mb": number("max_mb", float, 0.001),
+            "open_only": open_arg in TRUTHY, "license_family": family,
+            "dataset": (args.get("dataset") or "").strip()[:100] or None, "limit": limit}
+
+
+async def recommend_view(datasette, request):
+    """`modelcat recommend` as a form: the same inputs (but --data: no upload), the same answer
+    (indexer.recommend, run in a thread: its first question builds models on the meta device)."""
+    import asyncio
+
+    from ..errors import ModelcatError
+    from ..recommend import recommend
+
+    name = request.args.get("db") or next(iter(sorted(catalogs(datasette))), None)
+    if not is_catalog(datasette, name):
+        return Response.html("<p>No modelcat catalog is served here.</p>", status=404)
+    form = {k: (request.args.get(k) or "")[:100] for k in (
+        "task", "samples", "domain", "num_classes", "gpu_memory", "batch_size", "max_mb", "open",
+        "license_family", "dataset", "limit")}
+    answer = None
+    if request.args.get("samples") is not None:
+        try:
+            kw = _recommend_args(request.args)
+            path = datasette.get_database(name).path
+            answer = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(recommend, db=path, **kw))
+        except (ValueError, ModelcatError) as e:
+            return await error_page(datasette, request, 400, "Not a question recommend can answer", str(e))
+        for c in answer["candidates"]:  # (catalog text: escaped by the template, hidden characters made visible)
+            c["url"] = _row_url(datasette, name, c["id"])
+            c["id"], c["why"], c["load"] = visible(c["id"]), visible(c["why"]), visible(c["load"])
+        for d in answer["dropped"]:
+            d["id"], d["why"] = visible(d["id"]), visible(d["why"])
+    return Response.html(await datasette.render_template("modelcat_recommend.html", {
+        "form": form, "answer": answer, "database": name, "families": LICENSE_FAMILIES,
+    }, request=request))
+
+
 @hookimpl(tryfirst=True)
 def handle_exception(datasette, request, exception):
     """A query past the SQL time limit that Datasette did not turn into its own 400 (a table
@@ -1163,13 +1238,15 @@ def register_routes():
     return [
         (r"^/-/modelcat/modelcat\.css$", css_view),
         (r"^/-/modelcat/chart$", chart_view),
+        (r"^/-/modelcat/recommend$", recommend_view),
     ]
 
 
 @hookimpl
 def menu_links(datasette):
     if catalogs(datasette):
-        return [{"href": datasette.urls.path("/-/modelcat/chart"), "label": "Chart: accuracy against size"}]
+        return [{"href": datasette.urls.path("/-/modelcat/chart"), "label": "Chart: accuracy against size"},
+                {"href": datasette.urls.path("/-/modelcat/recommend"), "label": "Recommend: a model for your data"}]
     return []
 
 
