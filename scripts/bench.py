@@ -393,6 +393,10 @@ def main() -> None:
         from beside import main as beside_main
 
         sys.exit(beside_main(sys.argv[2:]))
+    if sys.argv[1:2] == ["recommend"]:  # modelcat recommend on a catalog (issue #23)
+        from bench_recommend import main as recommend_main
+
+        sys.exit(recommend_main(sys.argv[2:]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", type=int, default=1_000_000, help="the catalog of P2 (and P6's first import)")
     ap.add_argument("--query-models", type=int, default=2_000_000,

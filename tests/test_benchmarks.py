@@ -63,3 +63,13 @@ def test_bench_beside_smoke(catalog_copy, mode):
     for row in ("largest WAL during the import", "import time", "seed question during the import",
                 "home page during the import", "Goals: "):
         assert row in out.stdout, (row, out.stdout[-2000:])
+
+
+def test_bench_recommend_smoke(built_catalog):
+    """scripts/bench.py recommend (issue #23) end to end on the offline catalog: a first question
+    with an empty cache folder, then the same again; the table has both rows. Timings not asserted."""
+    out = subprocess.run([sys.executable, str(SCRIPTS / "bench.py"), "recommend", "--db", str(built_catalog),
+                          "--smoke"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "| first question (empty cache folder" in out.stdout and "| the same question again" in out.stdout
+    assert " candidates." in out.stdout and " s |" in out.stdout
