@@ -241,12 +241,15 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
     if isinstance(data_images, bool) or not isinstance(data_images, int) or data_images < 2:
         raise ModelcatError(f"--data-images must be an integer of at least 2, not {data_images!r}")
     strategy = choose_strategy(samples, domain)
+    task = resolve_task(task)
     sample = None
     if data is not None:  # read the folder first: a wrong path is said before anything is built
         from .transfer import image_folder
 
+        if "image" not in task.split("-"):
+            raise ModelcatError(f"--data scores images, and the task {task} does not take them: give an image "
+                                "task (image-classification, image-feature-extraction) or leave --data out")
         sample = image_folder(data, data_images)
-    task = resolve_task(task)
     path = Path(db) if db else default_db_path()
     q = Query(task=task, dataset=dataset, open_only=open_only, max_mb=max_mb, license_family=license_family,
               loadable=True, sort="top1", limit=max(shortlist * 5, 200), group=False)

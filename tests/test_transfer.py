@@ -190,3 +190,6 @@ def test_a_wrong_data_folder_is_a_clear_error_before_anything_is_built(two_candi
     r = CliRunner().invoke(cli, ["recommend", "--db", str(two_candidates), "--task", "image-classification",
                                  "--samples", "200", "--data", str(tmp_path / "nowhere")])
     assert r.exit_code != 0 and "not a folder" in r.output and "ImageFolder" in r.output
+    r = CliRunner().invoke(cli, ["recommend", "--db", str(two_candidates), "--task", "text-classification",
+                                 "--samples", "200", "--data", str(tmp_path)])
+    assert r.exit_code != 0 and "--data scores images" in r.output
