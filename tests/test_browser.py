@@ -204,3 +204,23 @@ def test_every_page_of_models_fits_a_laptop_screen(browser, server, tmp_path):
             page.wait_for_load_state()
             assert len(page.locator("table.rows-and-columns thead th").all_inner_texts()) == shown, path
     assert checked >= len(MODEL_PAGES)
+
+
+def test_the_recommend_page_fits_a_laptop_screen(browser, server, tmp_path):
+    """/-/modelcat/recommend at 1280 px: the form, then its answer (each candidate's load line
+    under its id), without sideways scrolling; the answer's candidates are links to their rows."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    assert page.goto(server + "/-/modelcat/recommend").status == 200
+    page.fill("input[name=samples]", "500")
+    page.fill("input[name=num_classes]", "7")
+    page.fill("input[name=max_mb]", "100")
+    page.check("input[name=open][type=checkbox]")
+    page.click("input[type=submit]")
+    page.wait_for_selector("table.mc-recommend-table", timeout=120_000)
+    assert page.locator("table.mc-recommend-table tbody tr").count() >= 1
+    assert page.locator("table.mc-recommend-table td.mc-id a").first.get_attribute("href").startswith("/")
+    assert "load_model(" in page.locator("table.mc-recommend-table .mc-load").first.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    shots = Path(os.environ.get("MODELCAT_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "recommend.png"), full_page=True)

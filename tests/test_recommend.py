@@ -187,7 +187,7 @@ def test_the_datasette_page_asks_the_same_question_and_gives_the_same_answer(ans
     text = html.unescape(page.text)
     assert "Strategy: feature-extraction" in text
     ids = [c["id"] for c in answer["candidates"]]
-    assert ids and [i for i in re.findall(r'<td><a href="[^"]+">([^<]+)</a></td>', page.text)] == \
+    assert ids and [i for i in re.findall(r'<td class="mc-id"><a href="[^"]+">([^<]+)</a>', page.text)] == \
         [html.escape(i) for i in ids]
     assert all(c["load"] in text for c in answer["candidates"])
     for bad, says in (("samples=lots", "samples must be a whole number"), ("samples=0", "samples must be at least 1"),

@@ -77,6 +77,10 @@ details.mc-raw { margin-top: 2em; } details.mc-raw > summary { cursor: pointer; 
 tr.mc-conflict td { background: #fff8e1; }
 table.mc-sources-say td.mc-differs { background: #fff8e1; }
 table.mc-sources-say td, table.mc-sources-say th { padding: 0.2em 0.5em; overflow-wrap: normal; }
+.mc-recommend form label { display: inline-block; width: auto; margin: 0 1.2em 0.6em 0; }
+.mc-recommend form input[type=text] { width: 14em; } .mc-recommend form input[type=number] { width: 7em; }
+.mc-recommend-table td.mc-id { min-width: 22em; } .mc-recommend-table td { vertical-align: top; }
+.mc-recommend-table td:last-child { min-width: 14em; }
 """
 
 # Column headers as people read them (the JSON API keeps the column names; a header's tooltip
