@@ -15,7 +15,6 @@ the same counts where they can stand for it (CatalogDatabase): on 1M models Data
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -393,19 +392,6 @@ SCHEMA_READ = re.compile(
 SCHEMA_READ_MS = 2000
 
 
-def _file_marks(path) -> tuple:
-    """(size, mtime) of the database file and of its WAL, as os.stat gives them (None for a file
-    that is not there): they move with every commit and checkpoint, whichever process made it."""
-    marks = []
-    for name in (str(path), f"{path}-wal"):
-        try:
-            st = os.stat(name)
-            marks += [st.st_size, st.st_mtime_ns]
-        except (OSError, TypeError, ValueError):
-            marks += [None, None]
-    return tuple(marks)
-
-
 class CatalogDatabase(Database):
     """The catalog as Datasette serves it: a page's count of its rows is read from facet_counts
     when the counts can stand for it (counted_count) and are current; a sorted page of many
@@ -482,12 +468,9 @@ class CatalogDatabase(Database):
             key = (sql, tally.params_key(params))
         most = self.ds.max_returned_rows
 
-        path = self.path
-
         def run(conn):
-            # SQLite's data_version, and the files' own marks (a commit appends to the WAL, a
-            # checkpoint writes the database file): a kept answer is never served past either
-            version = (conn.execute("PRAGMA data_version").fetchone()[0], *_file_marks(path))
+            # SQLite's data_version moves when any other connection, of any process, commits
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
             held = self._kept_answers.get(id(conn))
             if held is None or held[0] is not conn:  # (held: its id names no other connection)
                 held = self._kept_answers[id(conn)] = (conn, {})
