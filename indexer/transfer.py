@@ -16,6 +16,7 @@ classification head), under the model's own preprocessing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -201,7 +202,8 @@ def features(ft, images: list[tuple[Path, int]], *, batch_size: int = 32,
 
 
 def cached_features(cache: Path, key: dict, make: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
-    """(features, whether they came from the cache): kept as .npy under `cache`, by a hash of `key`."""
+    """(features, whether they came from the cache): kept as .npy under `cache`, by a hash of `key`;
+    a cache that cannot be written is no error (the features are made again next time)."""
     name = hashlib.blake2b(json.dumps(key, sort_keys=True).encode(), digest_size=16).hexdigest()
     path = cache / f"{name}.npy"
     try:
@@ -209,9 +211,13 @@ def cached_features(cache: Path, key: dict, make: Callable[[], np.ndarray]) -> t
     except (OSError, ValueError):
         pass
     f = make()
-    cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, f, allow_pickle=False)
-    os.replace(tmp, path)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            np.save(fh, f, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):  # no half-written file left behind
+            tmp.unlink(missing_ok=True)
     return f, False

@@ -193,3 +193,20 @@ def test_a_wrong_data_folder_is_a_clear_error_before_anything_is_built(two_candi
     r = CliRunner().invoke(cli, ["recommend", "--db", str(two_candidates), "--task", "text-classification",
                                  "--samples", "200", "--data", str(tmp_path)])
     assert r.exit_code != 0 and "--data scores images" in r.output
+
+
+def test_features_are_made_also_where_the_cache_cannot_be_written(tmp_path):
+    """transfer.cached_features: the cache is a convenience; a folder that cannot be written (a
+    read-only home, a full disk) still gives the features, and no half-written file."""
+    import numpy as np
+
+    from indexer.transfer import cached_features
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    made = np.arange(6, dtype=np.float32).reshape(2, 3)
+    f, kept = cached_features(blocked / "features", {"id": "x"}, lambda: made)
+    assert (f == made).all() and kept is False
+    f, kept = cached_features(tmp_path / "ok", {"id": "x"}, lambda: made)
+    again, kept = cached_features(tmp_path / "ok", {"id": "x"}, lambda: None)
+    assert kept is True and (again == made).all() and not list((tmp_path / "ok").glob("*.tmp"))
