@@ -171,6 +171,9 @@ def test_the_command_shows_the_score_and_a_candidate_it_could_not_score(two_cand
     assert all(isinstance(c["transfer_score"], float) for c in out["candidates"])
     table = CliRunner().invoke(cli, args)
     assert table.exit_code == 0 and "LogME" in table.stdout and "ranked by LogME on 12 of your images" in table.stdout
+    fewer = json.loads(CliRunner().invoke(cli, args + ["--data-images", "4", "--format", "json"]).stdout)
+    assert fewer["data"]["images"] == 4 and all(c["transfer_score"] is not None for c in fewer["candidates"])
+    assert CliRunner().invoke(cli, args + ["--data-images", "1"]).exit_code == 2  # at least 2: a usage error
 
     # the seeing model's repository is gone from the Hub (its measurements are kept): it is said,
     # and comes last, after the one that could be scored
