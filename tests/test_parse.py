@@ -353,6 +353,8 @@ def test_hubconf_lists_imported_classes_and_drops_constants():
     ("def m(): pass\nglobals().update({'a': m})\n", "globals().update(...)"),
     ("def m(): pass\nvars().update(a=m)\n", "vars().update(...)"),
     ("exec('def a(): pass')\n", "exec()"),
+    # lukemelas/EfficientNet-PyTorch: at module level, locals() is the module's namespace
+    ("def m(): pass\nfor n in ['a', 'b']:\n    locals()[n] = m\n", "locals()[...] = ..."),
 ])
 def test_hubconf_warns_of_names_it_cannot_see(source, what):
     h = parse_hubconf(source)
@@ -365,3 +367,88 @@ def test_hubconf_warns_of_names_it_cannot_see(source, what):
 def test_hubconf_data_made_by_a_builtin_call_is_not_an_entrypoint():
     h = parse_hubconf("from functools import partial\ndef f(): pass\nCONFIGS = dict(a=1)\ntiny = partial(f)\n")
     assert [e["name"] for e in h["entrypoints"]] == ["partial", "f", "tiny"]
+
+
+# A repository's files, as read(path) gives them (GitHub at the hubconf's ref, or a checkout).
+REPO = {
+    "lib/__init__.py": "",
+    "lib/config/__init__.py": "from .default import _C as cfg\nfrom .default import update_config\n",
+    "lib/config/default.py": "from yacs.config import CfgNode as CN\n_C = CN()\ndef update_config(c): pass\n",
+    "lib/models/__init__.py": "from .net import get_net\nfrom . import heads\nURLS = {}\nsizes = [1, 2]\n",
+    "lib/models/net.py": "def get_net(cfg): pass\n",
+    "lib/models/heads.py": "class Head: pass\n",
+    "geff/__init__.py": "from .gen import *\nfrom .mob import *\n",
+    "geff/gen.py": "def effnet_b0(): pass\n",
+    "geff/mob.py": "from functools import partial\ndef _m(): pass\nmob_100 = partial(_m)\nKIND = Mob()\n",
+    "plain/yolo.py": "class Model: pass\n",  # a namespace package (no __init__.py)
+}
+
+
+def repo_reader(files=REPO, reads=None):
+    def read(path):
+        if reads is not None:
+            reads.append(path)
+        return files.get(path)
+    return read
+
+
+def test_hubconf_follows_imports_into_the_repository():
+    source = ("from lib.config import cfg, update_config\nfrom lib.models import get_net, heads, URLS, sizes\n"
+              "from geff import effnet_b0, mob_100, KIND\nfrom plain import yolo\nfrom elsewhere import thing\n"
+              "def yolop(): pass\n")
+    h = parse_hubconf(source, read=repo_reader())
+    # cfg: a CfgNode instance (warned); heads, yolo: modules; URLS, sizes: data; KIND: an instance;
+    # thing: not in the repository nor installed, so taken as callable, as before
+    assert [e["name"] for e in h["entrypoints"]] == ["update_config", "get_net", "effnet_b0", "mob_100", "thing",
+                                                     "yolop"]
+    instances = [w for w in h["warnings"] if "instance of" in w]
+    assert len(instances) == 2 and "'cfg' is an instance of CN (made in lib/config/default.py)" in instances[0]
+    assert "'KIND' is an instance of Mob" in instances[1]
+    # without the repository's files every name is taken as callable (ALL_CAPS without "_" can be a class)
+    plain = parse_hubconf(source)
+    assert [e["name"] for e in plain["entrypoints"]] == ["cfg", "update_config", "get_net", "heads", "URLS", "sizes",
+                                                         "effnet_b0", "mob_100", "KIND", "yolo", "thing", "yolop"]
+
+
+def test_hubconf_import_reads_are_cached_and_bounded():
+    reads = []
+    source = "".join(f"from geff import effnet_b0 as e{i}\n" for i in range(50))
+    h = parse_hubconf(source, read=repo_reader(reads=reads))
+    assert len(h["entrypoints"]) == 50 and len(reads) == len(set(reads)) <= 4
+    # a deep chain of re-exports runs out of reads: the names past them stay listed, with a warning
+    chain = {f"m{i}.py": f"from m{i + 1} import f\n" for i in range(40)}
+    reads = []
+    h = parse_hubconf("from m0 import f\n", read=repo_reader(chain, reads), max_reads=5)
+    assert [e["name"] for e in h["entrypoints"]] == ["f"] and len(reads) <= 5
+    # max depth reached before the reads ran out: no warning needed, the name stays listed
+    h = parse_hubconf("from m0 import f\n", read=repo_reader(chain), max_reads=100)
+    assert [e["name"] for e in h["entrypoints"]] == ["f"]
+    h = parse_hubconf("from m0 import f\n", read=repo_reader(chain, []), max_reads=3)
+    assert any("followed through 3 files" in w for w in h["warnings"])
+
+
+def test_hubconf_modules_of_installed_and_standard_packages_are_not_listed():
+    calls = []
+
+    def installed(package, name):
+        calls.append((package, name))
+        return (package, name) == ("setuptools", "sandbox")
+    h = parse_hubconf("from setuptools import sandbox, setup\n", is_installed_module=installed)
+    assert [e["name"] for e in h["entrypoints"]] == ["setup"] and ("setuptools", "sandbox") in calls
+    # the real lookup reads the installed packages' files and schema/hubconf.yml, importing nothing
+    h = parse_hubconf("from concurrent import futures\nfrom os import path\nfrom setuptools import sandbox\n"
+                      "from json import dumps\nfrom torch.utils import data\n")
+    assert [e["name"] for e in h["entrypoints"]] == ["dumps"]
+
+
+def test_hubconf_instance_made_in_the_file_is_warned_not_listed():
+    h = parse_hubconf("from yacs.config import CfgNode\nfrom functools import partial\ndef f(): pass\n"
+                      "cfg = CfgNode()\ntiny = partial(f)\n_private = CfgNode()\n")
+    assert [e["name"] for e in h["entrypoints"]] == ["CfgNode", "partial", "f", "tiny"]
+    assert len(h["warnings"]) == 1 and "'cfg' is an instance of CfgNode" in h["warnings"][0]
+
+
+def test_hubconf_a_file_of_the_repository_that_is_not_python_is_no_error():
+    files = {"lib/__init__.py": "def broken(:\n", "lib/x.py": b"\xff\xfe def"}
+    h = parse_hubconf("from lib import a\nfrom lib.x import b\n", read=repo_reader(files))
+    assert [e["name"] for e in h["entrypoints"]] == ["a", "b"] and h["warnings"] == []

@@ -229,3 +229,29 @@ def test_normalize_missing_and_empty():
     assert repo.missing and repo.id == "github:a/b"
     with pytest.raises(Exception, match="no hubconf.py and no Hub page"):
         normalize_torchhub({"repo": {"full_name": "a/b"}, "pages": [], "hubconf": None})
+
+
+def test_imports_are_followed_into_the_repository_at_the_hubconfs_ref(gh, tmp_path):
+    """hustvl/YOLOP's shape: an imported name that is a config instance, one that is a module of
+    the repository, and torchvision's builders, which are not in the repository (no read for them)."""
+    gh.set_file("acme/tinynets", "hubconf.py",
+                "from lib.config import cfg\nfrom lib import models\nfrom lib.models import get_net\n"
+                "from torchvision.models.resnet import resnet18\n"
+                "def tinynet_a(pretrained=False):\n    '''Image classifier A.'''\n")
+    gh.set_file("acme/tinynets", "lib/__init__.py", "")
+    gh.set_file("acme/tinynets", "lib/config.py", "from yacs.config import CfgNode as CN\ncfg = CN()\n")
+    gh.set_file("acme/tinynets", "lib/models/__init__.py", "from .net import get_net\n")
+    gh.set_file("acme/tinynets", "lib/models/net.py", "def get_net(cfg):\n    pass\n")
+    gh.reset_log()
+    res = run(tmp_path / "c.db")
+    assert res.status == "ok", res.error
+    ids = {r["id"] for r in rows(tmp_path / "c.db", "SELECT id FROM models WHERE id LIKE 'torchhub:acme/%'")}
+    assert {"torchhub:acme/tinynets:get_net", "torchhub:acme/tinynets:resnet18",
+            "torchhub:acme/tinynets:tinynet_a"} <= ids
+    assert not ids & {"torchhub:acme/tinynets:cfg", "torchhub:acme/tinynets:models"}
+    reads = [r["path"].removeprefix("/repos/acme/tinynets/contents") for r in gh.requests
+             if r["path"].startswith("/repos/acme/tinynets/contents")]
+    # the root listed once; lib.py and anything of torchvision's not asked for (not in the root)
+    assert reads == ["/hubconf.py", "/", "/lib/config.py", "/lib/__init__.py", "/lib/models.py",
+                     "/lib/models/__init__.py", "/lib/models/net.py"]
+    assert all("torchvision" not in r["path"] for r in gh.requests if "/contents" in r["path"])

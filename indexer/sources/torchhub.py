@@ -198,7 +198,8 @@ class TorchHubSource(Source):
                 problems.append(str(err))
                 return None
             try:
-                return {"ref": ref, "hubconf": parse_hubconf(content, f"{repo.full_name}/hubconf.py"),
+                return {"ref": ref, "hubconf": parse_hubconf(content, f"{repo.full_name}/hubconf.py",
+                                                             read=_repo_reader(repo, ref)),
                         "hubconf_error": None}
             except HubconfError as e:
                 return {"ref": ref, "hubconf": None, "hubconf_error": str(e)}
@@ -207,6 +208,35 @@ class TorchHubSource(Source):
     # ----------------------------------------------------------------- normalize
     def normalize(self, raw: dict) -> list:
         return normalize_torchhub(raw)
+
+
+def _repo_reader(repo, ref: str):
+    """read(path) for parse_hubconf: another file of the repository at the same ref, or None. The
+    root is listed once, so a module of an installed package (torchvision, timm) costs no request;
+    a file GitHub fails to give is taken as absent (the name stays listed), a rate limit is raised."""
+    top: set[str] | None = None
+
+    def get(path: str):
+        try:
+            return repo.get_contents(path, ref=ref)
+        except Exception as e:  # noqa: BLE001
+            if ghclient.is_not_found(e):
+                return None
+            err = ghclient.translate(e, f"{repo.full_name}/{path}")
+            if isinstance(err, ghclient.RateLimited):
+                raise err from None
+            return None
+
+    def read(path: str) -> bytes | None:
+        nonlocal top
+        if top is None:
+            listing = get("")
+            top = {str(getattr(c, "name", "")) for c in listing} if isinstance(listing, list) else set()
+        if path.split("/", 1)[0] not in top:
+            return None
+        found = get(path)
+        return None if found is None or isinstance(found, list) else found.decoded_content
+    return read
 
 
 def _page_url(path: str) -> str:
