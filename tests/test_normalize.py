@@ -88,12 +88,28 @@ def test_dataset_aliases(raw, ident):
     ("ILSVRC/imagenet-1k", "imagenet-1k"), ("ylecun/mnist", "mnist"), ("zalando-datasets/fashion_mnist", "fashion-mnist"),
     ("ethz/food101", "food-101"), ("uoft-cs/cifar100", "cifar-100"), ("timm/oxford-iiit-pet", "oxford-iiit-pet"),
     ("detection-datasets/coco", "coco"), ("1aurent/ADE20K", "ade20k"),
-    # subsets and look-alikes are other datasets
-    ("zh-plus/tiny-imagenet", None), ("frgfm/imagenette", None), ("timm/mini-imagenet", None),
-    ("clane9/imagenet-100", None), ("karanravindra/qmnist", None), ("someone/imagenet-1k-wds-subset", None),
+    # datasets real image-classifier cards name, legacy names and repositories alike
+    ("beans", "beans"), ("AI-Lab-Makerere/beans", "beans"), ("cats_vs_dogs", "cats-vs-dogs"),
+    ("microsoft/cats_vs_dogs", "cats-vs-dogs"), ("ufldl-stanford/svhn", "svhn"), ("blanchon/EuroSAT_RGB", "eurosat"),
+    ("tanganke/sun397", "sun397"), ("tanganke/dtd", "dtd"), ("tanganke/stl10", "stl-10"),
+    # subsets and look-alikes are other datasets: their own, never ImageNet-1K or MNIST
+    ("zh-plus/tiny-imagenet", "tiny-imagenet"), ("Maysee/tiny-imagenet", "tiny-imagenet"),
+    ("frgfm/imagenette", "imagenette"), ("timm/mini-imagenet", None),
+    ("clane9/imagenet-100", None), ("karanravindra/qmnist", "qmnist"), ("someone/imagenet-1k-wds-subset", None),
 ])
 def test_hub_dataset_repositories_map_to_their_dataset(raw, ident):
     assert canonical_dataset(raw) == ident
+
+
+@pytest.mark.parametrize("raw, loader", [
+    ("imagefolder", True), ("ImageFolder", True), ("datasets/imagefolder", True), ("audiofolder", True),
+    ("csv", True), ("parquet", True), ("custom", True), ("Custom", True), ("beans", False),
+    ("someone/imagefolder", False), ("someone/custom", False), (None, False), (3, False),
+])
+def test_a_file_loader_of_the_datasets_library_or_a_placeholder_is_no_dataset(raw, loader):
+    from indexer.normalize.dataset import names_no_dataset
+
+    assert names_no_dataset(raw) is loader
 
 
 def test_a_hub_repo_claimed_twice_or_not_a_repo_is_a_table_error(monkeypatch):

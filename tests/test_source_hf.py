@@ -611,7 +611,19 @@ def test_a_card_naming_a_packaging_of_imagenet_is_trained_on_imagenet_with_its_r
         by_id.setdefault(link.dataset_id, []).append(link.raw)
     assert "imagenet-1k" in by_id and by_id["imagenet-1k"][0] in ("timm/imagenet-1k-wds", "dataset:timm/imagenet-1k-wds")
     tiny = [i for i, raws in by_id.items() if any("tiny-imagenet" in r for r in raws)]
-    assert tiny and tiny != ["imagenet-1k"]
+    assert tiny == ["tiny-imagenet"]
+
+
+def test_a_card_trained_on_its_own_image_folder_names_no_dataset():
+    """The Trainer writes `datasets: [imagefolder]` into the card of a model trained on a local
+    folder of images (common among fine-tuned image classifiers): that is the loader, not a
+    dataset, so no link; `beans` (the legacy name) and its repository are one dataset."""
+    raw = copy.deepcopy(SMALL[0])
+    raw["id"] = "someone/vit-base-beans"
+    raw["tags"] = [t for t in raw["tags"] if not t.startswith("dataset:")] + ["dataset:imagefolder"]
+    raw["cardData"]["datasets"] = ["imagefolder", "beans", "AI-Lab-Makerere/beans"]
+    rec = normalize_hub(raw)
+    assert [(d.dataset_id, d.raw) for d in rec.datasets] == [("beans", "beans")]
 
 
 def _lfs_sibling(name: str, digest: str, size: int = 46_807_446) -> dict:

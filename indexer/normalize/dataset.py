@@ -43,6 +43,18 @@ def _hub_repos() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _no_dataset() -> frozenset[str]:
+    table = load_table("datasets")
+    return frozenset(str(x).strip().lower() for key in ("file_loaders", "placeholders") for x in table.get(key) or [])
+
+
+def names_no_dataset(raw: Any) -> bool:
+    """Whether a card's dataset names none: a file loader of the `datasets` library ("imagefolder",
+    "csv": the model was trained on its author's own files) or a placeholder ("custom")."""
+    return isinstance(raw, str) and raw.strip().lower().removeprefix("datasets/") in _no_dataset()
+
+
 @functools.lru_cache(maxsize=None)
 def _scoped(scope: str) -> dict[str, tuple[str, ...]]:
     table = (load_table("datasets").get("scoped") or {}).get(scope) or {}

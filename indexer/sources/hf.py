@@ -44,6 +44,7 @@ from ..normalize import (
     normalize_license,
     normalize_task,
 )
+from ..normalize.dataset import names_no_dataset
 from ..normalize.ids import hub_entity, id_problem, valid_id
 from ..normalize.size import DTYPE_BYTES
 from ..paths import schema_dir
@@ -615,7 +616,7 @@ def _datasets(tags: list[str], card: dict) -> list[DatasetLink]:
     out, ids = [], set()
     for raw in raws:
         raw = raw.strip()[:200]
-        if not raw:
+        if not raw or names_no_dataset(raw):  # "imagefolder": the author's own files, no dataset
             continue
         ident = canonical_dataset(raw) or raw
         if ident == raw and not valid_id("hf_repo", raw):  # neither a dataset we know nor a Hub dataset id
