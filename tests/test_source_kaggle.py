@@ -67,8 +67,9 @@ def test_a_full_sweep_reads_every_model_and_writes_each_variation(kaggle, tmp_pa
     extra = json.loads(row["extra"])
     assert extra["fine_tunable"] is True and extra["version"] == 1 and extra["framework"] == "pyTorch"
     assert extra["download"] == 'kagglehub.model_download("google/model-001/pyTorch/base")'
-    # not loadable, each saying what loads it
-    assert row["loadable"] == 0 and "kagglehub.model_download" in row["load_note"]
+    # a PyTorch variation loads when its files are a timm or transformers folder (the note says so);
+    # the other frameworks are not loadable, each saying what loads it
+    assert (row["loadable"], row["load_backend"]) == (1, "kaggle") and "timm or transformers folder" in row["load_note"]
     keras = got["kaggle:keras/model-000/keras/base"]
     assert keras["library"] == "keras" and keras["loadable"] == 0 and "load it with keras" in keras["load_note"]
     lite = got["kaggle:keras/model-000/tfLite/tflite-int8"]
@@ -93,7 +94,8 @@ def test_incremental_runs_read_down_to_what_the_last_run_saw(kaggle, tmp_path):
     assert r.status == "ok" and (r.counts.new, r.counts.updated) == (2, 1) and len(_lists(kaggle)) == 1
     got = rows(db)
     assert got["kaggle:google/model-007/pyTorch/base"]["license"] == "mit"
-    assert "AutoModel.from_pretrained" in got["kaggle:google/model-007/transformers/large"]["load_note"]
+    large = got["kaggle:google/model-007/transformers/large"]
+    assert large["load_backend"] == "kaggle" and "read by transformers" in large["load_note"]
     assert "JAX" in got["kaggle:acme/fresh/jax/v1"]["load_note"]
     # a model Kaggle no longer lists stays until a full sweep says it is gone
     kaggle.remove("keras/model-000")

@@ -10,7 +10,10 @@ from .tuning import stages_from_groups
 
 
 def model_name(row: dict) -> tuple[str, str]:
-    """(the name timm.create_model takes, the Hub repository its weights come from)."""
+    """(the name timm.create_model takes, the Hub repository its weights come from; for a row whose
+    files are in a local folder, such as a Kaggle variation's, that folder)."""
+    if row.get("local_dir"):
+        return f"local-dir:{row['local_dir']}", row["local_dir"]
     if row["source"] == "hf":
         return f"hf-hub:{row['hf_hub_id'] or row['name']}", row["hf_hub_id"] or row["name"]
     name = row["id"].split(":", 1)[1]

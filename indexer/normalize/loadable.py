@@ -12,7 +12,7 @@ from .tables import SchemaTableError, load_table
 @dataclass(frozen=True)
 class Loadability:
     loadable: bool
-    backend: str | None  # timm | transformers | torchvision | torchhub | openclip | torchaudio
+    backend: str | None  # timm | transformers | torchvision | torchhub | openclip | torchaudio | kaggle
     note: str | None  # not loadable: why, and what to do instead; loadable: a condition, if any
 
 
@@ -58,7 +58,10 @@ def loadability(source: str | None, library: str | None, tags: list[str] | None 
             if backend == "torchhub" else None
         return Loadability(True, backend, note)
     if source != "hf":
-        # a Kaggle PyTorch variation, an NGC NeMo or TensorRT model: what loads it
+        entry = (t.get("source_libraries") or {}).get(f"{source}-{library}") if library else None
+        if entry:  # a Kaggle PyTorch variation: its files, once downloaded
+            return Loadability(True, entry["backend"], entry.get("note"))
+        # a Kaggle TensorFlow variation, an NGC NeMo or TensorRT model: what loads it
         blocked = _blocked(f"{source}-{library}", []) if library else None
         blocked = blocked or _blocked(library, tags)
         return Loadability(False, None, blocked or f"rows of source {source!r} have no loader backend")

@@ -9,6 +9,12 @@ names (framework `pyTorch`, `tensorFlow2`; modelInstanceType `baseModel`), as th
 EnumSerializer reads them. List answers carry no instances and no update time: the order says it.
 Credentials can be required (HTTP basic user:key, or a Bearer token); faults: 429 with
 Retry-After, 5xx, cut bodies.
+
+A variation version's files (kagglesdk's ApiListModelInstanceVersionFilesRequest and
+ApiDownloadModelInstanceVersionRequest, as kagglehub calls them):
+GET /api/v1/models/{owner}/{model}/{framework}/{variation}/{version}/files?pageSize&pageToken ->
+{files: [{name, size, creationDate}], nextPageToken}; GET .../{version}/download/{path} -> 302 to
+the file in storage (/storage/..., no credentials asked: a signed URL), as Kaggle redirects to GCS.
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ class KaggleReplay(JsonFaults, LocalServer):
         self._fail: list[tuple[int, dict, bytes | None]] = []
         self._lock = threading.Lock()
         self.requests: list[str] = []  # each request's path and query
+        self._files: dict[str, dict[str, bytes]] = {}  # "owner/model/framework/variation/version" -> files
+        self.cut_files: set[str] = set()  # storage paths served cut short
+        self.listed_extra: list[dict] = []  # more entries in every file list (hostile names)
         for m in models:
             self.add(m)
 
@@ -85,6 +94,11 @@ class KaggleReplay(JsonFaults, LocalServer):
         with self._lock:
             self._models[ref].update(copy.deepcopy(fields))
             self._updated[ref] = next(self._clock)
+
+    def add_files(self, handle: str, version: int, files: dict[str, bytes]) -> None:
+        """A variation version's files (handle: owner/model/framework/variation)."""
+        with self._lock:
+            self._files[f"{handle}/{version}"] = dict(files)
 
     def remove(self, ref: str) -> None:
         with self._lock:
@@ -103,12 +117,46 @@ class KaggleReplay(JsonFaults, LocalServer):
         self.requests.append(h.path)
         if self._fault(h, dumps_json({"code": 500, "message": "Server Error"})):
             return
+        path = [unquote(p) for p in parts.path.split("/") if p]
+        if path[:1] == ["storage"]:  # a signed storage URL: no credentials
+            key, name = "/".join(path[1:6]), "/".join(path[6:])
+            with self._lock:
+                body = self._files.get(key, {}).get(name)
+            if body is None:
+                return self._send(h, 404, b"not found")
+            h.send_response(200)
+            h.send_header("Content-Type", "application/octet-stream")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            if parts.path in self.cut_files:  # half the body, then the connection drops
+                h.wfile.write(body[:len(body) // 2])
+                h.close_connection = True
+                return
+            h.wfile.write(body)
+            return
         if not self._authorized(h.headers.get("Authorization")):
             return self._send(h, 401, dumps_json({"code": 401, "message": "Unauthenticated"}))
         q = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if parts.path == "/api/v1/models/list":
             return self._list(h, q)
-        path = [unquote(p) for p in parts.path.split("/") if p]
+        if len(path) >= 9 and path[:3] == ["api", "v1", "models"] and path[8] in ("files", "download"):
+            key = "/".join(path[3:8])
+            with self._lock:
+                files = dict(self._files.get(key) or {})
+            if not files:
+                return self._send(h, 404, dumps_json({"code": 404, "message": "Not found"}))
+            if path[8] == "files" and len(path) == 9:
+                size = max(1, min(int(q.get("pageSize") or 25), 100))
+                start = int(q.get("pageToken") or 0)
+                listed = [{"name": n, "size": len(b), "creationDate": "2024-05-01T00:00:00Z"}
+                          for n, b in sorted(files.items())] + copy.deepcopy(self.listed_extra)
+                more = start + size < len(listed)
+                return self._send(h, 200, dumps_json({"files": listed[start:start + size],
+                                                      "nextPageToken": str(start + size) if more else ""}))
+            name = "/".join(path[9:])
+            if path[8] == "download" and name in files:
+                return self._send(h, 302, b"", {"Location": f"{self.url}/storage/{key}/{name}"})
+            return self._send(h, 404, dumps_json({"code": 404, "message": "Not found"}))
         if len(path) == 6 and path[:3] == ["api", "v1", "models"] and path[5] == "get":
             with self._lock:
                 m = copy.deepcopy(self._models.get(f"{path[3]}/{path[4]}"))
