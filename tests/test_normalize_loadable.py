@@ -63,8 +63,10 @@ def test_every_refusal_in_the_table_names_a_fix():
     # every backend the table names is one the loader has, and each of the loader's is named
     from indexer.loader.api import BACKENDS
 
-    assert set(table["sources"].values()) | set(table["libraries"].values()) == set(BACKENDS) == \
-        {"timm", "transformers", "torchvision", "torchhub", "openclip", "torchaudio"}
+    named = set(table["sources"].values()) | set(table["libraries"].values()) | \
+        {e["backend"] for e in table["source_libraries"].values()}
+    assert named == set(BACKENDS) == {"timm", "transformers", "torchvision", "torchhub", "openclip", "torchaudio",
+                                      "kaggle"}
     assert loadability("hf", "open_clip", ["open_clip"]).backend == loadability("openclip", "open_clip").backend == "openclip"
     # a source's pipelines are refused by tag, each with what to use; its encoders load
     for tag, entry in table["pipeline_tags"].items():
