@@ -133,6 +133,7 @@ def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
     import torch
 
     from .loader import load_model
+    from .loader.profile import saved_activation
 
     with torch.device("meta"):
         ft = load_model(row["id"], num_classes=num_classes, strategy=strategy.strategy, device="meta",
@@ -145,7 +146,7 @@ def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
         counted = [0]
 
         def pack(t):
-            if isinstance(t, torch.Tensor) and not isinstance(t, torch.nn.Parameter):
+            if saved_activation(t):  # not a parameter, nor a view of one (a Linear's transposed weight)
                 counted[0] += t.numel() * t.element_size()
             return t
 
@@ -158,6 +159,30 @@ def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
             saved = None
     return {"total_params": total, "trainable_params": trainable, "activation_bytes_per_sample": saved,
             "input_size": list(shape) if shape else None}
+
+
+def _from_profile(row: dict, strategy: Strategy, num_classes: int | None) -> dict | None:
+    """measure's answer from the row's shipped training profile (timm rows, measured with the
+    installed timm version by scripts/timm_profiles.py): no model built, no torch imported."""
+    import json
+
+    from .trainprofile import from_profile, timm_profile
+
+    if row.get("source") != "timm":
+        return None
+    profile = timm_profile(row["id"].split(":", 1)[1], row.get("source_version"))
+    if profile is None:
+        return None
+    size = row.get("input_size")
+    if isinstance(size, str):
+        try:
+            size = json.loads(size)
+        except ValueError:
+            return None
+    if not (isinstance(size, list) and len(size) == 3):
+        size = [3, 224, 224]
+    return from_profile(profile, strategy.strategy, strategy.trainable_stages, num_classes, row.get("num_classes"),
+                        size)
 
 
 MEASURES_KEPT = 5000  # measurements kept in the cache file (the newest)
@@ -257,11 +282,11 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         cat.require_current()
         sql, params = build_sql(q)
         found = [dict(r) for r in cat.conn.execute(sql, params)]
-        hashes = dict(cat.conn.execute(
-            f"SELECT id, record_hash FROM models WHERE id IN ({', '.join('?' * len(found))})", [r["id"] for r in found])
-            .fetchall()) if found else {}
+        more = {row[0]: row[1:] for row in cat.conn.execute(
+            f"SELECT id, record_hash, source_version, input_size, num_classes FROM models WHERE id IN "
+            f"({', '.join('?' * len(found))})", [r["id"] for r in found])} if found else {}
     for r in found:
-        r["record_hash"] = hashes.get(r["id"])
+        r["record_hash"], r["source_version"], r["input_size"], r["num_classes"] = more.get(r["id"], (None,) * 4)
     one_per_entity: dict[str, dict] = {}
     for r in found:
         entity = r["entity_id"] or r["id"]
@@ -274,7 +299,7 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         if len(candidates) >= limit:
             break
         key = _measure_key(r, strategy, num_classes)
-        m = kept.get(key)
+        m = _from_profile(r, strategy, num_classes) or kept.get(key)
         if not isinstance(m, dict) or "trainable_params" not in m:
             try:
                 m = measure(r, strategy, num_classes, path)
@@ -304,7 +329,8 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
             "trainable_stages": strategy.trainable_stages if strategy.strategy == "partial" else None,
             "total_params": m["total_params"], "trainable_params": m["trainable_params"],
             "memory_gb": mem["amp_gb"], "memory": mem, "fits": fits, "batch_size": batch_size,
-            "input_size": m["input_size"], "size_mb": round((r["size_bytes"] or 0) / 1e6, 1),
+            "input_size": m["input_size"], "measured": m.get("measured") or "built",
+            "size_mb": round((r["size_bytes"] or 0) / 1e6, 1),
             "imagenet_top1": top1, "license": r["license"], "license_family": r["license_family"],
             "downloads": r.get("downloads"), "score": terms["score"], "score_terms": terms,
             "head_lr": head_lr, "backbone_lr": backbone_lr,

@@ -40,6 +40,9 @@ def measures(tmp_path_factory):
     folder = tmp_path_factory.mktemp("recommend-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MODELCAT_CACHE_DIR", str(folder))
+        # these tests build the models (recommend.measure); the shipped profiles have their own tests
+        # (tests/test_trainprofile.py), which check they give the same answers
+        mp.setattr("indexer.trainprofile.SNAPSHOT", folder / "no-profiles.json.gz")
         yield folder
 
 
@@ -197,3 +200,4 @@ def test_the_datasette_page_asks_the_same_question_and_gives_the_same_answer(ans
                       ("samples=50&task=not-a-task", "task")):
         r = get(f"/-/modelcat/recommend?{bad}")
         assert r.status_code == 400 and says in html.unescape(r.text), (bad, r.text[:300])
+

@@ -64,6 +64,7 @@ def test_the_wheel_carries_what_the_package_reads(installed):
     assert sorted(n.rsplit("/", 1)[1] for n in data if "/migrations/" in n) == migrations
     assert any(n.endswith("indexer/datasette_plugin/templates/row.html") for n in names)
     assert any(n.endswith("indexer/data/timm_results/ORIGIN.json") for n in names)
+    assert any(n.endswith("indexer/data/timm_profiles.json.gz") for n in names)
 
 
 def test_the_installed_modelcat_refreshes_searches_shows_and_serves(installed):
