@@ -347,16 +347,17 @@ def recommend(db, task, samples, domain, num_classes, gpu_memory, batch_size, ma
              "" if c["imagenet_top1"] is None else f"{c['imagenet_top1']:.2f}",
              f"{c['trainable_params'] / 1e6:.2f}", f"{c['memory_gb']:.1f}" + ("" if c["memory"]["activations_gb"]
                                                                             is not None else "+"),
-             {True: "yes", False: "no", None: ""}[c["fits"]])
+             {True: "yes", False: "no", None: ""}[c["fits"]], "*" if c["pareto"] else "")
             + ((("" if c["transfer_score"] is None else f"{c['transfer_score']:.3f}"),) if "data" in out else ())
             for c in out["candidates"]]
     if rows:
-        click.echo(_table(("id", "score", "size_MB", "in1k_top1", "trainable_M", "memory_GB", "fits")
+        click.echo(_table(("id", "score", "size_MB", "in1k_top1", "trainable_M", "memory_GB", "fits", "front")
                           + (("LogME",) if "data" in out else ()), rows))
         if "data" in out:
             click.echo(f"ranked by LogME on {out['data']['images']} of your images "
                        f"({len(out['data']['classes'])} classes); higher transfers better")
-        click.echo(f"memory: AMP, AdamW, batch {batch_size}; + = activations not measured. Load the first with:")
+        click.echo(f"memory: AMP, AdamW, batch {batch_size}; + = activations not measured; front: * = no other "
+                   "candidate is as accurate, as small and as light. Load the first with:")
         click.echo(f"  {visible(out['candidates'][0]['load'])}")
     else:
         click.echo("no candidate passes the filters" + (" and the memory budget" if gpu_memory else ""), err=True)

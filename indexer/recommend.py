@@ -339,6 +339,7 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         })
     if measured:
         _write_measures(kept)
+    pareto_front(candidates)
     scored = None
     if sample is not None:
         hashes = {r["id"]: r.get("record_hash") for r in found}
@@ -356,6 +357,24 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
         "dropped": dropped,
         **({"data": scored} if scored is not None else {}),
     }
+
+
+def pareto_front(candidates: list[dict]) -> None:
+    """Marks each candidate `pareto` (no other candidate is at least as accurate, as small and as
+    light on memory, and better in one) or names the first that dominates it (`dominated_by`), and
+    says so in `why`. An unknown accuracy counts as the lowest."""
+    def key(c):
+        top1 = c.get("imagenet_top1")
+        return (top1 if isinstance(top1, (int, float)) else float("-inf")), c["size_mb"], c["memory_gb"]
+
+    for c in candidates:
+        acc, size, mem = key(c)
+        dom = next((o for o in candidates if o is not c and key(o) != key(c) and key(o)[0] >= acc
+                    and key(o)[1] <= size and key(o)[2] <= mem), None)
+        c["pareto"] = dom is None
+        c["dominated_by"] = dom["id"] if dom else None
+        c["why"] += ("; on the front of accuracy, size and memory among these candidates" if dom is None else
+                     f"; {dom['id']} is as accurate or more, as small and as light or more")
 
 
 def _score_on_data(candidates: list[dict], sample, hashes: dict, db: Path,

@@ -201,3 +201,26 @@ def test_the_datasette_page_asks_the_same_question_and_gives_the_same_answer(ans
         r = get(f"/-/modelcat/recommend?{bad}")
         assert r.status_code == 400 and says in html.unescape(r.text), (bad, r.text[:300])
 
+
+def test_the_pareto_front_of_accuracy_size_and_memory():
+    from indexer.recommend import pareto_front
+
+    def cand(i, top1, size, mem):
+        return {"id": i, "imagenet_top1": top1, "size_mb": size, "memory_gb": mem, "why": "w"}
+
+    cs = [cand("big-best", 85.0, 300.0, 9.0), cand("small-good", 80.0, 20.0, 2.0), cand("worse", 79.0, 25.0, 2.5),
+          cand("unknown", None, 10.0, 1.0), cand("twin", 80.0, 20.0, 2.0)]
+    pareto_front(cs)
+    got = {c["id"]: (c["pareto"], c["dominated_by"]) for c in cs}
+    assert got == {"big-best": (True, None), "small-good": (True, None), "worse": (False, "small-good"),
+                   "unknown": (True, None), "twin": (True, None)}  # equal in all three: neither dominates
+    assert "is as accurate or more" in cs[2]["why"] and "on the front" in cs[0]["why"]
+
+
+def test_every_candidate_says_whether_it_is_on_the_front(answer):
+    ids = {c["id"]: c for c in answer["candidates"]}
+    assert any(c["pareto"] for c in ids.values())
+    for c in ids.values():
+        if c["dominated_by"]:
+            o = ids[c["dominated_by"]]
+            assert o["size_mb"] <= c["size_mb"] and o["memory_gb"] <= c["memory_gb"]
