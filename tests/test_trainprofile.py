@@ -126,3 +126,13 @@ def test_recommend_answers_from_profiles_without_importing_torch(built_catalog, 
         assert (c["total_params"], c["trainable_params"]) == (m["total_params"], m["trainable_params"])
         assert c["memory"]["activations_gb"] == pytest.approx(32 * m["activation_bytes_per_sample"] / 1e9, rel=0.1,
                                                                abs=2e-3)
+
+
+def test_a_timm_model_without_coarse_grouping_still_gets_stages():
+    """timm's RDNet asserts in group_matcher(coarse=True): the loader finds the stages itself, so
+    every strategy builds (and recommend can measure it)."""
+    row = {"id": "timm:rdnet_tiny.nv_in1k", "source": "timm", "name": "rdnet_tiny.nv_in1k", "hf_hub_id": None,
+           "loadable": 1, "load_backend": "timm", "task": "image-classification"}
+    with torch.device("meta"):
+        ft = load_model(row["id"], num_classes=3, strategy="partial", device="meta", pretrained=False, row=row)
+    assert len(ft.stages) >= 3 and ft.head and 0 < ft.trainable_params < ft.total_params

@@ -60,7 +60,7 @@ def build(row: dict, opts: LoadOptions) -> Built:
         groups = group_parameters(model, model.group_matcher(coarse=True))
         stages = stages_from_groups([(_group_name(params), params) for _, params in sorted(groups.items())],
                                     model, head)
-    except (NotImplementedError, AttributeError, TypeError):  # no group_matcher: find them
+    except (NotImplementedError, AttributeError, TypeError, AssertionError):  # no coarse group_matcher: find them
         stages = None
     data = resolve_data_config(model=model)
     return Built(
