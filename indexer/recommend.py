@@ -240,6 +240,22 @@ def _load_line(model_id: str, num_classes: int | None, strategy: Strategy, head_
     return f"load_model({', '.join(args)})"
 
 
+def _rows(cat, q: Query) -> list[dict]:
+    """The query's rows, walking its index; without the walk where the catalog lacks the index."""
+    import sqlite3
+
+    sql, params = build_sql(q)
+    try:
+        return [dict(r) for r in cat.conn.execute(sql, params)]
+    except sqlite3.OperationalError as e:
+        if "no such index" not in str(e):
+            raise
+    rows = [dict(r) for r in cat.conn.execute(*build_sql(dataclasses.replace(q, walk=None, limit=None)))]
+    if q.walk == "top1":  # the same rows as the walk: those with a known accuracy
+        rows = [r for r in rows if r["imagenet_top1"] is not None]
+    return rows[:q.limit]
+
+
 def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: int | None = None,
               gpu_memory: float | None = None, batch_size: int = 32, max_mb: float | None = None,
               open_only: bool = False, license_family: str | None = None, dataset: str | None = None,
@@ -276,12 +292,21 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
                                 "task (image-classification, image-feature-extraction) or leave --data out")
         sample = image_folder(data, data_images)
     path = Path(db) if db else default_db_path()
+    wanted = max(shortlist * 5, 200)
     q = Query(task=task, dataset=dataset, open_only=open_only, max_mb=max_mb, license_family=license_family,
-              loadable=True, sort="top1", limit=max(shortlist * 5, 200), group=False)
+              loadable=True, sort="top1", limit=wanted, group=False, walk="top1")
     with Catalog.open(path, readonly=True, create=False) as cat:
         cat.require_current()
-        sql, params = build_sql(q)
-        found = [dict(r) for r in cat.conn.execute(sql, params)]
+        # the rows with a known accuracy, best first (walking the top-1 index: a few thousand rows in
+        # a catalog of millions), then, where they are too few, the most downloaded others (walking
+        # the task's downloads index): neither reads every row the filters pass
+        found = _rows(cat, q)
+        if len(found) < wanted:
+            seen = {r["id"] for r in found}
+            for r in _rows(cat, dataclasses.replace(q, sort="downloads", walk="downloads")):
+                if r["id"] not in seen and len(found) < wanted:
+                    found.append(r)
+                    seen.add(r["id"])
         more = {row[0]: row[1:] for row in cat.conn.execute(
             f"SELECT id, record_hash, source_version, input_size, num_classes FROM models WHERE id IN "
             f"({', '.join('?' * len(found))})", [r["id"] for r in found])} if found else {}

@@ -18,6 +18,12 @@ SORTS = {
     "top1": "imagenet_top1 IS NULL, imagenet_top1 DESC, m.id",
     "name": "m.id",
     "speed": "samples_per_sec IS NULL, samples_per_sec DESC, m.id",  # on --device
+    "downloads": "m.downloads DESC, m.id",  # no downloads (NULL) last
+}
+# The index a query may be told to walk (Query.walk): the order it gives, and the terms it needs
+WALKS = {
+    "top1": ("idx_models_top1", "m.imagenet_top1 IS NOT NULL"),  # rows with a known ImageNet top-1 only
+    "downloads": ("idx_models_task_downloads", None),  # needs a task
 }
 
 
@@ -40,6 +46,9 @@ class Query:
     sort: str = "size"
     limit: int | None = None
     group: bool = True  # one row per entity (timm:x and hf:timm/x are one model), with all its ids
+    # walk this index in its order (WALKS), the filters checked on the rows it gives: for a short
+    # answer among many matches (recommend's shortlist), where SQLite would read and sort them all
+    walk: str | None = None
 
 
 def _suggest(value: str, choices) -> str:
@@ -169,11 +178,19 @@ def build_sql(q: Query) -> tuple[str, list]:
             where.append("EXISTS (SELECT 1 FROM model_speed s WHERE s.model_id = m.id AND s.kind = 'infer' "
                          "AND s.device = ? AND s.samples_per_sec >= ?)")
             params += [device, float(q.min_speed)]
+    indexed = ""
+    if q.walk is not None:
+        if q.walk not in WALKS or q.include_removed or (q.walk == "downloads" and not q.task):
+            raise ModelcatError(f"cannot walk {q.walk!r} for this query")
+        index, term = WALKS[q.walk]
+        indexed = f" INDEXED BY {index}"
+        if term:
+            where.append(term)
     sql = (
         "SELECT m.id, m.name, m.source, m.task, m.library, m.license, m.license_family, m.is_open, "
         "m.num_params, m.size_bytes, m.size_is_estimate, m.url, m.downloads, m.entity_id, "
         f"m.imagenet_top1{speed} "
-        "FROM models m"
+        f"FROM models m{indexed}"
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {SORTS[q.sort]}"
     )

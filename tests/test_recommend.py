@@ -5,8 +5,10 @@ parameters equal to those of the model load_model builds, and the JSON users scr
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
+import sqlite3
 import sys
 
 import pytest
@@ -224,3 +226,36 @@ def test_every_candidate_says_whether_it_is_on_the_front(answer):
         if c["dominated_by"]:
             o = ids[c["dominated_by"]]
             assert o["size_mb"] <= c["size_mb"] and o["memory_gb"] <= c["memory_gb"]
+
+
+def test_the_shortlist_walks_the_indexes_and_gives_what_a_full_read_gives(built_catalog, tmp_path):
+    """recommend reads its shortlist by walking the top-1 index (then the task's downloads index),
+    not every row the filters pass: the same rows as reading them all, and a catalog without those
+    indexes still answers."""
+    import shutil
+
+    from indexer.recommend import _rows
+    from indexer.search import Query, build_sql
+    from indexer.store import Catalog
+
+    q = Query(task="image-classification", open_only=True, max_mb=100, loadable=True, sort="top1", limit=50,
+              group=False, walk="top1")
+    sql, _ = build_sql(q)
+    assert "INDEXED BY idx_models_top1" in sql
+    with Catalog.open(built_catalog, readonly=True, create=False) as cat:
+        walked = _rows(cat, q)
+        everything = [dict(r) for r in cat.conn.execute(*build_sql(dataclasses.replace(q, walk=None, limit=None)))]
+    known = [r for r in everything if r["imagenet_top1"] is not None][:50]
+    assert walked and [r["id"] for r in walked] == [r["id"] for r in known]
+    with pytest.raises(ModelcatError, match="cannot walk"):
+        build_sql(dataclasses.replace(q, walk="downloads", task=None))
+    # without the indexes (a catalog mid-way through its first import): the same answer
+    copy = tmp_path / "no-index.db"
+    shutil.copy(built_catalog, copy)
+    conn = sqlite3.connect(copy)
+    conn.execute("DROP INDEX idx_models_top1")
+    conn.execute("DROP INDEX idx_models_task_downloads")
+    conn.commit()
+    conn.close()
+    with Catalog.open(copy, readonly=True, create=False) as cat:
+        assert [r["id"] for r in _rows(cat, q)] == [r["id"] for r in walked]
