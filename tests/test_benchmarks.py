@@ -72,4 +72,4 @@ def test_bench_recommend_smoke(built_catalog):
                           "--smoke"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "| first question (empty cache folder" in out.stdout and "| the same question again" in out.stdout
-    assert " candidates." in out.stdout and " s |" in out.stdout
+    assert " candidates (measured: " in out.stdout and " s |" in out.stdout
