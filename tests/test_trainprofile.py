@@ -136,3 +136,18 @@ def test_a_timm_model_without_coarse_grouping_still_gets_stages():
     with torch.device("meta"):
         ft = load_model(row["id"], num_classes=3, strategy="partial", device="meta", pretrained=False, row=row)
     assert len(ft.stages) >= 3 and ft.head and 0 < ft.trainable_params < ft.total_params
+
+
+def test_a_timm_encoder_without_a_classifier_says_how_to_load_it():
+    """timm's vision towers of VLMs (qwen3_vit_*_enc ...) have no reset_classifier: num_classes is
+    refused with what to do instead, and num_classes=None gives the encoder."""
+    from indexer.errors import NotLoadable
+
+    tag = "qwen3_vit_88m_enc.qwen3_5_0_8b"
+    row = {"id": f"timm:{tag}", "source": "timm", "name": tag, "hf_hub_id": None, "loadable": 1,
+           "load_backend": "timm", "task": "image-feature-extraction"}
+    with torch.device("meta"):
+        with pytest.raises(NotLoadable, match="encoder with no classifier to replace: load it with num_classes=None"):
+            load_model(row["id"], num_classes=3, device="meta", pretrained=False, row=row)
+        ft = load_model(row["id"], num_classes=None, strategy="full", device="meta", pretrained=False, row=row)
+    assert ft.trainable_params == ft.total_params > 0

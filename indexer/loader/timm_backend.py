@@ -49,6 +49,11 @@ def build(row: dict, opts: LoadOptions) -> Built:
     head = [h for h in head if _has(model, h)]
     reset = False
     if opts.num_classes is not None:
+        if not callable(getattr(model, "reset_classifier", None)):  # an encoder (a VLM's vision tower)
+            from ..errors import NotLoadable
+
+            raise NotLoadable(f"{row['id']}: timm's {type(model).__name__} is an encoder with no classifier to "
+                              "replace: load it with num_classes=None (its features) and put your own head on them")
         # timm keeps a pretrained head whose size already matches: the issue asks for a new one
         if opts.num_classes == cfg.get("num_classes") or not opts.pretrained:
             model.reset_classifier(opts.num_classes)
