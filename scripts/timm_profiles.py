@@ -4,6 +4,7 @@ timm, for `modelcat recommend`'s first question: written to indexer/data/timm_pr
 when the installed timm is the version it was measured with (else recommend measures on demand).
 
     scripts/timm_profiles.py [--workers N] [--out PATH] [--limit N]
+    scripts/timm_profiles.py --only rdnet_tiny.nv_in1k,rdnet_base.nv_in1k   # measure these again, kept beside the rest
 
 Tags that build the same module (architecture, classes, fixed input size, channels: the timm
 source's build key) share one profile, measured at every input size their tags use. About 0.7 s
@@ -43,6 +44,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "indexer" / "data" / "timm_profiles.json.gz")
     ap.add_argument("--limit", type=int, default=None, help="only the first N build groups (a smoke run)")
+    ap.add_argument("--only", default=None, help="comma-separated tags: measure their groups again and merge them "
+                                                 "into the existing file (same timm version)")
     a = ap.parse_args()
 
     from indexer.loader.profile import PROFILE_VERSION
@@ -62,6 +65,15 @@ def main() -> int:
              "input_size": list(cfg.input_size), "fixed_input_size": cfg.fixed_input_size}
         groups.setdefault(_build_key(d), []).append((name, tuple(cfg.input_size)))
     jobs = [(tags[0][0], sorted({s for _, s in tags})) for tags in groups.values()][:a.limit]
+    kept = None
+    if a.only:
+        wanted = {t.strip() for t in a.only.split(",") if t.strip()}
+        jobs = [(tags[0][0], sorted({s for _, s in tags})) for tags in groups.values()
+                if wanted & {t for t, _ in tags}]
+        with gzip.open(a.out, "rt", encoding="utf-8") as f:
+            kept = json.load(f)
+        if kept.get("timm_version") != timm_fingerprint()[0] or kept.get("profile_version") != PROFILE_VERSION:
+            raise SystemExit(f"{a.out} was measured with another timm or profile version: run it whole")
     started = time.perf_counter()
     profiles, errors = [], {}
     index: dict[str, int] = {}
@@ -78,10 +90,21 @@ def main() -> int:
             if i % 50 == 0 or i == len(jobs):
                 print(f"{i}/{len(jobs)} groups, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     version, digest = timm_fingerprint()
+    if kept is not None:  # merge: the groups measured now replace their old entries and errors
+        names = {t for name, _ in jobs for t, _ in by_name[name]}
+        old_profiles = kept["profiles"]
+        merged_tags = {t: i for t, i in kept["tags"].items() if t not in names}
+        for t, i in index.items():
+            merged_tags[t] = len(old_profiles) + i
+        errors = {**{k: v for k, v in kept.get("errors", {}).items() if k not in names}, **errors}
+        profiles = old_profiles + profiles
+        index = merged_tags
     out = {"timm_version": version, "timm_digest": digest, "torch_version": torch.__version__,
            "profile_version": PROFILE_VERSION,
            "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "seconds": round(time.perf_counter() - started, 1), "errors": errors,
+           "seconds": round(time.perf_counter() - started, 1) + (kept.get("seconds", 0) if kept else 0),
+           **({"measured_first_at": kept.get("measured_first_at") or kept.get("measured_at")} if kept else {}),
+           "errors": errors,
            "profiles": profiles, "tags": dict(sorted(index.items()))}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(a.out, "wt", encoding="utf-8", compresslevel=9) as f:
