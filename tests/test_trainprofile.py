@@ -15,44 +15,26 @@ import torch
 from indexer.loader import load_model
 from indexer.loader.profile import build_profile, saved_activation
 from indexer.loader.tuning import first_trainable as loader_first_trainable
-from indexer.trainprofile import SNAPSHOT, first_trainable, from_profile, timm_profile
+from indexer.recommend import Strategy, measure
+from indexer.trainprofile import SNAPSHOT, _snapshot, first_trainable, from_profile, timm_profile
 
 TAGS = ["test_resnet.r160_in1k", "test_vit.r160_in1k", "test_efficientnet.r160_in1k", "test_convnext.r160_in1k",
         "test_nfnet.r160_in1k"]
 STRATEGIES = [("feature-extraction", 1), ("partial", 1), ("partial", 2), ("full", 1)]
 
 
-def measured(tag: str, strategy: str, stages: int, k: int | None, size) -> tuple[int, int, int]:
-    """(total, trainable, saved bytes of one sample) of the model load_model builds, as recommend.measure counts."""
-    row = {"id": f"timm:{tag}", "source": "timm", "name": tag, "hf_hub_id": None, "loadable": 1,
-           "load_backend": "timm", "task": "image-classification"}
-    with torch.device("meta"):
-        ft = load_model(row["id"], num_classes=k, strategy=strategy, device="meta", pretrained=False,
-                        trainable_stages=stages, row=row)
-    counted = [0]
-
-    def pack(t):
-        if saved_activation(t):
-            counted[0] += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        ft.model.train()
-        ft.model(torch.empty((1, *size), device="meta"))
-    return (sum(p.numel() for p in ft.model.parameters()),
-            sum(p.numel() for p in ft.model.parameters() if p.requires_grad), counted[0])
-
-
 @pytest.mark.parametrize("tag", TAGS)
-def test_a_profile_gives_what_a_forward_under_each_strategy_measures(tag):
+def test_a_profile_gives_what_a_forward_under_each_strategy_measures(tag, built_catalog):
+    """The same numbers as recommend.measure, which builds the model under the strategy."""
     size = (3, 160, 160)
     profile = build_profile(tag, [size])
     json.dumps(profile)  # kept as JSON
+    row = {"id": f"timm:{tag}", "task": "image-classification", "input_size": list(size)}
     for strategy, stages in STRATEGIES:
         for k in (7, None):
             got = from_profile(profile, strategy, stages, k, 1000, list(size))
-            assert (got["total_params"], got["trainable_params"], got["activation_bytes_per_sample"]) == \
-                measured(tag, strategy, stages, k, size), (strategy, stages, k)
+            built = measure(row, Strategy(strategy, stages, "", False), k, built_catalog)
+            assert got == {**built, "measured": "profile"}, (strategy, stages, k)
     # a size it was not measured at is not guessed
     assert from_profile(profile, "full", 1, 7, 1000, [3, 224, 224]) is None
 
@@ -85,9 +67,7 @@ def test_the_shipped_profiles_are_what_a_fresh_measurement_gives():
     from indexer.sources.timm import timm_fingerprint
 
     version = timm_fingerprint()[0]
-    data_version = json.loads(subprocess.run(
-        [sys.executable, "-c", "import gzip, json, sys; d = json.load(gzip.open(sys.argv[1], 'rt')); "
-         "print(json.dumps(d['timm_version']))", str(SNAPSHOT)], capture_output=True, text=True, check=True).stdout)
+    data_version = _snapshot(str(SNAPSHOT)).get("timm_version")
     if data_version != version:
         pytest.skip(f"the shipped profiles are of timm {data_version}, this is {version}: recommend measures instead")
     for tag in ("test_resnet.r160_in1k", "test_vit.r160_in1k"):
@@ -118,7 +98,7 @@ def test_recommend_answers_from_profiles_without_importing_torch(built_catalog, 
     timm_rows = [c for c in got["candidates"] if c["id"].startswith("timm:")]
     assert timm_rows and all(c["measured"] == "profile" for c in timm_rows)
     # what building each model gives (recommend.measure)
-    from indexer.recommend import choose_strategy, measure
+    from indexer.recommend import choose_strategy
 
     for c in timm_rows[:2]:
         m = measure({"id": c["id"], "task": "image-classification", "input_size": c["input_size"]},

@@ -170,19 +170,19 @@ def measure_profile(model, head: list[str], stages, input_sizes: list[tuple[int,
 def build_profile(name: str, input_sizes: list[tuple[int, ...]]) -> dict[str, Any]:
     """The profile of timm model `name` as load_model builds it (timm backend, a new head), on meta
     with weight init skipped (shapes are all that counts)."""
-    from ..sources.timm import _meta_no_init_mode
     from . import timm_backend
     from .base import LoadOptions
+    from .fastinit import meta_no_init
     from .tuning import find_stages, head_param_names
 
     row = {"id": f"timm:{name}", "source": "timm", "name": name, "hf_hub_id": None}
-    with _meta_no_init_mode():  # building only: the forward runs as usual (its in-place ops too)
+    with meta_no_init():  # building only: the forward runs as usual (its in-place ops too)
         built = timm_backend.build(row, LoadOptions(num_classes=2, pretrained=False))
     model = built.model
     stages = built.stages if built.stages is not None else find_stages(model, built.head)
     profile = measure_profile(model, built.head, stages, input_sizes)
     p2 = sum(p.numel() for n, p in model.named_parameters() if n in head_param_names(model, built.head))
-    with _meta_no_init_mode():
+    with meta_no_init():
         model.reset_classifier(3)
     p3 = sum(p.numel() for n, p in model.named_parameters() if n in head_param_names(model, built.head))
     a = p3 - p2  # head(K) = a*K + b

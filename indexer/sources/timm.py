@@ -69,29 +69,10 @@ def _import_timm():
 
 # --------------------------------------------------------------------- parameter counting
 def _meta_no_init_mode():
-    """A torch function mode: tensors are created on the meta device, in-place ops on meta
-    tensors (every weight init) are skipped. Shapes, and so parameter counts, are unchanged."""
-    import torch
-    from torch.utils._device import DeviceContext, _device_constructors
+    """Tensors on the meta device, weight init skipped (loader.fastinit.meta_no_init)."""
+    from ..loader.fastinit import meta_no_init
 
-    constructors = _device_constructors()
-    tensor_types = (torch.Tensor, torch.nn.Parameter)
-
-    class MetaNoInit(DeviceContext):
-        def __init__(self):
-            super().__init__("meta")
-
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            kwargs = kwargs or {}
-            name = getattr(func, "__name__", "")
-            if (name[-1:] == "_" and name[-2:] != "__" and args
-                    and type(args[0]) in tensor_types and args[0].is_meta):
-                return args[0]
-            if func in constructors and kwargs.get("device") is None:
-                kwargs["device"] = self.device
-            return func(*args, **kwargs)
-
-    return MetaNoInit()
+    return meta_no_init()
 
 
 def count_parameters(name: str) -> tuple[int, int]:
