@@ -171,6 +171,14 @@ NGC_SEED = {
     "labels": [{"key": "general", "values": ["video", "action-recognition"]}, {"key": "framework", "values": ["TAO Toolkit"]}],
     "attributes": [{"key": "latestVersionIdStr", "value": "1.0.0"}, {"key": "application", "value": "TAO Toolkit"},
                    {"key": "format", "value": "TAO"}, {"key": "latestVersionSizeInBytes", "value": 3145728}],
+    # the model's own record and its version's files, as the source adds them (ngcsdk's Model, ModelFile)
+    "_detail": {"licenseTerms": [{"licenseId": "nv-terms", "licenseVersion": "1", "needsAcceptance": True,
+                                  "governingTerms": "https://www.nvidia.com/en-us/agreements/enterprise-software/"
+                                                    "nvidia-open-model-license/"}],
+                "publicDatasetUsed": {"name": "Kinetics", "link": "https://deepmind.com/kinetics", "license": "CC-BY-4.0"},
+                "builtBy": "NVIDIA", "publisher": "NVIDIA", "createdDate": "2024-01-01T00:00:00.000Z"},
+    "_files": [{"path": "model.tlt", "sizeInBytes": 3145728, "sha256_base64": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}],
+    "_files_version": "1.0.0",
 }
 
 

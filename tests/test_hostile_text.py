@@ -57,7 +57,11 @@ def ngc_models() -> list[dict]:
     out = [ngc_model(f"hostile/model-{i}", displayName=text, description=text + " " + SCRIPT,
                      labels=[{"key": "general", "values": [text[:100], SCRIPT]}, {"key": "framework", "values": [ATTR]}],
                      attributes=[{"key": "application", "value": TEMPLATE}, {"key": "format", "value": BIDI},
-                                 {"key": "latestVersionIdStr", "value": PY_BREAK}, {"key": "license", "value": JS_URL}])
+                                 {"key": "latestVersionIdStr", "value": PY_BREAK}, {"key": "license", "value": JS_URL}],
+                     detail={"licenseTerms": [{"licenseId": text, "licenseVersion": SCRIPT, "governingTerms": JS_URL}],
+                             "publicDatasetUsed": {"name": text, "link": JS_URL, "license": ATTR},
+                             "builtBy": SCRIPT, "publisher": TEMPLATE},
+                     files=[{"path": text[:200] + ".pt", "sizeInBytes": 1, "sha256_base64": text[:60]}])
            for i, text in enumerate(TEXTS + [HUGE])]
     return out + [ngc_model(f"hostile/{text}") for text in ID_TEXTS]
 

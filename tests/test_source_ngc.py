@@ -13,7 +13,7 @@ import pytest
 from indexer.errors import SkipRecord
 from indexer.refresh import refresh
 from indexer.sources.ngc import normalize_ngc
-from replay.ngc import NgcReplay, ngc_model
+from replay.ngc import NgcReplay, ngc_file, ngc_model
 
 
 def _models(n: int, day: int = 20) -> list[dict]:
@@ -145,3 +145,159 @@ def test_the_command_lines_full_flag_sweeps_ngc_too(ngc, tmp_path):
     last = json.loads(sqlite3.connect(db).execute(
         "SELECT details FROM runs WHERE source = 'ngc' ORDER BY id DESC LIMIT 1").fetchone()[0])
     assert last["mode"] == "full"
+
+
+# ----------------------------------------------------------------- each model's own record and files
+# Routes and shapes: NVIDIA's CLI (ngcsdk 4.37: registry/api/models.py get and list_files; the data
+# classes Model, LicenseMetadata, Dataset, ModelFile), as tests/replay/ngc.py says.
+WEIGHTS = b"parakeet weights, the bytes themselves"
+
+
+def _detailed() -> list[dict]:
+    return [
+        ngc_model("nvidia/nemo/parakeet_ctc", dateModified="2026-09-21T00:00:00.000Z",
+                  detail={"licenseTerms": [{"licenseId": "NVIDIA-Open-Model-License", "licenseVersion": "1.0",
+                                            "needsAcceptance": False, "governingTerms": "See the license."}],
+                          "publicDatasetUsed": {"name": "LibriSpeech", "link": "https://www.openslr.org/12",
+                                                "license": "CC-BY-4.0"},
+                          "builtBy": "NVIDIA", "publisher": "NVIDIA", "createdDate": "2025-05-01T00:00:00.000Z"},
+                  files=[ngc_file("parakeet_ctc.nemo", WEIGHTS), ngc_file("README.md", b"read me"),
+                         {"path": "broken.nemo", "sizeInBytes": 3, "sha256_base64": "not base64!"}]),
+        # an id the normalizer does not know, whose governing terms link to the license
+        ngc_model("nvidia/tao/peoplenet", dateModified="2026-09-20T00:00:00.000Z",
+                  detail={"licenseTerms": [{"licenseId": "nv-model-terms", "licenseVersion": "2",
+                                            "governingTerms": "Governed by https://www.nvidia.com/en-us/agreements/"
+                                                              "enterprise-software/nvidia-open-model-license/."}]}),
+        ngc_model("nvidia/resnet50_pyt_amp", dateModified="2026-09-19T00:00:00.000Z",
+                  labels=[{"key": "framework", "values": ["PyTorch"]}],
+                  detail={"licenseTerms": [{"licenseId": "Apache-2.0"}],
+                          "publicDatasetUsed": {"name": "ImageNet"}}),
+    ]
+
+
+def test_each_new_model_is_read_on_its_own_for_license_training_data_and_weight_hashes(tmp_path, monkeypatch):
+    import base64
+    import hashlib
+
+    with NgcReplay(_detailed()) as replay:
+        monkeypatch.setenv("NGC_API_URL", replay.url)
+        db = tmp_path / "catalog.db"
+        [r] = refresh(db, ["ngc"])
+        assert r.status == "ok" and r.details["details_read"] == 3 and r.details["details_failed"] == 0
+        # the routes NVIDIA's CLI calls: the model (labels unresolved), then its latest version's files
+        assert "/v2/org/nvidia/team/nemo/models/parakeet_ctc?resolve-labels=false" in replay.detail_requests
+        assert "/v2/org/nvidia/team/nemo/models/parakeet_ctc/versions/1.0.0/files?page-size=1000" \
+            in replay.detail_requests
+        assert "/v2/org/nvidia/models/resnet50_pyt_amp?resolve-labels=false" in replay.detail_requests
+        got = rows(db)
+        parakeet = got["ngc:nvidia/nemo/parakeet_ctc"]
+        assert (parakeet["license"], parakeet["license_family"], parakeet["license_raw"]) == \
+            ("nvidia-open-model-license", "restricted", "NVIDIA-Open-Model-License")
+        extra = json.loads(parakeet["extra"])
+        assert extra["training_data"] == {"name": "LibriSpeech", "link": "https://www.openslr.org/12",
+                                          "license": "CC-BY-4.0"}
+        assert extra["license_terms"] == [{"id": "NVIDIA-Open-Model-License", "version": "1.0",
+                                           "needs_acceptance": False}]
+        assert extra["built_by"] == "NVIDIA" and extra["files"] == 3 and "license_note" not in extra
+        assert parakeet["created_at"] == "2025-05-01T00:00:00.000Z"
+        peoplenet, resnet = got["ngc:nvidia/tao/peoplenet"], got["ngc:nvidia/resnet50_pyt_amp"]
+        assert (peoplenet["license"], peoplenet["license_raw"]) == ("nvidia-open-model-license", "nv-model-terms")
+        assert (resnet["license"], resnet["license_family"], resnet["is_open"]) == ("apache-2.0", "permissive", 1)
+        con = sqlite3.connect(db)
+        datasets = dict(con.execute("SELECT model_id, dataset_id FROM model_datasets WHERE model_id LIKE 'ngc:%'"))
+        assert datasets == {"ngc:nvidia/nemo/parakeet_ctc": "librispeech", "ngc:nvidia/resnet50_pyt_amp": "imagenet-1k"}
+        # the weight file's sha256 (NGC gives it in base64) kept as hex, under its public address;
+        # a README's and an undecodable hash are not evidence of anything
+        files = con.execute("SELECT model_id, url, sha256 FROM model_files WHERE source = 'ngc'").fetchall()
+        assert files == [("ngc:nvidia/nemo/parakeet_ctc",
+                          "https://api.ngc.nvidia.com/v2/models/nvidia/nemo/parakeet_ctc/versions/1.0.0/files/"
+                          "parakeet_ctc.nemo", hashlib.sha256(WEIGHTS).hexdigest())]
+        assert base64.b64decode(replay._models["nvidia/nemo/parakeet_ctc"]["_files"][0]["sha256_base64"]).hex() \
+            == files[0][2]
+        con.close()
+        # the next run: nothing changed; only the model at the newest time the last run saw is read
+        # again (another model of that very time may be new); one model changes: its record is read
+        replay.detail_requests.clear()
+        [r] = refresh(db, ["ngc"])
+        assert r.details["mode"] == "incremental" and r.details["details_read"] == 1
+        assert all("/parakeet_ctc" in p for p in replay.detail_requests)
+        replay.update("nvidia/tao/peoplenet", dateModified="2026-10-01T00:00:00.000Z")
+        replay.detail_requests.clear()
+        [r] = refresh(db, ["ngc"])
+        asked = [p.split("?")[0] for p in replay.detail_requests]
+        assert asked[:2] == ["/v2/org/nvidia/team/tao/models/peoplenet",
+                             "/v2/org/nvidia/team/tao/models/peoplenet/versions/1.0.0/files"]
+        assert not any("resnet50" in p for p in asked)  # older than what the last run saw: not asked
+
+
+def test_a_version_with_many_files_is_read_page_by_page(tmp_path, monkeypatch):
+    files = [ngc_file(f"shard_{i}.pt", b"shard %d" % i) for i in range(5)]
+    with NgcReplay([ngc_model("nvidia/big", files=files)]) as replay:
+        replay.file_page_size = 2
+        monkeypatch.setenv("NGC_API_URL", replay.url)
+        db = tmp_path / "catalog.db"
+        [r] = refresh(db, ["ngc"])
+        assert r.status == "ok"
+        pages = [p for p in replay.detail_requests if "/files" in p]
+        assert pages == ["/v2/org/nvidia/models/big/versions/1.0.0/files?page-size=1000",
+                         "/v2/org/nvidia/models/big/versions/1.0.0/files?page-size=1000&page-number=1",
+                         "/v2/org/nvidia/models/big/versions/1.0.0/files?page-size=1000&page-number=2"]
+        con = sqlite3.connect(db)
+        assert con.execute("SELECT count(*) FROM model_files WHERE model_id = 'ngc:nvidia/big'").fetchone()[0] == 5
+
+
+def test_a_detail_that_fails_keeps_the_search_record_and_is_asked_again_the_next_run(tmp_path, monkeypatch):
+    """A 404 (listed, then gone), a 403 (a model guests may not read) or 5xx past the retries: the
+    model keeps what the search said, says why, and the next run asks for its detail again."""
+    monkeypatch.setattr("indexer.sources.http.backoff", lambda *a: 0.0)
+    with NgcReplay(_detailed()) as replay:
+        monkeypatch.setenv("NGC_API_URL", replay.url)
+        db = tmp_path / "catalog.db"
+        real = replay._serve_detail
+        refused = {"parakeet_ctc"}
+
+        def serve(h, match, query):
+            if match.group(3) in refused and match.group(4) is None:
+                return replay._send(h, 403, b'{"requestStatus": {"statusCode": "FORBIDDEN"}}')
+            return real(h, match, query)
+
+        replay._serve_detail = serve
+        [r] = refresh(db, ["ngc"], config={"ngc": {"retries": 1}})
+        assert r.status == "ok" and (r.details["details_read"], r.details["details_failed"]) == (2, 1)
+        row = rows(db)["ngc:nvidia/nemo/parakeet_ctc"]
+        extra = json.loads(row["extra"])
+        assert row["license"] == "unknown" and "HTTP 403" in extra["detail_note"] and "NGC_API_KEY" in extra["detail_note"]
+        assert rows(db)["ngc:nvidia/resnet50_pyt_amp"]["license"] == "apache-2.0"  # the others go on
+        # the next run lists nothing new, but asks for the detail it owes, and fills the row
+        refused.clear()
+        replay.detail_requests.clear()
+        [r] = refresh(db, ["ngc"])
+        assert r.details["mode"] == "incremental" and r.details["details_read"] == 1
+        assert all("parakeet_ctc" in p for p in replay.detail_requests)
+        row = rows(db)["ngc:nvidia/nemo/parakeet_ctc"]
+        assert row["license"] == "nvidia-open-model-license" and "detail_note" not in json.loads(row["extra"])
+        assert row["description"] == "parakeet_ctc model."  # the search record's fields are all kept
+
+
+def test_after_too_many_failures_in_a_row_a_run_stops_asking_and_owes_them(tmp_path, monkeypatch):
+    monkeypatch.setattr("indexer.sources.http.backoff", lambda *a: 0.0)
+    with NgcReplay(_models(6)) as replay:
+        monkeypatch.setenv("NGC_API_URL", replay.url)
+        db = tmp_path / "catalog.db"
+        real = replay._serve_detail
+        replay._serve_detail = lambda h, m, q: (replay.detail_requests.append(h.path), replay._send(h, 500, b"{}"))
+        [r] = refresh(db, ["ngc"], config={"ngc": {"retries": 0, "detail_failures": 2}})
+        assert r.status == "ok" and len(rows(db)) == 6 and r.details["details_failed"] == 6
+        assert len(replay.detail_requests) == 2  # two failed in a row: no more asked this run
+        replay._serve_detail = real
+        [r] = refresh(db, ["ngc"])
+        assert r.details["details_read"] == 6 and r.details["details_failed"] == 0
+
+
+def test_details_can_be_turned_off(tmp_path, monkeypatch):
+    with NgcReplay(_detailed()) as replay:
+        monkeypatch.setenv("NGC_API_URL", replay.url)
+        db = tmp_path / "catalog.db"
+        [r] = refresh(db, ["ngc"], config={"ngc": {"details": False}})
+        assert r.status == "ok" and replay.detail_requests == [] and len(rows(db)) == 3
+        assert "not read" in json.loads(rows(db)["ngc:nvidia/nemo/parakeet_ctc"]["extra"])["license_note"]

@@ -10,22 +10,53 @@ dateModified, labels [{key, values}], attributes [{key, value}]: latestVersionId
 latestVersionSizeInBytes, application, format). The answer groups the page under `_scored` and
 `MODEL`, with resultTotal and resultPageTotal. Orders: dateModified DESC (what the source asks)
 and name ASC. An API key (Bearer) can be required; faults: 429 with Retry-After, 5xx, cut bodies.
+
+A model's own record and its version's files, the routes and shapes of NVIDIA's CLI (the `ngcsdk`
+package 4.37 on PyPI: registry/api/models.py `get` and `list_files`, its data classes Model,
+LicenseMetadata, Dataset, ModelFile, ModelVersionFileListResponse; ngcbase's paginated reader):
+
+    GET /v2/org/<org>[/team/<team>]/models/<name>?resolve-labels=false
+        -> {"model": {name, orgName, teamName, displayName, shortDescription, description,
+            application, framework, modelFormat, precision, builtBy, publisher, createdDate,
+            updatedDate, latestVersionIdStr, latestVersionSizeInBytes, isPublic, canGuestDownload,
+            labels, licenseTerms: [{licenseId, licenseVersion, needsAcceptance, governingTerms}],
+            publicDatasetUsed: {name, link, license}}, "requestStatus": {...}}
+    GET /v2/org/<org>[/team/<team>]/models/<name>/versions/<version>/files?page-size=N[&page-number=P]
+        -> {"modelFiles": [{path, sizeInBytes, sha256_base64, createdDate}],
+            "paginationInfo": {index, size, totalPages, totalResults}, "requestStatus": {...}}
+
+A model's detail and files come from `ngc_model(..., detail={...}, files=[...])` (kept out of the
+search answer); without them the detail is made from the search record, with no license.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .server import JsonFaults, LocalServer, dumps_json
 
-__all__ = ["NgcReplay", "ngc_model"]
+__all__ = ["NgcReplay", "ngc_file", "ngc_model"]
+
+DETAIL = re.compile(r"/v2/org/([^/]+)(?:/team/([^/]+))?/models/([^/]+)(?:/versions/([^/]+)/files)?")
 
 
-def ngc_model(resource_id: str, **fields) -> dict:
-    """A resource as the search API returns it; fields override (labels and attributes as lists)."""
+def ngc_file(path: str, content: bytes = b"", size: int | None = None) -> dict:
+    """A version's file as the files route lists it: sha256_base64 is the content's sha256, base64."""
+    import base64
+    import hashlib
+
+    return {"path": path, "sizeInBytes": len(content) if size is None else size,
+            "sha256_base64": base64.b64encode(hashlib.sha256(content).digest()).decode(),
+            "createdDate": "2026-09-01T00:00:00.000Z"}
+
+
+def ngc_model(resource_id: str, *, detail: dict | None = None, files: list | None = None, **fields) -> dict:
+    """A resource as the search API returns it; fields override (labels and attributes as lists).
+    `detail` adds to (or overrides) the model's own record, `files` lists its latest version's files."""
     parts = resource_id.split("/")
     org, name = parts[0], parts[-1]
     team = parts[1] if len(parts) == 3 else ""
@@ -39,7 +70,29 @@ def ngc_model(resource_id: str, **fields) -> dict:
                        {"key": "format", "value": ".nemo"}, {"key": "latestVersionSizeInBytes", "value": 123_456_789}],
     }
     r.update(fields)
+    if detail is not None:
+        r["_detail"] = detail
+    if files is not None:
+        r["_files"] = files
     return r
+
+
+def _detail(m: dict) -> dict:
+    """The model's own record: what the search record says, in the detail's field names, plus `_detail`."""
+    attrs = {a["key"]: a.get("value") for a in m.get("attributes", []) if isinstance(a, dict) and "key" in a}
+    labels = {lb["key"]: lb.get("values") for lb in m.get("labels", []) if isinstance(lb, dict) and "key" in lb}
+    out = {"name": m.get("name"), "orgName": m.get("orgName"), "teamName": m.get("teamName") or None,
+           "displayName": m.get("displayName"), "description": m.get("description"),
+           "shortDescription": (m.get("description") or "")[:100] if isinstance(m.get("description"), str) else None,
+           "application": attrs.get("application"), "framework": (labels.get("framework") or [None])[0],
+           "modelFormat": attrs.get("format"), "precision": (labels.get("precision") or [None])[0],
+           "latestVersionIdStr": attrs.get("latestVersionIdStr"),
+           "latestVersionSizeInBytes": attrs.get("latestVersionSizeInBytes"),
+           "createdDate": "2026-01-01T00:00:00.000Z", "updatedDate": m.get("dateModified"),
+           "isPublic": m.get("isPublic"), "canGuestDownload": m.get("guestAccess"),
+           "labels": ["ngc/" + v for v in labels.get("general") or []]}
+    out.update(m.get("_detail") or {})
+    return {k: v for k, v in out.items() if v is not None}
 
 
 class NgcReplay(JsonFaults, LocalServer):
@@ -48,7 +101,9 @@ class NgcReplay(JsonFaults, LocalServer):
         self._models: dict[str, dict] = {}
         self._fail: list[tuple[int, dict, bytes | None]] = []
         self._lock = threading.Lock()
-        self.requests: list[dict] = []  # each request's JSON query
+        self.requests: list[dict] = []  # each search request's JSON query
+        self.detail_requests: list[str] = []  # each detail or files request's path and query
+        self.file_page_size = 1000  # the most files one page of the files route lists
         for m in models:
             self.add(m)
 
@@ -69,13 +124,16 @@ class NgcReplay(JsonFaults, LocalServer):
 
     def _serve(self, h) -> None:
         parts = urlsplit(h.path)
-        if parts.path != "/v2/search/catalog/resources/MODEL":
+        detail = DETAIL.fullmatch(parts.path)
+        if parts.path != "/v2/search/catalog/resources/MODEL" and not detail:
             return self._send(h, 404, dumps_json({"requestStatus": {"statusCode": "NOT_FOUND"}}))
         if self._fault(h, dumps_json({"requestStatus": {"statusCode": "ERROR"}})):
             return
         if self.api_key is not None and h.headers.get("Authorization") != f"Bearer {self.api_key}":
             return self._send(h, 401, dumps_json({"requestStatus": {"statusCode": "UNAUTHORIZED",
                                                                      "statusDescription": "Unauthorized"}}))
+        if detail:
+            return self._serve_detail(h, detail, parse_qs(parts.query))
         try:
             q = json.loads(parse_qs(parts.query).get("q", ["{}"])[0])
         except ValueError:
@@ -92,8 +150,8 @@ class NgcReplay(JsonFaults, LocalServer):
         total = len(models)
         chunk = [copy.deepcopy(m) for m in models[page * size:(page + 1) * size]]
         fields = q.get("fields")
-        if fields:
-            chunk = [{k: v for k, v in m.items() if k in fields or k == "resourceId"} for m in chunk]
+        chunk = [{k: v for k, v in m.items() if not k.startswith("_") and (not fields or k in fields or k == "resourceId")}
+                 for m in chunk]
         body = {
             "searchParams": {"page": page, "pageSize": size},
             "resultTotal": total, "resultPageTotal": -(-total // size),
@@ -101,3 +159,23 @@ class NgcReplay(JsonFaults, LocalServer):
                         {"groupValue": "MODEL", "totalCount": total, "resources": chunk}],
         }
         self._send(h, 200, dumps_json(body))
+
+    def _serve_detail(self, h, match, query: dict) -> None:
+        org, team, name, version = (unquote(x) if x else x for x in match.groups())
+        self.detail_requests.append(h.path)
+        with self._lock:
+            m = copy.deepcopy(self._models.get(f"{org}/{team}/{name}" if team else f"{org}/{name}"))
+        missing = dumps_json({"requestStatus": {"statusCode": "NOT_FOUND", "statusDescription": "Model not found"}})
+        if m is None:
+            return self._send(h, 404, missing)
+        status = {"statusCode": "SUCCESS", "requestId": "replay"}
+        if version is None:
+            return self._send(h, 200, dumps_json({"model": _detail(m), "requestStatus": status}))
+        files = m.get("_files") or []
+        size = max(1, min(int(query.get("page-size", ["100"])[0]), self.file_page_size))
+        page = int(query.get("page-number", ["0"])[0])
+        pages = max(1, -(-len(files) // size))
+        self._send(h, 200, dumps_json({
+            "modelFiles": files[page * size:(page + 1) * size],
+            "paginationInfo": {"index": page, "size": size, "totalPages": pages, "totalResults": len(files)},
+            "requestStatus": status}))
