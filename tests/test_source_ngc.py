@@ -301,3 +301,54 @@ def test_details_can_be_turned_off(tmp_path, monkeypatch):
         [r] = refresh(db, ["ngc"], config={"ngc": {"details": False}})
         assert r.status == "ok" and replay.detail_requests == [] and len(rows(db)) == 3
         assert "not read" in json.loads(rows(db)["ngc:nvidia/nemo/parakeet_ctc"]["extra"])["license_note"]
+
+
+def test_an_ngc_model_and_its_copy_on_the_hub_are_one_entity_by_their_bytes_not_their_names(tmp_path, monkeypatch):
+    """NVIDIA publishes many NGC models on the Hub too (NGC's nvidia/nemo/parakeet_ctc, the Hub's
+    nvidia/parakeet_ctc). The NGC row holds its files' sha256; the Hub repositories of that name
+    become hash candidates (`named_hash_requests`, on by default), whether or not they changed since
+    the last run; the same bytes make one entity, recorded with the evidence; a fine-tune of the
+    same name (other bytes) stays its own. Each repository is asked once."""
+    import hashlib
+
+    from replay.hub import HubReplay
+
+    digest = hashlib.sha256(WEIGHTS).hexdigest()
+
+    def repo(rid: str, sha256: str) -> dict:
+        return {"id": rid, "author": rid.split("/")[0], "pipeline_tag": "automatic-speech-recognition",
+                "library_name": "nemo", "tags": ["nemo", "license:cc-by-4.0"], "downloads": 10,
+                "siblings": [{"rfilename": "README.md"},
+                             {"rfilename": "parakeet_ctc.nemo", "size": len(WEIGHTS), "blobId": "f" * 40,
+                              "lfs": {"sha256": sha256, "size": len(WEIGHTS), "pointerSize": 134}}]}
+
+    hub = HubReplay([repo("nvidia/parakeet_ctc", digest), repo("someone/Parakeet_CTC", "c" * 64),
+                     repo("someone/other-model", digest)], page_size=10).start()
+    try:
+        with NgcReplay(_detailed()) as replay:
+            monkeypatch.setenv("NGC_API_URL", replay.url)
+            monkeypatch.setenv("HF_ENDPOINT", hub.url)
+            monkeypatch.delenv("HF_TOKEN", raising=False)
+            db = tmp_path / "catalog.db"
+            hf, ngc = refresh(db, ["hf", "ngc"])  # the first night: the Hub before NGC, no names yet
+            assert hf.status == ngc.status == "ok" and "named_hash_requests" not in hf.details
+            hub.reset_log()
+            [hf] = refresh(db, ["hf"])  # nothing changed on the Hub: the new name's repositories are asked
+            assert hf.details["named_hash_requests"] == 2
+            assert hub.count("/api/models/nvidia/parakeet_ctc/revision/") == 1
+            assert hub.count("/api/models/someone/Parakeet_CTC/revision/") == 1
+            assert hub.count("/api/models/someone/other-model/revision/") == 0  # another name: not a candidate
+            con = sqlite3.connect(db)
+            entity = dict(con.execute("SELECT id, entity_id FROM models WHERE id IN ('ngc:nvidia/nemo/parakeet_ctc', "
+                                      "'hf:nvidia/parakeet_ctc', 'hf:someone/Parakeet_CTC')"))
+            assert entity["hf:nvidia/parakeet_ctc"] == entity["ngc:nvidia/nemo/parakeet_ctc"]
+            assert entity["hf:someone/Parakeet_CTC"] != entity["ngc:nvidia/nemo/parakeet_ctc"]
+            assert con.execute("SELECT evidence, value FROM entity_merges").fetchall() == [("same weights hash", digest)]
+            con.close()
+            hub.reset_log()
+            [hf] = refresh(db, ["hf"])  # asked once: not again
+            assert "named_hash_requests" not in hf.details and hub.count("/api/models/nvidia/parakeet_ctc/revision/") == 0
+            [hf] = refresh(db, ["hf"], config={"hf": {"named_hash_requests": 0}})
+            assert hf.status == "ok"
+    finally:
+        hub.stop()

@@ -76,7 +76,15 @@ HUB_MODELS = 2_400_000  # huggingface.co, late 2026
 # record of the same commit without a request, and so is the fact that a commit's files were read
 # (FILES_READ): a repository whose weights have no LFS hash (small files kept in git) is not asked
 # again, night after night, while its commit stays the same.
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".onnx")
+#
+# A second, narrower rule is on by default (`named_hash_requests`): a repository is a candidate where
+# a row of another source that holds weight hashes (an NGC model's files) has its name (the last
+# part, case aside: NGC's nvidia/nemo/parakeet_ctc, the Hub's nvidia/parakeet_ctc). The name only
+# says where a request is worth spending; the link is made by the same bytes, never by the name
+# (a fine-tune of the same name stays its own entity). The rows of names new since the last run
+# are asked after the listing, whether or not they changed.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".pth.tar", ".ckpt", ".h5", ".msgpack", ".gguf", ".onnx",
+                   ".nemo")
 HASH_PEERS = 20
 # the key a record carries when its weight files were read at its commit (not a Hub field): its
 # row's extra says "files_read": that commit, and the next record of the same commit is not asked
@@ -244,6 +252,8 @@ class HubSource(Source):
         "retries": (int, 8, "retries of a request that failed in a way worth retrying (429, 5xx, timeouts, ...)"),
         "hash_requests": (int, 0, "repositories a run may ask for their weight files' sha256 (evidence that two "
                                   "repositories hold the same weights; candidates only; 0, the default: none)"),
+        "named_hash_requests": (int, 200, "repositories a run may ask for their weight files' sha256 because a row of "
+                                          "another source with weight hashes has their name (NGC); 0: none"),
     }
 
     # ----------------------------------------------------------------- fetch
@@ -252,6 +262,7 @@ class HubSource(Source):
             raise SourceUnavailable("huggingface_hub is not installed: run the README's set-up")
         cfg = self.resolved_settings(ctx)
         self.endpoint = _endpoint(cfg)
+        self._named_read: set[str] = set()  # asked this run for a name (not yet in the catalog)
         client = HubClient(self.endpoint, timeout=float(cfg["timeout"]), max_retries=max(0, int(cfg["retries"])))
         client.preflight()
         page_size = max(1, min(int(cfg["page_size"]), 1000))
@@ -286,6 +297,7 @@ class HubSource(Source):
                             ctx.need_space(n * BYTES_PER_MODEL, f"a first import of the whole Hub (about {n:,} models)")
                     sweep = self._start_sweep(ctx, client, cfg, kind, scope, norm)
                 yield from self._sweep(ctx, client, cfg, sweep, page_size)
+            yield from self._named_peers(ctx, client, cfg)
         finally:
             ctx.details["requests"] = client.requests
             if client.retried:
@@ -395,6 +407,8 @@ class HubSource(Source):
             yield from items
             return
         budget = max(0, int(cfg["hash_requests"]))
+        named_budget = max(0, int(cfg["named_hash_requests"]))
+        named = ctx.catalog.hashed_names_elsewhere() if named_budget else {}
         ids = {f"hf:{i['id']}": i for i in items}
         held = ctx.catalog.weight_hashes(list(ids), read_before=bool(ctx.state.get("files_read")))
         counts = {cid: _weights(i.get("safetensors"))[0] for cid, i in ids.items()}
@@ -413,6 +427,12 @@ class HubSource(Source):
                     item = self._hashed(ctx, client, budget, item)
                     if "siblings" in item:
                         wanted += [p["id"] for p in mine if not p["hashed"]]
+                elif FILES_READ not in item and _repo_name(item["id"]) in named and \
+                        (known or {}).get("entity") not in named[_repo_name(item["id"])]:
+                    before = ctx.details.get("named_hash_requests", 0)
+                    item = self._hashed(ctx, client, named_budget, item, "named_hash_requests")
+                    if ctx.details.get("named_hash_requests", 0) > before:
+                        self._named_read.add(cid)
             yield item
         for cid in dict.fromkeys(w for w in wanted if w not in ids):
             if ctx.details.get("hash_requests", 0) >= budget:
@@ -421,11 +441,34 @@ class HubSource(Source):
             if info is not None and self._keep(info, ctx, cfg):
                 yield self._hashed(ctx, client, budget, info)
 
-    def _hashed(self, ctx: FetchContext, client: HubClient, budget: int, item: dict) -> dict:
-        if ctx.details.get("hash_requests", 0) >= budget:
+    def _named_peers(self, ctx: FetchContext, client: HubClient, cfg: dict) -> Iterator[dict]:
+        """After the listing: the repositories named like a row of another source that holds weight
+        hashes, for the names new since the last run, whose files were not read at their commit
+        (they may not have changed for years): each asked once, within `named_hash_requests`."""
+        budget = max(0, int(cfg["named_hash_requests"]))
+        if not budget or ctx.catalog is None:
+            return
+        named = ctx.catalog.hashed_names_elsewhere()
+        done = set(ctx.state.get("named_asked") or ())
+        fresh = sorted(set(named) - done)
+        for row in ctx.catalog.rows_named(fresh) if fresh else []:
+            name = _repo_name(row["id"][3:])
+            if row["hashed"] or row["entity"] in named.get(name, ()) or row["id"] in self._named_read:
+                continue
+            if ctx.details.get("named_hash_requests", 0) >= budget:
+                fresh = [n for n in fresh if n != name]  # not all its rows asked: again next run
+                continue
+            info = client.model_info(row["id"][3:])
+            if info is not None and self._keep(info, ctx, cfg):
+                yield self._hashed(ctx, client, budget, info, "named_hash_requests")
+        ctx.state["named_asked"] = sorted((done & set(named)) | set(fresh))
+
+    def _hashed(self, ctx: FetchContext, client: HubClient, budget: int, item: dict,
+                counter: str = "hash_requests") -> dict:
+        if ctx.details.get(counter, 0) >= budget:
             ctx.details["hashes_left_for_later"] = ctx.details.get("hashes_left_for_later", 0) + 1
             return item
-        ctx.details["hash_requests"] = ctx.details.get("hash_requests", 0) + 1
+        ctx.details[counter] = ctx.details.get(counter, 0) + 1
         info = client.files_info(item["id"], item.get("sha"))
         if info is None or not isinstance(info.get("siblings"), list):
             return item
@@ -439,6 +482,11 @@ class HubSource(Source):
 
     def normalizer(self, ctx: FetchContext):
         return functools.partial(normalize_hub, endpoint=_endpoint(self.resolved_settings(ctx)))
+
+
+def _repo_name(repo_id: str) -> str:
+    """A repository's name without its owner, lower-case: what hashed_names_elsewhere is keyed by."""
+    return repo_id.rsplit("/", 1)[-1].lower()
 
 
 def _endpoint(cfg: dict) -> str:

@@ -41,6 +41,7 @@ class CatalogView:
     def __init__(self, catalog: Catalog, source: str):
         self._catalog, self._source = catalog, source
         self._hashes_held: bool | None = None  # whether the source's rows held any file hash when first asked
+        self._named: dict[str, set[str]] | None = None
 
     def lookup(self, ids: list[str]) -> dict[str, dict]:
         return self._catalog.lookup(self._source, ids)
@@ -65,6 +66,16 @@ class CatalogView:
 
     def same_size_peers(self, counts: list[int]) -> dict[int, list[dict]]:
         return self._catalog.same_size_peers(self._source, counts)
+
+    def hashed_names_elsewhere(self) -> dict[str, set[str]]:
+        """{a model name's last part, lower-case: the entities}: live rows of the other sources
+        that hold a weight file's content hash (an NGC model's files), read once a run."""
+        if self._named is None:
+            self._named = self._catalog.hashed_names(except_source=self._source)
+        return self._named
+
+    def rows_named(self, names: list[str]) -> list[dict]:
+        return self._catalog.rows_named(self._source, names)
 
 
 class ReadsMixin:
@@ -130,6 +141,33 @@ class ReadsMixin:
                     f"AND num_params IN ({marks}) AND source = ?", (*rounded, *chunk, source)):
                 out.setdefault(n, []).append({"id": mid, "entity": entity, "library": library,
                                               "task_raw": task_raw, "hashed": bool(hashed)})
+        return out
+
+    def hashed_names(self, except_source: str) -> dict[str, set[str]]:
+        """{the last part of a row's name, lower-case: its entities} for the live rows of the other
+        sources that hold a weight file's content hash."""
+        out: dict[str, set[str]] = {}
+        for name, entity in self.conn.execute(
+                "SELECT DISTINCT m.name, m.entity_id FROM model_files f CROSS JOIN models m ON m.id = f.model_id "
+                "WHERE f.sha256 IS NOT NULL AND f.source != ? AND m.removed_at IS NULL", (except_source,)):
+            if isinstance(name, str) and name.strip("/"):
+                out.setdefault(name.rstrip("/").rsplit("/", 1)[-1].lower(), set()).add(entity)
+        return out
+
+    def rows_named(self, source: str, names: list[str]) -> list[dict]:
+        """[{id, sha, entity, hashed}]: the live rows of a source (names owner/repo, as the Hub's)
+        whose repository name, lower-case, is one of these; hashed: holds a weight file's hash or
+        had its files read at its commit. One pass over the source's rows."""
+        wanted = sorted({n.lower() for n in names if n})
+        out: list[dict] = []
+        for chunk in _chunks(wanted, 400):
+            for mid, sha, entity, hashed in self.conn.execute(
+                    "SELECT id, sha, entity_id, EXISTS (SELECT 1 FROM model_files f WHERE f.model_id = models.id "
+                    "AND f.sha256 IS NOT NULL) OR (extra LIKE '%files_read%' AND json_extract(extra, '$.files_read') IS sha) "
+                    "FROM models WHERE source = ? AND removed_at IS NULL "
+                    f"AND lower(substr(name, instr(name, '/') + 1)) IN ({', '.join('?' * len(chunk))}) ORDER BY id",
+                    (source, *chunk)):
+                out.append({"id": mid, "sha": sha, "entity": entity, "hashed": bool(hashed)})
         return out
 
     def papers_to_fetch(self, stale_days: float, limit: int | None = None) -> list[str]:
