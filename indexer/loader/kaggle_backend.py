@@ -14,15 +14,12 @@ there), so what `kagglehub.model_download(handle)` fetched loads offline, and th
 The version is the catalog row's (the one the last refresh saw); `revision=` names another.
 Credentials as Kaggle's tools read them, from the environment, never stored.
 
-A folder with a timm config (config.json naming an `architecture`) builds through timm's
-`local-dir:`; one with a transformers config (`model_type`) through transformers' from_pretrained
-of the folder. Any other files are a checkpoint whose architecture is in the model's own code: not
-loadable, and the error names the files and where they are.
+The folder is built by the backend its layout names (loader/folder.py): a timm or transformers
+folder; any other files are a checkpoint the model's own code builds, refused naming them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -30,6 +27,7 @@ from pathlib import Path
 
 from ..errors import LoadError, NotLoadable, WeightsUnavailable
 from .base import Built, LoadOptions
+from .folder import build_folder
 
 PAGE_SIZE = 100
 CHUNK = 1 << 20
@@ -152,36 +150,6 @@ def download(row: dict, version: int) -> Path:
     return folder
 
 
-def layout(folder: Path) -> str | None:
-    """"timm", "transformers" or None, from the folder's config.json."""
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(config, dict):
-        return None
-    if isinstance(config.get("architecture"), str):
-        return "timm"
-    if isinstance(config.get("model_type"), str):
-        return "transformers"
-    return None
-
-
 def build(row: dict, opts: LoadOptions) -> Built:
     version = _version(row, opts)
-    folder = download(row, version)
-    found = layout(folder)
-    inner = LoadOptions(num_classes=opts.num_classes, pretrained=opts.pretrained, trust_repo=opts.trust_repo,
-                        trust_remote_code=opts.trust_remote_code, revision=None, head=opts.head)
-    if found == "timm":
-        from . import timm_backend
-
-        return timm_backend.build({**row, "local_dir": str(folder)}, inner)
-    if found == "transformers":
-        from . import transformers_backend
-
-        return transformers_backend.build({**row, "hf_hub_id": str(folder)}, inner)
-    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-    raise NotLoadable(f"{row['id']}: its files ({shown}) are not a timm or transformers folder (no config.json "
-                      f"naming an architecture): the model's own code builds it; they are in {folder}")
+    return build_folder(row, download(row, version), opts)
