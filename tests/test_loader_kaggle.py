@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 import safetensors.torch
-import torch
 
+from finetune_checks import check_strategy
 from indexer.errors import NotLoadable, WeightsUnavailable
 from indexer.loader import load_model
 from indexer.records import ModelRecord
@@ -49,22 +49,6 @@ def kaggle(loader_env, monkeypatch, tmp_path):
         yield replay
 
 
-def _train_step(ft, x):
-    y = torch.tensor([0, 1, 2, 0])
-    out = ft.model(x)
-    logits = out.logits if hasattr(out, "logits") else out
-    assert logits.shape == (4, 3)
-    trainable = {n for n, p in ft.model.named_parameters() if p.requires_grad}
-    before = {n: p.detach().clone() for n, p in ft.model.named_parameters()}
-    opt = torch.optim.AdamW(ft.param_groups())
-    torch.nn.functional.cross_entropy(logits, y).backward()
-    opt.step()
-    for n, p in ft.model.named_parameters():
-        if n not in trainable:
-            assert torch.equal(p.detach(), before[n]), n
-    return trainable
-
-
 @pytest.mark.parametrize("strategy", ["feature-extraction", "partial", "full"])
 @pytest.mark.parametrize("handle, backend", [(TIMM, "timm"), (VIT, "transformers")])
 def test_a_kaggle_variation_loads_under_every_strategy(kaggle, loader_env, tmp_path, handle, backend, strategy):
@@ -77,19 +61,7 @@ def test_a_kaggle_variation_loads_under_every_strategy(kaggle, loader_env, tmp_p
         served = safetensors.torch.load_file(folder / "model.safetensors")
     else:
         served = type(ft.model).from_pretrained(loader_env.art.dirs[M.VIT_REPO]).state_dict()
-    state = ft.model.state_dict()
-    body = [k for k in served if k in state and not any(k == h or k.startswith(h + ".") for h in ft.head)]
-    assert body and all(torch.equal(state[k], served[k]) for k in body)
-    c, h, w = ft.preprocess["input_size"]
-    trainable = _train_step(ft, torch.randn(4, c, min(h, 64), min(w, 64)))
-    head = {n for n, _ in ft.model.named_parameters() if any(n == x or n.startswith(x + ".") for x in ft.head)}
-    assert head and head <= trainable
-    if strategy == "feature-extraction":
-        assert trainable == head
-    elif strategy == "full":
-        assert trainable == {n for n, _ in ft.model.named_parameters()}
-    else:
-        assert head < trainable < {n for n, _ in ft.model.named_parameters()}
+    check_strategy(ft, served, strategy)
 
 
 def test_the_files_come_through_kaggles_routes_once_then_from_kagglehubs_cache(kaggle, monkeypatch):

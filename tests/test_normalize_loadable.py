@@ -66,7 +66,7 @@ def test_every_refusal_in_the_table_names_a_fix():
     named = set(table["sources"].values()) | set(table["libraries"].values()) | \
         {e["backend"] for e in table["source_libraries"].values()}
     assert named == set(BACKENDS) == {"timm", "transformers", "torchvision", "torchhub", "openclip", "torchaudio",
-                                      "kaggle"}
+                                      "kaggle", "ngc"}
     assert loadability("hf", "open_clip", ["open_clip"]).backend == loadability("openclip", "open_clip").backend == "openclip"
     # a source's pipelines are refused by tag, each with what to use; its encoders load
     for tag, entry in table["pipeline_tags"].items():

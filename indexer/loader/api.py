@@ -31,6 +31,7 @@ BACKENDS = {
     "openclip": "openclip_backend",
     "torchaudio": "torchaudio_backend",
     "kaggle": "kaggle_backend",
+    "ngc": "ngc_backend",
 }
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
            "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}

@@ -9,8 +9,52 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import NotLoadable
+from ..errors import NotLoadable, WeightsUnavailable
 from .base import Built, LoadOptions
+
+CHUNK = 1 << 20
+
+
+def safe_name(name) -> str | None:
+    """A listed file name as a relative path inside the folder, or None for one that would leave it."""
+    if not isinstance(name, str) or not name or "\\" in name or not name.isprintable():
+        return None
+    parts = name.split("/")
+    if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return None
+    return name
+
+
+def fetch_file(get, url: str, folder: Path, name: str, size: int | None, sha256: bytes | None, ident: str) -> None:
+    """One listed file into folder/name (get(url, what, stream=True) answers or raises), through a
+    .part file kept only when whole: its listed size and, where the listing gives one, its sha256."""
+    import hashlib
+    import os
+
+    import requests
+
+    target = folder / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    got, digest = 0, hashlib.sha256()
+    try:
+        with get(url, name, stream=True) as r, open(partial, "wb") as out:
+            for chunk in r.iter_content(CHUNK):
+                got += len(chunk)
+                digest.update(chunk)
+                out.write(chunk)
+    except requests.RequestException as e:  # the connection dropped mid-file
+        partial.unlink(missing_ok=True)
+        raise WeightsUnavailable(f"{ident}: {name} arrived cut ({got} bytes, then {type(e).__name__}); "
+                                 "try again") from None
+    if size is not None and got != size:
+        partial.unlink(missing_ok=True)
+        raise WeightsUnavailable(f"{ident}: {name} arrived cut ({got} of {size} bytes); try again")
+    if sha256 is not None and digest.digest() != sha256:
+        partial.unlink(missing_ok=True)
+        raise WeightsUnavailable(f"{ident}: {name} does not match the sha256 its source lists for it: not kept; "
+                                 "try again")
+    os.replace(partial, target)
 
 
 def layout(folder: Path) -> str | None:

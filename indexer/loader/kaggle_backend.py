@@ -27,10 +27,9 @@ from pathlib import Path
 
 from ..errors import LoadError, NotLoadable, WeightsUnavailable
 from .base import Built, LoadOptions
-from .folder import build_folder
+from .folder import build_folder, fetch_file, safe_name
 
 PAGE_SIZE = 100
-CHUNK = 1 << 20
 TIMEOUT_S = 60
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
@@ -58,16 +57,6 @@ def _version(row: dict, opts: LoadOptions) -> int:
     if version < 1:
         raise LoadError(f"{row['id']}: Kaggle versions start at 1, not {version}")
     return version
-
-
-def _safe_name(name) -> str | None:
-    """A listed file name as a relative path inside the folder, or None for one that would leave it."""
-    if not isinstance(name, str) or not name or "\\" in name or not name.isprintable():
-        return None
-    parts = name.split("/")
-    if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        return None
-    return name
 
 
 def download(row: dict, version: int) -> Path:
@@ -114,7 +103,7 @@ def download(row: dict, version: int) -> Path:
         except ValueError:
             raise WeightsUnavailable(f"{row['id']}: Kaggle's file list was not JSON; try again later") from None
         for f in body.get("files") or [] if isinstance(body, dict) else []:
-            name = _safe_name(f.get("name")) if isinstance(f, dict) else None
+            name = safe_name(f.get("name")) if isinstance(f, dict) else None
             if name is None:
                 raise WeightsUnavailable(f"{row['id']}: Kaggle lists a file named {str(f)[:80]!r}, which would be "
                                          "written outside the model's folder: refused")
@@ -128,23 +117,7 @@ def download(row: dict, version: int) -> Path:
     if folder.exists():
         shutil.rmtree(folder)  # an incomplete earlier download
     for name, size in sorted(files.items()):
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
-        got = 0
-        try:
-            with get(f"{url}/download/{name}", name, stream=True) as r, open(partial, "wb") as out:
-                for chunk in r.iter_content(CHUNK):
-                    got += len(chunk)
-                    out.write(chunk)
-        except requests.RequestException as e:  # the connection dropped mid-file
-            partial.unlink(missing_ok=True)
-            raise WeightsUnavailable(f"{row['id']}: {name} arrived cut ({got} bytes, then {type(e).__name__}); "
-                                     "try again") from None
-        if size is not None and got != size:
-            partial.unlink(missing_ok=True)
-            raise WeightsUnavailable(f"{row['id']}: {name} arrived cut ({got} of {size} bytes); try again")
-        os.replace(partial, target)
+        fetch_file(get, f"{url}/download/{name}", folder, name, size, None, row["id"])
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     return folder

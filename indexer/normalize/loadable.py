@@ -12,7 +12,7 @@ from .tables import SchemaTableError, load_table
 @dataclass(frozen=True)
 class Loadability:
     loadable: bool
-    backend: str | None  # timm | transformers | torchvision | torchhub | openclip | torchaudio | kaggle
+    backend: str | None  # timm | transformers | torchvision | torchhub | openclip | torchaudio | kaggle | ngc
     note: str | None  # not loadable: why, and what to do instead; loadable: a condition, if any
 
 

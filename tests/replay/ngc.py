@@ -27,6 +27,11 @@ LicenseMetadata, Dataset, ModelFile, ModelVersionFileListResponse; ngcbase's pag
 
 A model's detail and files come from `ngc_model(..., detail={...}, files=[...])` (kept out of the
 search answer); without them the detail is made from the search record, with no license.
+
+Downloads, at the public address NVIDIA's own code names (DeepLearningExamples' hub entrypoints):
+
+    GET /v2/models/<org>/[<team>/]<name>/versions/<version>/files/<path>
+        -> 302 to /storage/... (a signed URL: no key asked), the file's bytes (`ngc_file`'s content)
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from .server import JsonFaults, LocalServer, dumps_json
 
 __all__ = ["NgcReplay", "ngc_file", "ngc_model"]
 
+DOWNLOAD = re.compile(r"/v2/models/(.+)/versions/([^/]+)/files/(.+)")
 DETAIL = re.compile(r"/v2/org/([^/]+)(?:/team/([^/]+))?/models/([^/]+)(?:/versions/([^/]+)/files)?")
 
 
@@ -51,7 +57,7 @@ def ngc_file(path: str, content: bytes = b"", size: int | None = None) -> dict:
 
     return {"path": path, "sizeInBytes": len(content) if size is None else size,
             "sha256_base64": base64.b64encode(hashlib.sha256(content).digest()).decode(),
-            "createdDate": "2026-09-01T00:00:00.000Z"}
+            "createdDate": "2026-09-01T00:00:00.000Z", "_content": content}
 
 
 def ngc_model(resource_id: str, *, detail: dict | None = None, files: list | None = None, **fields) -> dict:
@@ -75,6 +81,13 @@ def ngc_model(resource_id: str, *, detail: dict | None = None, files: list | Non
     if files is not None:
         r["_files"] = files
     return r
+
+
+def _versions(m: dict) -> set[str]:
+    """The versions a model has: its latest (latestVersionIdStr) and any in `_versions`."""
+    latest = {a.get("value") for a in m.get("attributes", []) if isinstance(a, dict)
+              and a.get("key") == "latestVersionIdStr"}
+    return {v for v in latest if isinstance(v, str)} | set(m.get("_versions") or ())
 
 
 def _detail(m: dict) -> dict:
@@ -104,6 +117,9 @@ class NgcReplay(JsonFaults, LocalServer):
         self.requests: list[dict] = []  # each search request's JSON query
         self.detail_requests: list[str] = []  # each detail or files request's path and query
         self.file_page_size = 1000  # the most files one page of the files route lists
+        self.downloads: list[str] = []  # each download request's path (before the redirect)
+        self.cut_files: set[str] = set()  # file paths served cut short (half, then the connection drops)
+        self.corrupt_files: set[str] = set()  # file paths served whole but with other bytes
         for m in models:
             self.add(m)
 
@@ -124,7 +140,17 @@ class NgcReplay(JsonFaults, LocalServer):
 
     def _serve(self, h) -> None:
         parts = urlsplit(h.path)
+        if parts.path.startswith("/storage/"):
+            return self._serve_storage(h, unquote(parts.path[len("/storage/"):]))
         detail = DETAIL.fullmatch(parts.path)
+        download = DOWNLOAD.fullmatch(parts.path)
+        if download and not self._fault(h, b"{}"):
+            if self.api_key is not None and h.headers.get("Authorization") != f"Bearer {self.api_key}":
+                return self._send(h, 401, dumps_json({"requestStatus": {"statusCode": "UNAUTHORIZED"}}))
+            self.downloads.append(h.path)
+            return self._send(h, 302, b"", {"Location": f"{self.url}/storage/{parts.path[len('/v2/models/'):]}"})
+        if download:
+            return
         if parts.path != "/v2/search/catalog/resources/MODEL" and not detail:
             return self._send(h, 404, dumps_json({"requestStatus": {"statusCode": "NOT_FOUND"}}))
         if self._fault(h, dumps_json({"requestStatus": {"statusCode": "ERROR"}})):
@@ -171,11 +197,37 @@ class NgcReplay(JsonFaults, LocalServer):
         status = {"statusCode": "SUCCESS", "requestId": "replay"}
         if version is None:
             return self._send(h, 200, dumps_json({"model": _detail(m), "requestStatus": status}))
+        if version not in _versions(m):
+            return self._send(h, 404, dumps_json({"requestStatus": {"statusCode": "NOT_FOUND",
+                                                                     "statusDescription": "Version not found"}}))
         files = m.get("_files") or []
         size = max(1, min(int(query.get("page-size", ["100"])[0]), self.file_page_size))
         page = int(query.get("page-number", ["0"])[0])
         pages = max(1, -(-len(files) // size))
         self._send(h, 200, dumps_json({
-            "modelFiles": files[page * size:(page + 1) * size],
+            "modelFiles": [{k: v for k, v in f.items() if not k.startswith("_")} for f in files[page * size:(page + 1) * size]],
             "paginationInfo": {"index": page, "size": size, "totalPages": pages, "totalResults": len(files)},
             "requestStatus": status}))
+
+    def _serve_storage(self, h, key: str) -> None:
+        match = re.fullmatch(r"(.+)/versions/([^/]+)/files/(.+)", key)
+        with self._lock:
+            m = self._models.get(match.group(1)) if match else None
+        if m is not None and match.group(2) not in _versions(m):
+            m = None
+        found = next((f for f in (m or {}).get("_files") or [] if f.get("path") == match.group(3)), None) if m else None
+        body = found.get("_content") if found else None
+        if not isinstance(body, bytes):
+            return self._send(h, 404, b"not found")
+        name = match.group(3)
+        if name in self.corrupt_files:
+            body = bytes(b ^ 0xFF for b in body)
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if name in self.cut_files:
+            h.wfile.write(body[:len(body) // 2])
+            h.close_connection = True
+            return
+        h.wfile.write(body)
