@@ -307,8 +307,9 @@ def test_an_ngc_model_and_its_copy_on_the_hub_are_one_entity_by_their_bytes_not_
     """NVIDIA publishes many NGC models on the Hub too (NGC's nvidia/nemo/parakeet_ctc, the Hub's
     nvidia/parakeet_ctc). The NGC row holds its files' sha256; the Hub repositories of that name
     become hash candidates (`named_hash_requests`, on by default), whether or not they changed since
-    the last run; the same bytes make one entity, recorded with the evidence; a fine-tune of the
-    same name (other bytes) stays its own. Each repository is asked once."""
+    the last run (NGC runs before the Hub: the same night); the same bytes make one entity, recorded
+    with the evidence; a fine-tune of the same name (other bytes) stays its own. Each repository is
+    asked once; a new copy is asked as the night's pages list it."""
     import hashlib
 
     from replay.hub import HubReplay
@@ -330,10 +331,15 @@ def test_an_ngc_model_and_its_copy_on_the_hub_are_one_entity_by_their_bytes_not_
             monkeypatch.setenv("HF_ENDPOINT", hub.url)
             monkeypatch.delenv("HF_TOKEN", raising=False)
             db = tmp_path / "catalog.db"
-            hf, ngc = refresh(db, ["hf", "ngc"])  # the first night: the Hub before NGC, no names yet
-            assert hf.status == ngc.status == "ok" and "named_hash_requests" not in hf.details
+            [hf] = refresh(db, ["hf"])  # the Hub's repositories first, no NGC rows yet: nothing to ask
+            assert hf.status == "ok" and "named_hash_requests" not in hf.details
             hub.reset_log()
-            [hf] = refresh(db, ["hf"])  # nothing changed on the Hub: the new name's repositories are asked
+            from indexer.sources import source_names
+
+            assert source_names().index("ngc") < source_names().index("hf")  # a night runs NGC before the Hub
+            ngc, hf = refresh(db, ["ngc", "hf"])
+            assert ngc.status == hf.status == "ok"
+            # nothing changed on the Hub: the new name's repositories are asked all the same
             assert hf.details["named_hash_requests"] == 2
             assert hub.count("/api/models/nvidia/parakeet_ctc/revision/") == 1
             assert hub.count("/api/models/someone/Parakeet_CTC/revision/") == 1
@@ -348,7 +354,13 @@ def test_an_ngc_model_and_its_copy_on_the_hub_are_one_entity_by_their_bytes_not_
             hub.reset_log()
             [hf] = refresh(db, ["hf"])  # asked once: not again
             assert "named_hash_requests" not in hf.details and hub.count("/api/models/nvidia/parakeet_ctc/revision/") == 0
-            [hf] = refresh(db, ["hf"], config={"hf": {"named_hash_requests": 0}})
-            assert hf.status == "ok"
+            # a new copy on the Hub, listed by the night's pages: asked as it comes, and joined
+            hub.put(repo("mirror-org/parakeet_ctc", digest))
+            [hf] = refresh(db, ["hf"])
+            assert hf.details["named_hash_requests"] == 1
+            con = sqlite3.connect(db)
+            assert con.execute("SELECT count(DISTINCT entity_id) FROM models WHERE id IN ('ngc:nvidia/nemo/parakeet_ctc', "
+                               "'hf:nvidia/parakeet_ctc', 'hf:mirror-org/parakeet_ctc')").fetchone()[0] == 1
+            con.close()
     finally:
         hub.stop()

@@ -16,10 +16,10 @@ BUILTIN: dict[str, str] = {
     "torchvision": "indexer.sources.torchvision:TorchvisionSource",
     "openclip": "indexer.sources.openclip:OpenClipSource",
     "torchaudio": "indexer.sources.torchaudio:TorchaudioSource",
+    "ngc": "indexer.sources.ngc:NgcSource",  # before hf: its files' sha256 make the Hub's copies candidates
     "hf": "indexer.sources.hf:HubSource",
     "github": "indexer.sources.github:GitHubSource",  # before torchhub: it finds hubconf.py repositories
     "torchhub": "indexer.sources.torchhub:TorchHubSource",
-    "ngc": "indexer.sources.ngc:NgcSource",
     "kaggle": "indexer.sources.kaggle:KaggleSource",
     "pwc": "indexer.sources.pwc:PwcSource",  # before arxiv: the papers its leaderboards name get read
     "arxiv": "indexer.sources.arxiv:ArxivSource",  # last: it reads the papers the others name
