@@ -188,3 +188,53 @@ def test_the_framework_enum_is_read_however_a_client_spells_it(spelling):
 def test_records_that_are_not_a_public_variation_are_skipped_with_the_reason(raw, why):
     with pytest.raises(SkipRecord, match=why):
         normalize_kaggle(raw)
+
+
+def test_a_kerashub_preset_on_kaggle_and_its_copy_on_the_hub_are_one_entity(tmp_path, monkeypatch):
+    """The Keras team's mirroring tool (keras-hub, tools/admin/mirror_weights_on_hf.py) downloads
+    each KerasHub preset from its Kaggle handle (keras/<model>/keras/<variation>) and uploads the
+    same files to the Hub's keras/<variation>, skipping Gemma's: a statement of its publisher
+    (schema/entities.yml, stated_copies), so the two rows are one entity, and the row says why. A
+    Gemma preset, another owner's Keras variation of the same name and a PyTorch variation are not
+    copies; a Hub repository no Kaggle row names stays its own."""
+    from replay.hub import HubReplay
+
+    def repo(rid: str) -> dict:
+        return {"id": rid, "author": rid.split("/")[0], "pipeline_tag": "image-classification",
+                "library_name": "keras-hub", "tags": ["keras-hub", "license:apache-2.0"], "downloads": 5}
+
+    models = [kaggle_model("keras/efficientnet", [kaggle_instance("efficientnet_b0_ra_imagenet", "keras"),
+                                                  kaggle_instance("efficientnet_b0_ra_imagenet_pt", "pyTorch")]),
+              kaggle_model("keras/gemma", [kaggle_instance("gemma_2b_en", "keras")]),
+              kaggle_model("someone/efficientnet", [kaggle_instance("efficientnet_b0_ra_imagenet", "keras")])]
+    hub = HubReplay([repo("keras/efficientnet_b0_ra_imagenet"), repo("keras/gemma_2b_en"),
+                     repo("keras/resnet_50_imagenet")], page_size=10).start()
+    try:
+        with KaggleReplay(models) as replay:
+            monkeypatch.setenv("KAGGLE_API_URL", replay.url)
+            monkeypatch.setenv("HF_ENDPOINT", hub.url)
+            monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
+            for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "HF_TOKEN"):
+                monkeypatch.delenv(var, raising=False)
+            db = tmp_path / "catalog.db"
+            assert all(r.status == "ok" for r in refresh(db, ["hf", "kaggle"]))
+    finally:
+        hub.stop()
+    con = sqlite3.connect(db)
+    entity = dict(con.execute("SELECT id, entity_id FROM models"))
+    preset = "kaggle:keras/efficientnet/keras/efficientnet_b0_ra_imagenet"
+    assert entity[preset] == entity["hf:keras/efficientnet_b0_ra_imagenet"] == "hf:keras/efficientnet_b0_ra_imagenet"
+    assert entity["kaggle:keras/gemma/keras/gemma_2b_en"] != entity["hf:keras/gemma_2b_en"]
+    assert entity["kaggle:someone/efficientnet/keras/efficientnet_b0_ra_imagenet"] != entity[preset]
+    assert entity["kaggle:keras/efficientnet/pyTorch/efficientnet_b0_ra_imagenet_pt"] != entity[preset]
+    assert entity["hf:keras/resnet_50_imagenet"] == "hf:keras/resnet_50_imagenet"
+    extra = json.loads(con.execute("SELECT extra FROM models WHERE id = ?", (preset,)).fetchone()[0])
+    assert extra["same_weights_as"] == "hf:keras/efficientnet_b0_ra_imagenet"
+    assert "mirror_weights_on_hf.py" in extra["same_weights_evidence"]
+    con.close()
+    # the model page of either shows the other id: one model, two places to get it
+    from indexer.store import Catalog
+
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        assert cat.get_model(preset)["same_entity"] == ["hf:keras/efficientnet_b0_ra_imagenet"]
+        assert cat.get_model("hf:keras/efficientnet_b0_ra_imagenet")["same_entity"] == [preset]

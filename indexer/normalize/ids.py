@@ -42,3 +42,32 @@ def hub_entity(repo_id: str) -> str:
     """The entity of a Hub repository's weights: `timm/<arch>.<tag>` holds timm's <arch>.<tag>
     (that row's entity), any other repository is its own `hf:` row's."""
     return f"timm:{repo_id[5:]}" if repo_id.startswith("timm/") and "." in repo_id else f"hf:{repo_id}"
+
+
+@functools.lru_cache(maxsize=1)
+def _stated_copies() -> tuple[tuple[str, re.Pattern, re.Pattern | None, str, str], ...]:
+    rules = load_table("entities").get("stated_copies") or []
+    return tuple((r["source"], re.compile(r["pattern"]), re.compile(r["skip"]) if r.get("skip") else None,
+                  r["copy"], " ".join(str(r["evidence"]).split())) for r in rules)
+
+
+def stated_copy(source: str, ident: str) -> tuple[str, str] | None:
+    """(the Hub repository, the evidence) where the publisher of this row (`ident` without its
+    source's prefix) states it copies its files there (schema/entities.yml, stated_copies); a
+    valid Hub repository id only, never from anything but the stated rule.
+
+    >>> stated_copy("kaggle", "keras/bert/keras/bert_base_en")[0]
+    'keras/bert_base_en'
+    >>> stated_copy("kaggle", "keras/gemma/keras/gemma_2b_en") is None
+    True
+    """
+    for src, pattern, skip, copy, evidence in _stated_copies():
+        if src != source:
+            continue
+        m = pattern.fullmatch(ident)
+        if m is None or (skip is not None and skip.search(ident)):
+            continue
+        repo = copy.format(**m.groupdict())
+        if valid_id("hf_repo", repo):
+            return repo, evidence
+    return None

@@ -44,7 +44,7 @@ from urllib.parse import quote, urlsplit
 from ..errors import SkipRecord
 from ..normalize import normalize_license, normalize_task
 from ..normalize.dataset import canonical_dataset
-from ..normalize.ids import id_problem, valid_id
+from ..normalize.ids import hub_entity, id_problem, stated_copy, valid_id
 from ..normalize.values import as_list, integer, text
 from ..records import DatasetLink, ModelRecord, Relation
 from .base import Checkpoint, FetchContext, Source, days_since, preflight, sweep_settings
@@ -271,6 +271,8 @@ def normalize_kaggle(raw: dict) -> ModelRecord:
     title, subtitle = text(model.get("title"), 300), text(model.get("subtitle"), 500)
     url = instance.get("url") if isinstance(instance.get("url"), str) and instance["url"].startswith("https://") \
         else f"https://www.kaggle.com/models/{handle}"
+    # a copy its publisher states it makes elsewhere (KerasHub's presets on the Hub): one entity
+    copy = stated_copy("kaggle", handle)
     rec = ModelRecord(
         id=f"kaggle:{handle}",
         source="kaggle",
@@ -289,6 +291,7 @@ def normalize_kaggle(raw: dict) -> ModelRecord:
         source_uid=str(instance["id"]) if isinstance(instance.get("id"), int) and instance["id"] > 0 else None,
         datasets=_datasets(training),
         relations=[Relation("base_model", base, base[len("kaggle:"):])] if base and base != f"kaggle:{handle}" else [],
+        entity_id=hub_entity(copy[0]) if copy else None,
         extra={k: v for k, v in {
             "title": title,
             "framework": fw,
@@ -300,6 +303,8 @@ def normalize_kaggle(raw: dict) -> ModelRecord:
             "external_base_model_url": external,
             "provenance": text(model.get("provenanceSources"), 500),
             "download": f'kagglehub.model_download("{handle}")',
+            "same_weights_as": f"hf:{copy[0]}" if copy else None,
+            "same_weights_evidence": copy[1] if copy else None,
         }.items() if v is not None},
     )
     rec.set_license(normalize_license(license_raw))  # Kaggle's license names: "Apache 2.0", "Gemma", "CC BY 4.0"
