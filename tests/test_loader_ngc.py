@@ -95,6 +95,14 @@ def test_another_version_and_one_ngc_does_not_have(ngc, tmp_path):
         load_model(f"ngc:{TIMM}", num_classes=3, revision="../../x")
 
 
+def test_a_model_the_account_is_not_entitled_to_says_where_to_ask(ngc):
+    real = ngc._serve_detail
+    ngc._serve_detail = lambda h, m, q: ngc._send(h, 402, b'{"requestStatus": {"statusCode": "PAYMENT_REQUIRED"}}')
+    with pytest.raises(WeightsUnavailable, match="402.*no entitlement.*request access"):
+        load_model(f"ngc:{TIMM}", num_classes=3)
+    ngc._serve_detail = real
+
+
 def test_the_api_key_refused_or_missing_is_named(ngc, monkeypatch):
     monkeypatch.setenv("NGC_API_KEY", "nvapi-wrong")
     with pytest.raises(WeightsUnavailable, match="NGC_API_KEY was refused: check it"):

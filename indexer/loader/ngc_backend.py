@@ -92,6 +92,9 @@ def download(row: dict, version: str) -> Path:
             why = "NGC_API_KEY was refused: check it" if keyed else \
                 "NGC asks for an API key for this model: set NGC_API_KEY (an NGC personal key)"
             raise WeightsUnavailable(f"{row['id']}: {what}: {why}")
+        if r.status_code == 402:
+            raise WeightsUnavailable(f"{row['id']}: {what}: NGC answered 402 (this account has no entitlement for the "
+                                     f"model): request access on its page, {row.get('url') or 'catalog.ngc.nvidia.com'}")
         if r.status_code == 404:
             raise WeightsUnavailable(f"{row['id']}: NGC has no version {version} of this model ({what}): pass "
                                      "revision=\"...\" for another, or refresh the catalog")

@@ -240,6 +240,7 @@ class _Details:
             return None, f"NGC's {what} request failed ({type(e).__name__})"
         if r.status_code != 200:
             why = {404: "not found", 401: "refused (an API key may read it: NGC_API_KEY)",
+                   402: "no entitlement (request access on the model's page)",
                    403: "refused (an API key may read it: NGC_API_KEY)"}.get(r.status_code, "failed")
             return None, f"NGC's {what} request answered HTTP {r.status_code}: {why}"
         try:

@@ -25,6 +25,12 @@ LicenseMetadata, Dataset, ModelFile, ModelVersionFileListResponse; ngcbase's pag
         -> {"modelFiles": [{path, sizeInBytes, sha256_base64, createdDate}],
             "paginationInfo": {index, size, totalPages, totalResults}, "requestStatus": {...}}
 
+A third-party client of the same REST API (a shell helper found through the tool library's code
+index: curl and python3, no ngcsdk) reads the files answer the same way (modelFiles' path,
+sizeInBytes, sha256_base64 decoded to hex; paginationInfo.totalPages; page-number), says NGC does
+not always report a sha256, downloads .../versions/<version>/files/<path> through a redirect to a
+signed storage URL, and names 402 for an account without entitlement.
+
 A model's detail and files come from `ngc_model(..., detail={...}, files=[...])` (kept out of the
 search answer); without them the detail is made from the search record, with no license.
 
