@@ -215,19 +215,29 @@ def test_each_new_model_is_read_on_its_own_for_license_training_data_and_weight_
         assert base64.b64decode(replay._models["nvidia/nemo/parakeet_ctc"]["_files"][0]["sha256_base64"]).hex() \
             == files[0][2]
         con.close()
-        # the next run: nothing changed; only the model at the newest time the last run saw is read
-        # again (another model of that very time may be new); one model changes: its record is read
+        # the next run: nothing changed, nothing asked (the model at the newest time the last run saw
+        # is listed again, and confirmed from its row); one model changes: its record alone is read
         replay.detail_requests.clear()
         [r] = refresh(db, ["ngc"])
-        assert r.details["mode"] == "incremental" and r.details["details_read"] == 1
-        assert all("/parakeet_ctc" in p for p in replay.detail_requests)
+        assert r.details["mode"] == "incremental" and r.details["details_read"] == 0 and replay.detail_requests == []
         replay.update("nvidia/tao/peoplenet", dateModified="2026-10-01T00:00:00.000Z")
+        [r] = refresh(db, ["ngc"])
+        assert [p.split("?")[0] for p in replay.detail_requests] == [
+            "/v2/org/nvidia/team/tao/models/peoplenet", "/v2/org/nvidia/team/tao/models/peoplenet/versions/1.0.0/files"]
+        # a full sweep confirms the unchanged rows without a request each, and removes none of them
+        replay.detail_requests.clear()
+        [r] = refresh(db, ["ngc"], config={"ngc": {"full": True}})
+        assert r.details["mode"] == "full" and r.counts.removed == 0 and replay.detail_requests == []
+        assert rows(db)["ngc:nvidia/nemo/parakeet_ctc"]["license"] == "nvidia-open-model-license"
+        # a modelcat that reads more of a detail reads every model's again, once
+        import indexer.sources.ngc as source
+
+        monkeypatch.setattr(source, "DETAIL_VERSION", source.DETAIL_VERSION + 1)
+        [r] = refresh(db, ["ngc"])
+        assert r.details["mode"] == "full" and r.details["details_read"] == 3
         replay.detail_requests.clear()
         [r] = refresh(db, ["ngc"])
-        asked = [p.split("?")[0] for p in replay.detail_requests]
-        assert asked[:2] == ["/v2/org/nvidia/team/tao/models/peoplenet",
-                             "/v2/org/nvidia/team/tao/models/peoplenet/versions/1.0.0/files"]
-        assert not any("resnet50" in p for p in asked)  # older than what the last run saw: not asked
+        assert r.details["mode"] == "incremental" and replay.detail_requests == []
 
 
 def test_a_version_with_many_files_is_read_page_by_page(tmp_path, monkeypatch):
@@ -301,6 +311,10 @@ def test_details_can_be_turned_off(tmp_path, monkeypatch):
         [r] = refresh(db, ["ngc"], config={"ngc": {"details": False}})
         assert r.status == "ok" and replay.detail_requests == [] and len(rows(db)) == 3
         assert "not read" in json.loads(rows(db)["ngc:nvidia/nemo/parakeet_ctc"]["extra"])["license_note"]
+        # turned on again: every model's detail is read, though none changed
+        [r] = refresh(db, ["ngc"])
+        assert r.details["mode"] == "full" and r.details["details_read"] == 3
+        assert rows(db)["ngc:nvidia/nemo/parakeet_ctc"]["license"] == "nvidia-open-model-license"
 
 
 def test_an_ngc_model_and_its_copy_on_the_hub_are_one_entity_by_their_bytes_not_their_names(tmp_path, monkeypatch):

@@ -21,7 +21,10 @@ read on its own, through the routes NVIDIA's CLI uses (the `ngcsdk` package: reg
 
 for what the search answer lacks: the license, the training data, and the weight files' sha256
 (evidence that an NGC model and a mirror of it on the Hub are the same weights: store/evidence.py).
-Two requests a model (`details = false` turns them off); a model whose detail fails (a 404, a 403
+Two requests a model (`details = false` turns them off), for the models whose row was not written
+from their current dateModified: the others are confirmed from the catalog (a full sweep costs a
+request a page), until a modelcat reads more of a detail (DETAIL_VERSION), which reads every
+model's again once. A model whose detail fails (a 404, a 403
 for a model guests may not read, 5xx past the retries) keeps its search record and says why, and its
 detail is asked again the next run; after `detail_failures` in a row the run asks no more.
 
@@ -51,7 +54,7 @@ from ..normalize.ids import id_problem, valid_id
 from ..normalize.links import weights_file_url
 from ..normalize.values import as_list, integer, text
 from ..records import DatasetLink, ModelRecord, WeightsFile
-from .base import Checkpoint, FetchContext, Source, days_since, preflight, sweep_settings
+from .base import Checkpoint, FetchContext, Seen, Source, days_since, preflight, sweep_settings
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ WEIGHT_SUFFIXES = (".nemo", ".pt", ".pth", ".pth.tar", ".ckpt", ".bin", ".safete
                    ".tlt", ".etlt", ".riva", ".rmir", ".engine", ".plan", ".gguf", ".npz", ".msgpack")
 FILE_PAGES = 20  # pages of a version's file list read at most (1000 files each)
 RETRY_KEPT = 500  # models whose detail failed, kept for the next run
+DETAIL_VERSION = 1  # what is read from a model's detail and files: a change reads every model's again
 # NGC frameworks and formats -> the library column (loaders.yml refuses those no backend loads)
 LIBRARIES = {"pytorch": "pytorch", "nemo": "nemo", "tao": "tao", "tao toolkit": "tao", "tensorrt": "tensorrt",
              "tensorflow": "tensorflow", "onnx": "onnx", "riva": "riva", "triton": "triton", "jax": "jax",
@@ -104,7 +108,9 @@ class NgcSource(Source):
         preflight(base, "NGC's catalog API", "NGC_API_URL")
         state = ctx.state
         newest_known = state.get("newest")
-        full = bool(cfg["full"]) or not newest_known or state.get("query") != cfg["query"] or \
+        # every model's detail is read again when the details this modelcat reads changed (or were off)
+        reread = bool(cfg["details"]) and state.get("detail_version") != DETAIL_VERSION
+        full = bool(cfg["full"]) or not newest_known or state.get("query") != cfg["query"] or reread or \
             days_since(state.get("last_sweep_at")) >= float(cfg["full_sweep_days"]) or bool(state.get("sweep"))
         sweep = state.get("sweep") or {"page": 0, "started": ctx.run_started, "newest": None}
         if not full:
@@ -125,6 +131,11 @@ class NgcSource(Source):
             total = integer(body.get("resultTotal"))
             pages = integer(body.get("resultPageTotal"))
             older = 0
+            # a model whose row holds what its detail said at this modification time is confirmed
+            # (no detail requests, no rewrite): a full sweep costs one request a page
+            same = self._unchanged(ctx, resources, details) if details.on and not reread else set()
+            if same:
+                yield Seen(sorted(f"ngc:{rid}" for rid in same))
             for r in resources:
                 modified = r.get("dateModified") if isinstance(r.get("dateModified"), str) else None
                 if modified and (sweep["newest"] is None or modified > sweep["newest"]):
@@ -132,8 +143,10 @@ class NgcSource(Source):
                 if not full and modified is not None and modified < newest_known:
                     older += 1  # seen by an earlier run, unchanged since
                     continue
-                seen += 1
                 listed.add(r["resourceId"])
+                if r["resourceId"] in same:
+                    continue
+                seen += 1
                 yield details.add(r)
             ctx.progress(min(seen, total or seen), total, "models")
             sweep["page"] += 1
@@ -154,11 +167,24 @@ class NgcSource(Source):
             state["last_sweep_at"] = sweep["started"]
             ctx.listed_all_since = sweep["started"]
         state["detail_retry"] = dict(sorted(details.failed.items())[:RETRY_KEPT])
+        if details.on:
+            state["detail_version"] = DETAIL_VERSION
+        else:
+            state.pop("detail_version", None)
         newest = max(x for x in (sweep["newest"], newest_known) if x) if (sweep["newest"] or newest_known) else None
         state.update({"newest": newest, "query": cfg["query"]})
         ctx.details.update({"mode": "full" if full else "incremental", "models": seen,
                             "details_read": details.read, "details_failed": len(details.failed),
                             "retried": session.retried})
+
+    @staticmethod
+    def _unchanged(ctx: FetchContext, resources: list[dict], details: "_Details") -> set[str]:
+        """The listed models whose live row was written from the same dateModified, details read."""
+        ids = {f"ngc:{r['resourceId']}": r for r in resources if valid_id("ngc", r["resourceId"])}
+        known = ctx.lookup(list(ids)) if ids else {}
+        return {r["resourceId"] for cid, r in ids.items()
+                if cid in known and not known[cid]["removed_at"] and r["resourceId"] not in details.retry
+                and isinstance(r.get("dateModified"), str) and known[cid]["updated_at"] == r["dateModified"]}
 
     def _get(self, session, base: str, query: dict) -> dict:
         # a request that still fails after its retries (reset, timeout, cut answer) fails the run:
