@@ -303,6 +303,19 @@ def test_after_too_many_failures_in_a_row_a_run_stops_asking_and_owes_them(tmp_p
         [r] = refresh(db, ["ngc"])
         assert r.details["details_read"] == 6 and r.details["details_failed"] == 0
 
+    # more owed than a run keeps: the next run reads every model's detail again (a full sweep)
+    with NgcReplay(_models(6)) as replay:
+        monkeypatch.setenv("NGC_API_URL", replay.url)
+        monkeypatch.setattr("indexer.sources.ngc.RETRY_KEPT", 3)
+        db = tmp_path / "again.db"
+        real = replay._serve_detail
+        replay._serve_detail = lambda h, m, q: replay._send(h, 500, b"{}")
+        [r] = refresh(db, ["ngc"], config={"ngc": {"retries": 0, "detail_failures": 2}})
+        assert r.details["details_failed"] == 6
+        replay._serve_detail = real
+        [r] = refresh(db, ["ngc"])
+        assert r.details["mode"] == "full" and r.details["details_read"] == 6
+
 
 def test_details_can_be_turned_off(tmp_path, monkeypatch):
     with NgcReplay(_detailed()) as replay:

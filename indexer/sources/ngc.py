@@ -70,7 +70,7 @@ FILE_URL = "https://api.ngc.nvidia.com/v2/models/{path}/versions/{version}/files
 WEIGHT_SUFFIXES = (".nemo", ".pt", ".pth", ".pth.tar", ".ckpt", ".bin", ".safetensors", ".h5", ".hdf5", ".onnx",
                    ".tlt", ".etlt", ".riva", ".rmir", ".engine", ".plan", ".gguf", ".npz", ".msgpack")
 FILE_PAGES = 20  # pages of a version's file list read at most (1000 files each)
-RETRY_KEPT = 500  # models whose detail failed, kept for the next run
+RETRY_KEPT = 500  # models whose detail failed, kept for the next run (more: it reads every model's again)
 DETAIL_VERSION = 1  # what is read from a model's detail and files: a change reads every model's again
 # NGC frameworks and formats -> the library column (loaders.yml refuses those no backend loads)
 LIBRARIES = {"pytorch": "pytorch", "nemo": "nemo", "tao": "tao", "tao toolkit": "tao", "tensorrt": "tensorrt",
@@ -166,11 +166,12 @@ class NgcSource(Source):
             state.pop("sweep", None)
             state["last_sweep_at"] = sweep["started"]
             ctx.listed_all_since = sweep["started"]
-        state["detail_retry"] = dict(sorted(details.failed.items())[:RETRY_KEPT])
-        if details.on:
+        if details.on and len(details.failed) <= RETRY_KEPT:
             state["detail_version"] = DETAIL_VERSION
-        else:
+            state["detail_retry"] = dict(sorted(details.failed.items()))
+        else:  # off, or more owed than kept: the next run reads every model's detail again
             state.pop("detail_version", None)
+            state.pop("detail_retry", None)
         newest = max(x for x in (sweep["newest"], newest_known) if x) if (sweep["newest"] or newest_known) else None
         state.update({"newest": newest, "query": cfg["query"]})
         ctx.details.update({"mode": "full" if full else "incremental", "models": seen,
