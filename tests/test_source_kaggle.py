@@ -190,6 +190,15 @@ def test_records_that_are_not_a_public_variation_are_skipped_with_the_reason(raw
         normalize_kaggle(raw)
 
 
+def _point_at(monkeypatch, tmp_path, kaggle, hub) -> None:
+    """The kaggle and hf sources at these replays, anonymous."""
+    monkeypatch.setenv("KAGGLE_API_URL", kaggle.url)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
+    for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "HF_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+
+
 def test_a_kerashub_preset_on_kaggle_and_its_copy_on_the_hub_are_one_entity(tmp_path, monkeypatch):
     """The Keras team's mirroring tool (keras-hub, tools/admin/mirror_weights_on_hf.py) downloads
     each KerasHub preset from its Kaggle handle (keras/<model>/keras/<variation>) and uploads the
@@ -211,11 +220,7 @@ def test_a_kerashub_preset_on_kaggle_and_its_copy_on_the_hub_are_one_entity(tmp_
                      repo("keras/resnet_50_imagenet")], page_size=10).start()
     try:
         with KaggleReplay(models) as replay:
-            monkeypatch.setenv("KAGGLE_API_URL", replay.url)
-            monkeypatch.setenv("HF_ENDPOINT", hub.url)
-            monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
-            for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "HF_TOKEN"):
-                monkeypatch.delenv(var, raising=False)
+            _point_at(monkeypatch, tmp_path, replay, hub)
             db = tmp_path / "catalog.db"
             assert all(r.status == "ok" for r in refresh(db, ["hf", "kaggle"]))
     finally:
@@ -238,3 +243,66 @@ def test_a_kerashub_preset_on_kaggle_and_its_copy_on_the_hub_are_one_entity(tmp_
     with Catalog.open(db, readonly=True, create=False) as cat:
         assert cat.get_model(preset)["same_entity"] == ["hf:keras/efficientnet_b0_ra_imagenet"]
         assert cat.get_model("hf:keras/efficientnet_b0_ra_imagenet")["same_entity"] == [preset]
+
+
+def test_a_signed_kaggle_variation_and_its_copy_on_the_hub_are_one_entity_by_their_bytes(tmp_path, monkeypatch):
+    """Kaggle's file list has no hashes; a version its publisher signed (kagglehub's
+    model_upload(..., sigstore=True)) carries .kaggle/signing.json, the model_signing manifest with
+    each file's sha256. The source reads it for a bounded number of variations a run (the file list,
+    then the manifest), remembers the version read, and the weight file's sha256 joins the variation
+    to the Hub repository that holds the same bytes (its LFS sha256): one entity, with the evidence.
+    An unsigned variation costs its file list once, a manifest serialized by shards names no whole
+    file, and a version read before is not asked again."""
+    import hashlib
+
+    from replay.hub import HubReplay
+    from replay.kaggle import signing_json
+
+    weights = b"the weights, byte for byte"
+    digest = hashlib.sha256(weights).hexdigest()
+    signed = "acme/vit/pyTorch/base"
+    files = {"config.json": b'{"architecture": "vit_tiny_patch16_224"}', "model.safetensors": weights}
+    models = [kaggle_model("acme/vit", [kaggle_instance("base", "pyTorch", versionNumber=2),
+                                        kaggle_instance("plain", "pyTorch", versionNumber=1),
+                                        kaggle_instance("sharded", "pyTorch", versionNumber=1)])]
+    hub = HubReplay([{"id": "acme/vit-base", "author": "acme", "pipeline_tag": "image-classification",
+                      "library_name": "timm", "tags": ["timm", "license:apache-2.0"], "downloads": 9,
+                      "siblings": [{"rfilename": "model.safetensors", "size": len(weights), "blobId": "e" * 40,
+                                    "lfs": {"sha256": digest, "size": len(weights), "pointerSize": 134}}]}],
+                    page_size=10).start()
+    try:
+        with KaggleReplay(models) as replay:
+            replay.add_files(signed, 2, {**files, ".kaggle/signing.json": signing_json(files)})
+            replay.add_files("acme/vit/pyTorch/plain", 1, files)
+            replay.add_files("acme/vit/pyTorch/sharded", 1,
+                             {**files, ".kaggle/signing.json": signing_json(files, method="shards")})
+            _point_at(monkeypatch, tmp_path, replay, hub)
+            db = tmp_path / "catalog.db"
+            [k] = refresh(db, ["kaggle"])
+            assert k.status == "ok" and k.details["signature_requests"] == 3 and k.details["signed_versions"] == 1
+            assert f"/api/v1/models/{signed}/2/download/.kaggle/signing.json" in replay.requests
+            assert not any(p.startswith("/api/v1/models/acme/vit/pyTorch/plain/1/download") for p in replay.requests)
+            con = sqlite3.connect(db)
+            assert con.execute("SELECT model_id, url, sha256 FROM model_files WHERE source = 'kaggle'").fetchall() == [
+                (f"kaggle:{signed}", f"https://www.kaggle.com/api/v1/models/{signed}/2/download/model.safetensors",
+                 digest)]
+            con.close()
+            # the Hub's repository with the same bytes, named <model>-<variation>: a candidate for a
+            # hash request (the name only chooses; the bytes join), asked the next time hf runs
+            [h] = refresh(db, ["hf"], config={"hf": {"page_size": 10}})
+            assert h.status == "ok" and h.details["named_hash_requests"] == 1
+            con = sqlite3.connect(db)
+            entity = dict(con.execute("SELECT id, entity_id FROM models"))
+            assert entity[f"kaggle:{signed}"] == entity["hf:acme/vit-base"]
+            assert entity["kaggle:acme/vit/pyTorch/plain"] != entity["hf:acme/vit-base"]  # the same files, unsigned: no evidence
+            assert con.execute("SELECT evidence, value FROM entity_merges").fetchall() == [("same weights hash", digest)]
+            con.close()
+            hub.reset_log()
+            replay.requests.clear()
+            [k] = refresh(db, ["kaggle"], config={"kaggle": {"full": True}})  # every version read before
+            assert "signature_requests" not in k.details and not any("/files" in p for p in replay.requests)
+            con = sqlite3.connect(db)
+            assert con.execute("SELECT count(*) FROM model_files WHERE source = 'kaggle'").fetchone()[0] == 1
+            con.close()
+    finally:
+        hub.stop()

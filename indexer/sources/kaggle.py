@@ -23,6 +23,16 @@ KAGGLE_API_TOKEN (a Bearer token), else KAGGLE_USERNAME and KAGGLE_KEY, else kag
 KAGGLE_CONFIG_DIR or ~/.kaggle (HTTP basic). Without any the requests go anonymous, as the client's
 do; an answer of 401/403 makes the source `unavailable` in one line naming the variables.
 
+The same weights elsewhere: Kaggle's file list gives names and sizes, no hashes; but a publisher
+who signs a version (kagglehub's model_upload(..., sigstore=True), the OpenSSF model_signing
+format) uploads `.kaggle/signing.json` with it: a Sigstore bundle whose DSSE payload, an in-toto
+statement (predicateType https://model_signing/signature/v1.0), lists each file's sha256
+(`predicate.resources`: name, algorithm, digest). For at most `signature_requests` variations a run
+(their version not read before: the row remembers it, `files_read`), the version's file list is
+read, and the manifest where there is one: its weight files' sha256 are evidence that a Kaggle
+variation and its copy on the Hub are the same bytes (store/evidence.py). The signature itself is
+not verified here (that needs Sigstore's trust root): the digests are the publisher's statement.
+
 Runs: Kaggle sorts by update time but does not say when a model changed, so a run reads the
 models newest-updated first and stops at the first page that holds a model the last run saw at the
 top of the list, unchanged (anything updated since the last run sorts above it). A full sweep
@@ -33,6 +43,7 @@ no longer listed removed.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -46,13 +57,20 @@ from ..normalize import normalize_license, normalize_task
 from ..normalize.dataset import canonical_dataset
 from ..normalize.ids import hub_entity, id_problem, stated_copy, valid_id
 from ..normalize.values import as_list, integer, text
-from ..records import DatasetLink, ModelRecord, Relation
+from ..normalize.links import weights_file_url
+from ..records import DatasetLink, ModelRecord, Relation, WeightsFile
 from .base import Checkpoint, FetchContext, Source, days_since, preflight, sweep_settings
 
 DEFAULT_URL = "https://www.kaggle.com"
 LIST_PATH = "/api/v1/models/list"
 TRANSIENT = (429, 500, 502, 503, 504)
 TOP_KEPT = 50  # digests of the newest models a run saw, for the next run's stopping point
+# a version's signed manifest (kagglehub's sign_with_sigstore writes it into the uploaded folder)
+SIGNING_FILE = ".kaggle/signing.json"
+SIGNING_PREDICATE = "https://model_signing/signature/v1.0"
+SIGNED = "modelcat_signed_files"  # the key a record carries its read manifest under (not a Kaggle field)
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".pth.tar", ".ckpt", ".h5", ".keras", ".msgpack",
+                   ".gguf", ".onnx", ".tflite", ".npz", ".pb", ".nemo")
 
 # Kaggle's framework enum (kagglesdk ModelFramework), by its name folded to letters and digits ->
 # (the framework's slug in Kaggle's URLs and handles, the catalog's library column)
@@ -116,6 +134,8 @@ class KaggleSource(Source):
         "page_size": (int, 50, "models per list request (Kaggle's client asks 20; the API allows up to 100)"),
         "search": (str, "", "search words (empty: every public model)"),
         "owner": (str, "", "one user or organisation only (empty: everyone)"),
+        "signature_requests": (int, 500, "variations a run may ask for their version's file list and signed "
+                                         "manifest (.kaggle/signing.json: each file's sha256); 0: none"),
         **sweep_settings("Kaggle"),
     }
 
@@ -158,10 +178,10 @@ class KaggleSource(Source):
                     if not full:
                         continue
                 seen += 1
-                for instance in as_list(model.get("instances")):
-                    if isinstance(instance, dict):
-                        variations += 1
-                        yield {"model": {k: v for k, v in model.items() if k != "instances"}, "instance": instance}
+                batch = [{"model": {k: v for k, v in model.items() if k != "instances"}, "instance": instance}
+                         for instance in as_list(model.get("instances")) if isinstance(instance, dict)]
+                variations += len(batch)
+                yield from self._with_signatures(ctx, session, base, headers, credentials, cfg, batch)
             pages += 1
             ctx.progress(min(seen, total or seen), total if full else None, "models")
             token = body.get("nextPageToken") if isinstance(body.get("nextPageToken"), str) else ""
@@ -180,6 +200,65 @@ class KaggleSource(Source):
                             "pages": pages, "credentials": credentials or "none (anonymous)",
                             "retried": session.retried})
 
+    def _with_signatures(self, ctx: FetchContext, session, base: str, headers: dict, credentials: str | None,
+                         cfg: dict, batch: list[dict]) -> Iterator[dict]:
+        """These variations, each with the sha256 of its version's files where its publisher signed
+        them: carried from the catalog for a version read before (no request), else read within the
+        run's `signature_requests` (the file list, then the manifest where one is listed)."""
+        budget = max(0, int(cfg["signature_requests"]))
+        handles = {}
+        for raw in batch:
+            owner, slug, fw, variation = _handle_parts(raw["model"], raw["instance"])
+            version = integer(raw["instance"].get("versionNumber"))
+            handle = f"{owner}/{slug}/{fw}/{variation}"
+            if version and version > 0 and valid_id("kaggle", handle):
+                handles[f"kaggle:{handle}"] = (raw, handle, version)
+        held = ctx.catalog.weight_hashes(list(handles), read_before=bool(ctx.state.get("files_read"))) \
+            if handles and ctx.catalog is not None else {}
+        for cid, (raw, handle, version) in handles.items():
+            known = held.get(cid)
+            if known and known["sha"] == str(version) and (known["siblings"] or known["read"]):
+                raw[SIGNED] = {"version": version, "files": [
+                    {"url": s["rfilename"], "sha256": s["lfs"]["sha256"]} for s in known["siblings"]]}
+            elif budget and ctx.details.get("signature_requests", 0) < budget:
+                ctx.details["signature_requests"] = ctx.details.get("signature_requests", 0) + 1
+                signed = self._signed_files(session, base, headers, handle, version)
+                if signed is not None:
+                    raw[SIGNED] = {"version": version, "files": signed}
+                    ctx.state["files_read"] = True
+                    if signed:
+                        ctx.details["signed_versions"] = ctx.details.get("signed_versions", 0) + 1
+        yield from batch
+
+    def _signed_files(self, session, base: str, headers: dict, handle: str, version: int) -> list[dict] | None:
+        """[{name, sha256}] of a version's signed manifest ([] unsigned), None when it could not be
+        read (asked again the next run): never fails the run."""
+        import requests
+
+        url = f"{base}/api/v1/models/{quote(handle, safe='/')}/{version}"
+        names, token = [], ""
+        try:
+            for _ in range(20):
+                r = session.get(f"{url}/files", params={"pageSize": 100, **({"pageToken": token} if token else {})},
+                                headers={"Accept": "application/json", **headers})
+                if r.status_code == 404:
+                    return []  # no such version (or no files): nothing to read
+                body = r.json() if r.status_code == 200 else None
+                if not isinstance(body, dict):
+                    return None
+                names += [f.get("name") for f in as_list(body.get("files")) if isinstance(f, dict)]
+                token = body.get("nextPageToken") if isinstance(body.get("nextPageToken"), str) else ""
+                if not token:
+                    break
+            if SIGNING_FILE not in names:
+                return []
+            r = session.get(f"{url}/download/{SIGNING_FILE}", headers=headers)
+            if r.status_code != 200 or len(r.content) > 16 << 20:
+                return None
+            return signed_manifest(r.content)
+        except (requests.RequestException, ValueError):
+            return None
+
     def _get(self, session, url: str, params: dict, headers: dict, credentials: str | None, what: str) -> dict:
         from .http import json_object
 
@@ -194,6 +273,50 @@ class KaggleSource(Source):
 
 
 # --------------------------------------------------------------------- normalization
+def signed_manifest(content: bytes) -> list[dict]:
+    """[{name, sha256}] of a model_signing manifest (.kaggle/signing.json: a Sigstore bundle whose
+    DSSE payload is an in-toto statement, predicate.resources per file, serialized by "files");
+    [] for anything else (another serialization, such as shards, names no whole file)."""
+    try:
+        bundle = json.loads(content)
+        envelope = bundle.get("dsseEnvelope") if isinstance(bundle, dict) else None
+        statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        return []
+    if not isinstance(statement, dict) or statement.get("predicateType") != SIGNING_PREDICATE:
+        return []
+    predicate = statement.get("predicate") if isinstance(statement.get("predicate"), dict) else {}
+    serialization = predicate.get("serialization") if isinstance(predicate.get("serialization"), dict) else {}
+    if serialization.get("method") != "files":
+        return []
+    out = []
+    for res in as_list(predicate.get("resources"))[:5000]:
+        if not isinstance(res, dict) or res.get("algorithm") != "sha256":
+            continue
+        name, digest = res.get("name"), res.get("digest")
+        if isinstance(name, str) and isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest):
+            out.append({"name": name, "sha256": digest})
+    return out
+
+
+def _weight_files(handle: str, signed) -> list[WeightsFile]:
+    """The signed weight files of the version, under their download address on Kaggle."""
+    if not isinstance(signed, dict) or not isinstance(signed.get("version"), int):
+        return []
+    out = []
+    for f in as_list(signed.get("files"))[:5000]:
+        if not isinstance(f, dict) or not isinstance(f.get("sha256"), str) or \
+                not re.fullmatch(r"[0-9a-f]{64}", f["sha256"]):
+            continue
+        url = f.get("url") if isinstance(f.get("url"), str) else None
+        name = f.get("name") if isinstance(f.get("name"), str) else None
+        if url is None and name is not None:
+            url = f"{DEFAULT_URL}/api/v1/models/{quote(handle, safe='/')}/{signed['version']}/download/{quote(name)}"
+        if url and url.lower().split("?")[0].endswith(WEIGHT_SUFFIXES) and weights_file_url(url):
+            out.append(WeightsFile(weights_file_url(url), f["sha256"]))
+    return out
+
+
 def _handle_parts(model: dict, instance: dict) -> tuple[str, str, str, str]:
     """(owner, model, framework slug, variation) of an instance, from its URL where it names them
     (https://www.kaggle.com/models/OWNER/MODEL/FRAMEWORK/VARIATION), else from the fields."""
@@ -289,6 +412,7 @@ def normalize_kaggle(raw: dict) -> ModelRecord:
         tags=sorted({t.lower() for t in tags} | ({library} if library else set()))[:40],
         created_at=text(model.get("publishTime"), 40),
         source_uid=str(instance["id"]) if isinstance(instance.get("id"), int) and instance["id"] > 0 else None,
+        sha=str(version) if version and version > 0 else None,  # the revision: the version number
         datasets=_datasets(training),
         relations=[Relation("base_model", base, base[len("kaggle:"):])] if base and base != f"kaggle:{handle}" else [],
         entity_id=hub_entity(copy[0]) if copy else None,
@@ -307,5 +431,9 @@ def normalize_kaggle(raw: dict) -> ModelRecord:
             "same_weights_evidence": copy[1] if copy else None,
         }.items() if v is not None},
     )
+    signed = raw.get(SIGNED) if isinstance(raw.get(SIGNED), dict) else None
+    if signed is not None and signed.get("version") == version:
+        rec.files = _weight_files(handle, signed)
+        rec.extra["files_read"] = str(version)  # the version whose files were read (none may be signed)
     rec.set_license(normalize_license(license_raw))  # Kaggle's license names: "Apache 2.0", "Gemma", "CC BY 4.0"
     return rec

@@ -145,13 +145,18 @@ class ReadsMixin:
 
     def hashed_names(self, except_source: str) -> dict[str, set[str]]:
         """{the last part of a row's name, lower-case: its entities} for the live rows of the other
-        sources that hold a weight file's content hash."""
+        sources that hold a weight file's content hash (a Kaggle handle also as <model>-<variation>:
+        google/gemma/transformers/2b, the Hub's google/gemma-2b). Names only choose where a hash
+        request is spent; the bytes make the link."""
         out: dict[str, set[str]] = {}
         for name, entity in self.conn.execute(
                 "SELECT DISTINCT m.name, m.entity_id FROM model_files f CROSS JOIN models m ON m.id = f.model_id "
                 "WHERE f.sha256 IS NOT NULL AND f.source != ? AND m.removed_at IS NULL", (except_source,)):
-            if isinstance(name, str) and name.strip("/"):
-                out.setdefault(name.rstrip("/").rsplit("/", 1)[-1].lower(), set()).add(entity)
+            parts = name.strip("/").lower().split("/") if isinstance(name, str) else []
+            if parts and parts[-1]:
+                out.setdefault(parts[-1], set()).add(entity)
+            if len(parts) == 4:  # a Kaggle handle, owner/model/framework/variation: its Hub copies
+                out.setdefault(f"{parts[1]}-{parts[3]}", set()).add(entity)  # are often <model>-<variation>
         return out
 
     def rows_named(self, source: str, names: list[str]) -> list[dict]:

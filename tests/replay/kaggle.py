@@ -22,13 +22,14 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
+import json
 import threading
 import zlib
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .server import JsonFaults, LocalServer, dumps_json
 
-__all__ = ["KaggleReplay", "kaggle_instance", "kaggle_model"]
+__all__ = ["KaggleReplay", "kaggle_instance", "kaggle_model", "signing_json"]
 
 
 def kaggle_instance(slug: str, framework: str = "pyTorch", **fields) -> dict:
@@ -63,6 +64,31 @@ def kaggle_model(ref: str, instances=(), **fields) -> dict:
             inst["url"] = f"https://www.kaggle.com/models/{handle}"
         m["instances"].append(inst)
     return m
+
+
+def signing_json(files: dict[str, bytes], method: str = "files") -> bytes:
+    """A version's `.kaggle/signing.json` as kagglehub's model_upload(..., sigstore=True) writes it
+    (model_signing's Sigstore signer: a Sigstore bundle, v0.3, whose DSSE envelope's payload is an
+    in-toto statement with predicateType https://model_signing/signature/v1.0 and, per file, a
+    resource {name, algorithm, digest}; model_signing/_signing/signing.py documents the shape).
+    The signature and certificate are placeholders: modelcat reads the digests, it does not verify."""
+    import base64
+    import hashlib
+
+    resources = [{"name": n, "algorithm": "sha256", "digest": hashlib.sha256(b).hexdigest()}
+                 for n, b in sorted(files.items())]
+    root = hashlib.sha256(b"".join(bytes.fromhex(r["digest"]) for r in resources)).hexdigest()
+    statement = {"_type": "https://in-toto.io/Statement/v1", "subject": [{"name": "model", "digest": {"sha256": root}}],
+                 "predicateType": "https://model_signing/signature/v1.0",
+                 "predicate": {"serialization": {"method": method, "hash_type": "sha256", "allow_symlinks": False,
+                                                 "ignore_paths": [".kaggle/signing.json"]},
+                               "resources": resources}}
+    bundle = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+              "verificationMaterial": {"certificate": {"rawBytes": "TUlJQy4uLg=="}, "tlogEntries": []},
+              "dsseEnvelope": {"payload": base64.b64encode(json.dumps(statement).encode()).decode(),
+                               "payloadType": "application/vnd.in-toto+json",
+                               "signatures": [{"sig": "TUVZQ0lRLi4u", "keyid": ""}]}}
+    return json.dumps(bundle).encode()
 
 
 class KaggleReplay(JsonFaults, LocalServer):
