@@ -287,6 +287,19 @@ def test_a_detail_that_fails_keeps_the_search_record_and_is_asked_again_the_next
         row = rows(db)["ngc:nvidia/nemo/parakeet_ctc"]
         assert row["license"] == "nvidia-open-model-license" and "detail_note" not in json.loads(row["extra"])
         assert row["description"] == "parakeet_ctc model."  # the search record's fields are all kept
+        # it changes on NGC, and its detail fails again: the row keeps what it holds (license, files)
+        # rather than being rewritten without them, and the detail is owed to the next run
+        replay.update("nvidia/nemo/parakeet_ctc", dateModified="2026-10-05T00:00:00.000Z", description="New text.")
+        refused.add("parakeet_ctc")
+        [r] = refresh(db, ["ngc"], config={"ngc": {"retries": 1}})
+        assert r.status == "ok" and r.details["details_failed"] == 1
+        row = rows(db)["ngc:nvidia/nemo/parakeet_ctc"]
+        assert row["license"] == "nvidia-open-model-license" and row["description"] == "parakeet_ctc model."
+        refused.clear()
+        [r] = refresh(db, ["ngc"])
+        row = rows(db)["ngc:nvidia/nemo/parakeet_ctc"]
+        assert r.details["details_read"] == 1 and row["description"] == "New text."
+        assert row["license"] == "nvidia-open-model-license"
 
 
 def test_after_too_many_failures_in_a_row_a_run_stops_asking_and_owes_them(tmp_path, monkeypatch):

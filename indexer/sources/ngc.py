@@ -147,7 +147,7 @@ class NgcSource(Source):
                 if r["resourceId"] in same:
                     continue
                 seen += 1
-                yield details.add(r)
+                yield from self._emit(ctx, details, r)
             ctx.progress(min(seen, total or seen), total, "models")
             sweep["page"] += 1
             last = not resources or (pages is not None and sweep["page"] >= pages) or len(resources) < size
@@ -160,8 +160,8 @@ class NgcSource(Source):
                 yield Checkpoint(state)
         # the models whose detail failed in an earlier run and that this run did not list again
         for rid, resource in sorted(details.retry.items()):
-            if rid not in listed and details.asking:
-                yield details.add(resource)
+            if rid not in listed:
+                yield from self._emit(ctx, details, resource)
         if full:
             state.pop("sweep", None)
             state["last_sweep_at"] = sweep["started"]
@@ -177,6 +177,20 @@ class NgcSource(Source):
         ctx.details.update({"mode": "full" if full else "incremental", "models": seen,
                             "details_read": details.read, "details_failed": len(details.failed),
                             "retried": session.retried})
+
+    @staticmethod
+    def _emit(ctx: FetchContext, details: "_Details", resource: dict) -> Iterator:
+        """The model with its detail; where the detail could not be read (or is owed) and the
+        catalog already holds the model, its row is kept as it is (Seen), not rewritten without
+        the license and files it holds: the detail is asked again the next run."""
+        out = details.add(resource)
+        if details.on and "_detail" not in out:
+            cid = f"ngc:{resource.get('resourceId')}"
+            known = ctx.lookup([cid]).get(cid)
+            if known and not known["removed_at"]:
+                yield Seen([cid])
+                return
+        yield out
 
     @staticmethod
     def _unchanged(ctx: FetchContext, resources: list[dict], details: "_Details") -> set[str]:
