@@ -78,8 +78,9 @@ HUB_MODELS = 2_400_000  # huggingface.co, late 2026
 # again, night after night, while its commit stays the same.
 #
 # A second, narrower rule is on by default (`named_hash_requests`): a repository is a candidate where
-# a row of another source that holds weight hashes (an NGC model's files) has its name (the last
-# part, case aside: NGC's nvidia/nemo/parakeet_ctc, the Hub's nvidia/parakeet_ctc). The name only
+# a row of another source that holds weight hashes (an NGC model's files, a signed Kaggle version's)
+# has its name (the last part, case aside: NGC's nvidia/nemo/parakeet_ctc, the Hub's
+# nvidia/parakeet_ctc; a Kaggle handle's <model>-<variation> too). The name only
 # says where a request is worth spending; the link is made by the same bytes, never by the name
 # (a fine-tune of the same name stays its own entity). The rows of names new since the last run
 # are asked after the listing, whether or not they changed.
@@ -253,7 +254,7 @@ class HubSource(Source):
         "hash_requests": (int, 0, "repositories a run may ask for their weight files' sha256 (evidence that two "
                                   "repositories hold the same weights; candidates only; 0, the default: none)"),
         "named_hash_requests": (int, 200, "repositories a run may ask for their weight files' sha256 because a row of "
-                                          "another source with weight hashes has their name (NGC); 0: none"),
+                                          "another source with weight hashes has their name (NGC, signed Kaggle versions); 0: none"),
     }
 
     # ----------------------------------------------------------------- fetch
