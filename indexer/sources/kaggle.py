@@ -211,7 +211,7 @@ class KaggleSource(Source):
             owner, slug, fw, variation = _handle_parts(raw["model"], raw["instance"])
             version = integer(raw["instance"].get("versionNumber"))
             handle = f"{owner}/{slug}/{fw}/{variation}"
-            if version and version > 0 and valid_id("kaggle", handle):
+            if version and version > 0 and valid_id("kaggle", handle) and raw["model"].get("isPrivate") is not True:
                 handles[f"kaggle:{handle}"] = (raw, handle, version)
         held = ctx.catalog.weight_hashes(list(handles), read_before=bool(ctx.state.get("files_read"))) \
             if handles and ctx.catalog is not None else {}
