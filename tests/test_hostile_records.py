@@ -195,6 +195,9 @@ KAGGLE_SEED = {
                  "baseModelInstanceInformation": {"id": 1, "owner": {"slug": "keras"}, "modelSlug": "efficientnetv2",
                                                   "instanceSlug": "efficientnetv2_b0", "framework": "keras"},
                  "externalBaseModelUrl": "", "totalUncompressedBytes": 29_000_000},
+    # the version's signed manifest as the source adds it (indexer/sources/kaggle.py, SIGNED)
+    "modelcat_signed_files": {"version": 2, "files": [
+        {"name": "model.weights.h5", "sha256": "9" * 64}, {"name": "config.json", "sha256": "8" * 64}]},
 }
 
 
