@@ -118,7 +118,7 @@ def test_a_file_name_that_leaves_the_folder_is_refused_and_nothing_is_written(ka
     kaggle.listed_extra = [{"name": "../../../escaped.py", "size": 3}]
     with pytest.raises(WeightsUnavailable, match="outside the model's folder: refused"):
         load_model(f"kaggle:{TIMM}", num_classes=3)
-    assert not list(tmp_path.rglob("escaped.py")) and not (tmp_path / "kagglehub" / "models").exists()
+    assert not list(tmp_path.rglob("escaped.py")) and not (tmp_path / "kagglehub" / "models" / TIMM / "2").exists()
 
 
 def test_a_file_that_arrives_cut_is_not_kept_and_the_next_try_completes(kaggle, tmp_path):

@@ -82,7 +82,8 @@ def test_a_plain_checkpoint_is_refused_before_anything_is_downloaded(ngc, tmp_pa
                                           r"checkpoint.*no config.json.*ngc registry model download-version "
                                           r"\"nvidia/resnet50_pyt_amp:1.0.0\""):
         load_model(f"ngc:{PLAIN}", num_classes=3)
-    assert ngc.downloads == [] and not (tmp_path / "cache" / "ngc").exists()
+    # nothing but the download lock beside where the folder would be
+    assert ngc.downloads == [] and [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == ["1.0.0.lock"]
 
 
 def test_another_version_and_one_ngc_does_not_have(ngc, tmp_path):
@@ -123,7 +124,7 @@ def test_a_file_name_that_leaves_the_folder_is_refused_and_nothing_is_written(ng
     ngc._models[TIMM]["_files"].append(ngc_file("../../../escaped.py", b"x"))
     with pytest.raises(WeightsUnavailable, match="outside the model's folder: refused"):
         load_model(f"ngc:{TIMM}", num_classes=3)
-    assert not list(tmp_path.rglob("escaped.py")) and not (tmp_path / "cache" / "ngc").exists()
+    assert not list(tmp_path.rglob("escaped.py")) and not (tmp_path / "cache" / "ngc" / TIMM / "1.0.0").exists()
 
 
 @pytest.mark.parametrize("fault, why", [("cut_files", "model.safetensors arrived cut"),
@@ -148,3 +149,40 @@ def test_ngc_rows_say_when_they_load():
     for lib, what in (("nemo", "NeMo"), ("tao", "TAO"), ("tensorrt", "TensorRT"), ("riva", "Riva")):
         found = loadability("ngc", lib, [])
         assert not found.loadable and what in found.note
+
+
+def test_processes_loading_the_same_model_at_once_download_it_once(ngc, tmp_path):
+    """The processes of one torchrun job each call load_model: one downloads, the others wait for
+    its lock and read the complete folder (without it, each would download, and one would delete
+    the folder another is writing)."""
+    import threading
+    import time
+
+    from indexer.loader import ngc_backend
+    from indexer.loader.api import catalog_row
+
+    slow = ngc._serve_storage
+
+    def serve(h, key):
+        time.sleep(0.3)
+        return slow(h, key)
+
+    ngc._serve_storage = serve
+    row = catalog_row(f"ngc:{TIMM}")
+    folders, errors = [], []
+
+    def one():
+        try:
+            folders.append(ngc_backend.download(row, "1.0.0"))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(folders)) == 1 and len(folders) == 4
+    assert sorted(ngc.downloads) == [f"/v2/models/{TIMM}/versions/1.0.0/files/{n}"
+                                     for n in ("config.json", "model.safetensors")]
+    assert (folders[0] / "model.safetensors").exists()

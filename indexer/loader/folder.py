@@ -6,6 +6,7 @@ the error names the files and where they are."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -13,6 +14,25 @@ from ..errors import NotLoadable, WeightsUnavailable
 from .base import Built, LoadOptions
 
 CHUNK = 1 << 20
+
+
+@contextlib.contextmanager
+def download_lock(path: Path):
+    """An exclusive lock on `path` (a file beside the model's folder) while one process downloads:
+    the others (the processes of one torchrun job, each calling load_model) wait, then find the
+    folder complete. POSIX file locks; where there are none (Windows), no lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def safe_name(name) -> str | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import LoadError, NotLoadable, WeightsUnavailable
 from .base import Built, LoadOptions
-from .folder import build_folder, fetch_file, safe_name
+from .folder import build_folder, download_lock, fetch_file, safe_name
 
 PAGE_SIZE = 100
 TIMEOUT_S = 60
@@ -60,12 +60,22 @@ def _version(row: dict, opts: LoadOptions) -> int:
 
 
 def download(row: dict, version: int) -> Path:
-    """The variation's folder in kagglehub's cache, downloaded unless it is complete there."""
+    """The variation's folder in kagglehub's cache, downloaded unless it is complete there (one
+    process at a time: the others wait for it, then read the folder)."""
+    owner, model, framework, variation = handle_parts(row)
+    base = cache_root() / "models" / owner / model / framework / variation
+    if (base / f"{version}.complete").exists() and (base / str(version)).is_dir():
+        return base / str(version)
+    with download_lock(base / f"{version}.lock"):
+        return _download(row, version)
+
+
+def _download(row: dict, version: int) -> Path:
     owner, model, framework, variation = handle_parts(row)
     base = cache_root() / "models" / owner / model / framework / variation
     folder, marker = base / str(version), base / f"{version}.complete"
     if marker.exists() and folder.is_dir():
-        return folder
+        return folder  # another process finished it while this one waited
     import requests
 
     from ..sources.kaggle import _api_url, _auth_header

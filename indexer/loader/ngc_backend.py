@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from ..errors import LoadError, NotLoadable, WeightsUnavailable
 from .base import Built, LoadOptions
-from .folder import build_folder, fetch_file, safe_name
+from .folder import build_folder, download_lock, fetch_file, safe_name
 
 TIMEOUT_S = 60
 FILE_PAGES = 20
@@ -65,8 +65,17 @@ def folder_for(row: dict, version: str) -> Path:
 
 
 def download(row: dict, version: str) -> Path:
-    """The version's folder in modelcat's cache, downloaded unless complete there; refused before
-    any download when its files are not a folder a backend builds."""
+    """The version's folder in modelcat's cache, downloaded unless complete there (one process at a
+    time: the others wait for it, then read the folder); refused before any download when its
+    files are not a folder a backend builds."""
+    folder = folder_for(row, version)
+    if folder.with_name(f"{version}.complete").exists() and folder.is_dir():
+        return folder
+    with download_lock(folder.with_name(f"{version}.lock")):
+        return _download(row, version)
+
+
+def _download(row: dict, version: str) -> Path:
     import requests
 
     from ..sources.ngc import _api_url, _headers, _org_team_path
@@ -75,7 +84,7 @@ def download(row: dict, version: str) -> Path:
     folder = folder_for(row, version)
     marker = folder.with_name(f"{version}.complete")
     if marker.exists() and folder.is_dir():
-        return folder
+        return folder  # another process finished it while this one waited
     rid = "/".join(parts)
     base = _api_url()
     session = requests.Session()
