@@ -306,3 +306,27 @@ def test_a_signed_kaggle_variation_and_its_copy_on_the_hub_are_one_entity_by_the
             con.close()
     finally:
         hub.stop()
+
+
+def test_spare_signature_requests_read_the_versions_the_catalog_holds_unread(kaggle, tmp_path):
+    """A first catalog lists more variations than a night's `signature_requests`: the nights after
+    spend what the listing left on the rows whose version was not read (their model read again for
+    a whole record), oldest first, until every one is; then nothing more is asked."""
+    db = tmp_path / "catalog.db"
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"signature_requests": 10}})
+    assert r.status == "ok" and r.details["signature_requests"] == 10
+    unread = lambda: sqlite3.connect(db).execute(  # noqa: E731
+        "SELECT count(*) FROM models WHERE source = 'kaggle' AND removed_at IS NULL "
+        "AND json_extract(extra, '$.files_read') IS NOT sha").fetchone()[0]
+    total = len(rows(db))
+    assert unread() == total - 10
+    nights = 0
+    while unread() and nights < 10:
+        [r] = refresh(db, ["kaggle"], config={"kaggle": {"signature_requests": 10}})
+        assert r.status == "ok" and r.details["mode"] == "incremental" and r.details["backfilled_models"] >= 1
+        nights += 1
+    assert unread() == 0 and nights == -(-(total - 10) // 10)
+    replay_before = len(kaggle.requests)
+    [r] = refresh(db, ["kaggle"], config={"kaggle": {"signature_requests": 10}})
+    assert "signature_requests" not in r.details and "backfilled_models" not in r.details
+    assert not any("/files" in p for p in kaggle.requests[replay_before:])

@@ -28,8 +28,9 @@ who signs a version (kagglehub's model_upload(..., sigstore=True), the OpenSSF m
 format) uploads `.kaggle/signing.json` with it: a Sigstore bundle whose DSSE payload, an in-toto
 statement (predicateType https://model_signing/signature/v1.0), lists each file's sha256
 (`predicate.resources`: name, algorithm, digest). For at most `signature_requests` variations a run
-(their version not read before: the row remembers it, `files_read`), the version's file list is
-read, and the manifest where there is one: its weight files' sha256 are evidence that a Kaggle
+(their version not read before: the row remembers it, `files_read`; what the listing leaves of
+them goes to the rows the catalog holds unread, oldest first, their model read again for a whole
+record), the version's file list is read, and the manifest where there is one: its weight files' sha256 are evidence that a Kaggle
 variation and its copy on the Hub are the same bytes (store/evidence.py). The signature itself is
 not verified here (that needs Sigstore's trust root): the digests are the publisher's statement.
 
@@ -157,6 +158,7 @@ class KaggleSource(Source):
         size = max(1, min(int(cfg["page_size"]), 100))
         top: dict = {}
         seen = variations = pages = 0
+        done_refs: set[str] = set()
         while True:
             params = {"sortBy": "update_time", "pageSize": size, **({"pageToken": sweep["token"]} if sweep["token"] else {}),
                       **{k: v for k, v in scope.items() if v}}
@@ -178,8 +180,8 @@ class KaggleSource(Source):
                     if not full:
                         continue
                 seen += 1
-                batch = [{"model": {k: v for k, v in model.items() if k != "instances"}, "instance": instance}
-                         for instance in as_list(model.get("instances")) if isinstance(instance, dict)]
+                done_refs.add(ref)
+                batch = _variations(model)
                 variations += len(batch)
                 yield from self._with_signatures(ctx, session, base, headers, credentials, cfg, batch)
             pages += 1
@@ -191,6 +193,9 @@ class KaggleSource(Source):
             if full:
                 state["sweep"] = dict(sweep)
                 yield Checkpoint(state)
+        # what the night's signature requests left: the variations the catalog holds whose version was
+        # not read yet (a first catalog's are many), their model read again for a whole record
+        yield from self._backfill(ctx, session, base, headers, credentials, cfg, done_refs)
         if full:
             state.pop("sweep", None)
             state["last_sweep_at"] = sweep["started"]
@@ -230,6 +235,22 @@ class KaggleSource(Source):
                         ctx.details["signed_versions"] = ctx.details.get("signed_versions", 0) + 1
         yield from batch
 
+    def _backfill(self, ctx: FetchContext, session, base: str, headers: dict, credentials: str | None, cfg: dict,
+                  done_refs: set[str]) -> Iterator[dict]:
+        budget = max(0, int(cfg["signature_requests"]))
+        left = budget - ctx.details.get("signature_requests", 0)
+        if left <= 0 or ctx.catalog is None:
+            return
+        refs = dict.fromkeys(i[len("kaggle:"):].rsplit("/", 2)[0] for i in ctx.catalog.files_unread(left))
+        for ref in refs:
+            if ref in done_refs or ref.count("/") != 1:
+                continue
+            if ctx.details.get("signature_requests", 0) >= budget:
+                break
+            model = self._get(session, f"{base}/api/v1/models/{quote(ref, safe='/')}/get", {}, headers, credentials, ref)
+            ctx.details["backfilled_models"] = ctx.details.get("backfilled_models", 0) + 1
+            yield from self._with_signatures(ctx, session, base, headers, credentials, cfg, _variations(model))
+
     def _signed_files(self, session, base: str, headers: dict, handle: str, version: int) -> list[dict] | None:
         """[{name, sha256}] of a version's signed manifest ([] unsigned), None when it could not be
         read (asked again the next run): never fails the run."""
@@ -241,8 +262,8 @@ class KaggleSource(Source):
             for _ in range(20):
                 r = session.get(f"{url}/files", params={"pageSize": 100, **({"pageToken": token} if token else {})},
                                 headers={"Accept": "application/json", **headers})
-                if r.status_code == 404:
-                    return []  # no such version (or no files): nothing to read
+                if r.status_code in (401, 403, 404):
+                    return []  # no such version, or files the public may not list (a gated model): none read
                 body = r.json() if r.status_code == 200 else None
                 if not isinstance(body, dict):
                     return None
@@ -273,6 +294,12 @@ class KaggleSource(Source):
 
 
 # --------------------------------------------------------------------- normalization
+def _variations(model: dict) -> list[dict]:
+    """A model's framework variations as the records this source yields."""
+    return [{"model": {k: v for k, v in model.items() if k != "instances"}, "instance": instance}
+            for instance in as_list(model.get("instances")) if isinstance(instance, dict)]
+
+
 def signed_manifest(content: bytes) -> list[dict]:
     """[{name, sha256}] of a model_signing manifest (.kaggle/signing.json: a Sigstore bundle whose
     DSSE payload is an in-toto statement, predicate.resources per file, serialized by "files");

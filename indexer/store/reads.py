@@ -77,6 +77,9 @@ class CatalogView:
     def rows_named(self, names: list[str]) -> list[dict]:
         return self._catalog.rows_named(self._source, names)
 
+    def files_unread(self, limit: int) -> list[str]:
+        return self._catalog.files_unread(self._source, limit)
+
 
 class ReadsMixin:
     """Reading the catalog: a row with its links, what a source already holds, and the questions sources ask."""
@@ -158,6 +161,14 @@ class ReadsMixin:
             if len(parts) == 4:  # a Kaggle handle, owner/model/framework/variation: its Hub copies
                 out.setdefault(f"{parts[1]}-{parts[3]}", set()).add(entity)  # are often <model>-<variation>
         return out
+
+    def files_unread(self, source: str, limit: int) -> list[str]:
+        """Ids of live rows of a source with a revision (`sha`) whose files were not read at it
+        (extra's files_read), oldest written first: what a source's spare requests read next."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM models WHERE source = ? AND removed_at IS NULL AND sha IS NOT NULL "
+            "AND (extra IS NULL OR json_extract(extra, '$.files_read') IS NOT sha) "
+            "ORDER BY changed_at, id LIMIT ?", (source, max(0, int(limit))))]
 
     def rows_named(self, source: str, names: list[str]) -> list[dict]:
         """[{id, sha, entity, hashed}]: the live rows of a source (names owner/repo, as the Hub's)
