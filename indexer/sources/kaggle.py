@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote, urlsplit
 
-from ..errors import SkipRecord
+from ..errors import SkipRecord, SourceError, SourceUnavailable
 from ..normalize import normalize_license, normalize_task
 from ..normalize.dataset import canonical_dataset
 from ..normalize.ids import hub_entity, id_problem, stated_copy, valid_id
@@ -247,7 +247,13 @@ class KaggleSource(Source):
                 continue
             if ctx.details.get("signature_requests", 0) >= budget:
                 break
-            model = self._get(session, f"{base}/api/v1/models/{quote(ref, safe='/')}/get", {}, headers, credentials, ref)
+            try:
+                model = self._get(session, f"{base}/api/v1/models/{quote(ref, safe='/')}/get", {}, headers,
+                                  credentials, ref)
+            except SourceUnavailable:
+                raise
+            except SourceError:
+                continue  # gone since (a full sweep marks it removed) or a bad answer: not this night's work
             ctx.details["backfilled_models"] = ctx.details.get("backfilled_models", 0) + 1
             yield from self._with_signatures(ctx, session, base, headers, credentials, cfg, _variations(model))
 
