@@ -140,6 +140,15 @@ def test_a_file_cut_or_not_the_bytes_listed_is_not_kept_and_the_next_try_complet
     assert (base.parent / "timm_vit" / "1.0.0").is_dir()
 
 
+def test_a_file_listed_without_a_usable_sha256_is_checked_by_its_size_only(ngc, tmp_path):
+    """NGC does not always give a sha256 (a third-party client of its API says so): such a file is
+    kept when its size is right; a hash that is not base64, or not a string, counts as none."""
+    files = ngc._models[TIMM]["_files"]
+    files[0]["sha256_base64"], files[1]["sha256_base64"] = 12345, "not base64!"
+    assert load_model(f"ngc:{TIMM}", num_classes=3).backend == "ngc"
+    assert (tmp_path / "cache" / "ngc" / TIMM / "1.0.0.complete").exists()
+
+
 def test_ngc_rows_say_when_they_load():
     from indexer.normalize.loadable import loadability
 

@@ -126,9 +126,10 @@ def _download(row: dict, version: str) -> Path:
                 raise WeightsUnavailable(f"{row['id']}: NGC lists a file named {str(f)[:80]!r}, which would be "
                                          "written outside the model's folder: refused")
             size = f.get("sizeInBytes")
+            listed = f.get("sha256_base64")
             try:
-                digest = base64.b64decode(f.get("sha256_base64") or "", validate=True) or None
-            except ValueError:
+                digest = base64.b64decode(listed, validate=True) if isinstance(listed, str) and listed else None
+            except ValueError:  # binascii.Error is one
                 digest = None
             files[name] = (size if isinstance(size, int) and size >= 0 else None,
                            digest if digest and len(digest) == 32 else None)
