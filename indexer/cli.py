@@ -569,6 +569,54 @@ def check(db, quick, as_json, repair) -> None:
         sys.exit(1)
 
 
+# ---------------------------------------------------------------------- hashes
+@cli.command()
+@db_option
+@click.option("--task", default="image-classification", show_default=True,
+              help="Hugging Face pipeline tag of the Hub rows measured.")
+@click.option("--all-tasks", is_flag=True, help="Every Hub row, whatever its task.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Config file whose [hf] budgets to count nights with [default: $MODELCAT_CONFIG, else ./modelcat.toml].")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@_handle_errors
+def hashes(db, task, all_tasks, config_file, as_json) -> None:
+    """How far weight-hash evidence reaches: of the Hub's rows of a task, the share the hub
+    source's hash-candidate rules would ask for their files' sha256, how many were read, how many
+    joined another entity by the same bytes, and the nights the rest takes at the [hf] budgets.
+    Reads the catalog only. On a catalog crawled from huggingface.co: the share of the Hub's
+    classifiers the rules cover."""
+    from .config import load_config
+    from .hashshare import hash_share
+    from .store import Catalog
+
+    settings = load_config(config_file).get("hf", {})
+    with Catalog.open(_db(db), readonly=True, create=False) as cat:
+        r = hash_share(cat, None if all_tasks else task, settings)
+    if as_json:
+        click.echo(_json(r.as_dict()))
+        return
+
+    def pct(k: int) -> str:
+        return f"{k:,} ({100 * k / r.rows:.1f}%)" if r.rows else f"{k:,}"
+
+    def nights(owed: int, budget: int, left: int | None) -> str:
+        return "none owed" if not owed else (f"{left} at {budget:,} a night" if left is not None
+                                              else "never: the budget is 0")
+    rows = [("Hub rows" + ("" if all_tasks else f" of {task}"), f"{r.rows:,}"),
+            ("with a parameter count", pct(r.with_params)),
+            ("candidates by size (hash_requests)", pct(r.size_candidates)),
+            ("  left out: size shared by too many entities", pct(r.too_common)),
+            ("candidates by name (named_hash_requests)", pct(r.named_candidates)),
+            ("candidates, either rule", pct(r.candidates)),
+            ("  files read", f"{r.read:,}"),
+            ("  owed", f"{r.owed:,}"),
+            ("  nights, by size", nights(r.owed_by_size, r.hash_requests, r.nights)),
+            ("  nights, by name", nights(r.owed_by_name, r.named_hash_requests, r.named_nights)),
+            ("rows with files read, any", pct(r.hashed_rows)),
+            ("rows joined by the same weights hash", pct(r.joined))]
+    click.echo(_table(("hash evidence", "rows"), rows))
+
+
 # ---------------------------------------------------------------------- reference lists
 @cli.command()
 @db_option

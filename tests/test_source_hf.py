@@ -734,3 +734,52 @@ def test_the_hash_requests_of_a_night_are_bounded(tmp_path, hub):
     assert hub.count("/api/models/copies/") == 2
     none = run(db, hash_requests=0)
     assert "hash_requests" not in none.details
+
+
+def test_the_share_of_classifiers_the_hash_rules_cover_is_what_a_night_asks(tmp_path, hub):
+    """`modelcat hashes` (issue #33's "say what share of the Hub's classifiers that covers") applies
+    the source's own rules to the catalog's rows: the size candidates it counts are exactly the
+    repositories a full sweep with room in its budget asks for, none are owed after it, and a
+    mirror joined by its bytes is counted as joined. Read-only: no request."""
+    from click.testing import CliRunner
+
+    from indexer.cli import cli
+    from indexer.hashshare import hash_share
+
+    base = next(r for r in SMALL if r["id"] == "microsoft/resnet-18")
+    same = "a" * 64
+    hub.put({**copy.deepcopy(base), "siblings": [_lfs_sibling("model.safetensors", same)]})
+    db = tmp_path / "c.db"
+    run(db)
+    hub.put({**copy.deepcopy(base), "id": "mirror-org/resnet-18", "author": "mirror-org",
+             "siblings": [_lfs_sibling("model.safetensors", same)]})
+    run(db)  # the mirror listed, not asked (hash_requests is 0 by default)
+    hub.reset_log()
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        before = hash_share(cat, "image-classification")
+        every = hash_share(cat, None, {"hash_requests": 10_000})
+    assert hub.requests == []  # measured from the catalog alone
+    con = sqlite3.connect(db)
+    live = con.execute("SELECT count(*) FROM models WHERE source = 'hf' AND removed_at IS NULL "
+                       "AND task = 'image-classification'").fetchone()[0]
+    con.close()
+    assert before.rows == live and 0 < before.size_candidates < before.rows and before.read == 0
+    assert before.owed_by_size == before.size_candidates and before.nights is None  # budget 0: never
+    assert before.candidates == before.size_candidates + before.named_candidates
+    assert every.rows > before.rows and every.size_candidates >= before.size_candidates
+    assert every.too_common > 0  # the synthetic Hub repeats some sizes across many entities
+    assert every.nights == 1 and every.share == every.candidates / every.rows
+    # a full sweep with room in its budget asks exactly the candidates
+    sweep = run(db, full=True, hash_requests=10_000)
+    assert sweep.status == "ok" and sweep.details["hash_requests"] == every.size_candidates
+    with Catalog.open(db, readonly=True, create=False) as cat:
+        after = hash_share(cat, None, {"hash_requests": 10_000})
+    assert after.owed_by_size == 0 and after.read == after.size_candidates == every.size_candidates
+    assert after.nights == 0 and after.joined >= 2  # microsoft/resnet-18 and its mirror, one entity
+    out = CliRunner().invoke(cli, ["hashes", "--db", str(db), "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["rows"] == live
+    table = CliRunner().invoke(cli, ["hashes", "--db", str(db), "--all-tasks"])
+    assert table.exit_code == 0 and "candidates by size" in table.output and f"{every.rows:,}" in table.output
+    bad = CliRunner().invoke(cli, ["hashes", "--db", str(db), "--task", "image-clasification"])
+    assert bad.exit_code == 1 and "modelcat tasks" in bad.output

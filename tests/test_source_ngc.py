@@ -391,6 +391,16 @@ def test_an_ngc_model_and_its_copy_on_the_hub_are_one_entity_by_their_bytes_not_
             assert entity["hf:someone/Parakeet_CTC"] != entity["ngc:nvidia/nemo/parakeet_ctc"]
             assert con.execute("SELECT evidence, value FROM entity_merges").fetchall() == [("same weights hash", digest)]
             con.close()
+            # `modelcat hashes`: the Hub's two repositories of that name are the name rule's
+            # candidates, both read, one joined; none has a parameter count for the size rule
+            from indexer.hashshare import hash_share
+            from indexer.store import Catalog
+
+            with Catalog.open(db, readonly=True, create=False) as cat:
+                share = hash_share(cat, "automatic-speech-recognition")
+            assert (share.rows, share.with_params, share.size_candidates) == (3, 0, 0)
+            assert (share.named_candidates, share.read, share.owed, share.joined) == (2, 2, 0, 1)
+            assert share.named_nights == 0 and abs(share.share - 2 / 3) < 1e-9
             hub.reset_log()
             [hf] = refresh(db, ["hf"])  # asked once: not again
             assert "named_hash_requests" not in hf.details and hub.count("/api/models/nvidia/parakeet_ctc/revision/") == 0

@@ -424,12 +424,11 @@ class HubSource(Source):
             else:
                 mine = [p for p in peers.get(counts[cid], ()) if p["id"] != cid and p["entity"] != (known or {}).get("entity")
                         and p["library"] == _lower(item.get("library_name")) and p["task_raw"] == item.get("pipeline_tag")]
-                if mine and len({p["entity"] for p in mine}) <= HASH_PEERS:
+                if size_rule(len({p["entity"] for p in mine})):
                     item = self._hashed(ctx, client, budget, item)
                     if "siblings" in item:
                         wanted += [p["id"] for p in mine if not p["hashed"]]
-                elif FILES_READ not in item and _repo_name(item["id"]) in named and \
-                        (known or {}).get("entity") not in named[_repo_name(item["id"])]:
+                elif FILES_READ not in item and named_rule(item["id"], (known or {}).get("entity"), named):
                     before = ctx.details.get("named_hash_requests", 0)
                     item = self._hashed(ctx, client, named_budget, item, "named_hash_requests")
                     if ctx.details.get("named_hash_requests", 0) > before:
@@ -483,6 +482,19 @@ class HubSource(Source):
 
     def normalizer(self, ctx: FetchContext):
         return functools.partial(normalize_hub, endpoint=_endpoint(self.resolved_settings(ctx)))
+
+
+def size_rule(other_entities: int) -> bool:
+    """Whether a repository is a hash candidate by its size (WEIGHT_SUFFIXES' comment), given how many
+    other entities have a live Hub row with its parameter count, library and task: some, but not
+    more than HASH_PEERS."""
+    return 0 < other_entities <= HASH_PEERS
+
+
+def named_rule(repo_id: str, entity: str | None, named: dict[str, set[str]]) -> bool:
+    """Whether a repository is a hash candidate by its name: a row of another source that holds
+    weight hashes, of another entity, has its name (`hashed_names_elsewhere`)."""
+    return _repo_name(repo_id) in named and entity not in named[_repo_name(repo_id)]
 
 
 def _repo_name(repo_id: str) -> str:

@@ -162,6 +162,24 @@ class ReadsMixin:
                 out.setdefault(f"{parts[1]}-{parts[3]}", set()).add(entity)  # are often <model>-<variation>
         return out
 
+    def rows_for_hashes(self, source: str, task: str | None = None):
+        """(id, name, entity, parameters, library, task_raw, hashed) for each live row of a source
+        (of one task, else every task), those of the same parameter count together (no count first):
+        what `modelcat hashes` measures the hash-candidate rules on, streamed. hashed: holds a
+        weight file's hash, or had its files read at its commit."""
+        yield from self.conn.execute(
+            "SELECT id, name, entity_id, num_params, library, task_raw, EXISTS (SELECT 1 FROM model_files f "
+            "WHERE f.model_id = models.id AND f.sha256 IS NOT NULL) "
+            "OR (extra LIKE '%files_read%' AND json_extract(extra, '$.files_read') IS sha) "
+            # a task's rows by the task's index (+source: not the source's, every Hub row)
+            "FROM models WHERE " + ("+source = ? AND task = ?" if task else "source = ?") + " AND removed_at IS NULL"
+            + " ORDER BY num_params, library, task_raw", (source, task) if task else (source,))
+
+    def entities_joined_by(self, evidence: str) -> set[str]:
+        """The entities a link of this evidence ("same weights hash") joined another into."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT merged_into FROM entity_merges WHERE evidence = ?", (evidence,))}
+
     def files_unread(self, source: str, limit: int) -> list[str]:
         """Ids of live rows of a source with a revision (`sha`) whose files were not read at it
         (extra's files_read), oldest written first: what a source's spare requests read next."""
