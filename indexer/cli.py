@@ -615,6 +615,9 @@ def hashes(db, task, all_tasks, config_file, as_json) -> None:
             ("rows with files read, any", pct(r.hashed_rows)),
             ("rows joined by the same weights hash", pct(r.joined))]
     click.echo(_table(("hash evidence", "rows"), rows))
+    if not r.rows:
+        click.echo("no live Hub rows" + ("" if all_tasks else f" of {task}") + " in this catalog: "
+                   "`modelcat refresh --source hf` (online, or with HF_ENDPOINT set) reads them", err=True)
 
 
 # ---------------------------------------------------------------------- reference lists

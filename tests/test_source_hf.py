@@ -781,5 +781,7 @@ def test_the_share_of_classifiers_the_hash_rules_cover_is_what_a_night_asks(tmp_
     assert json.loads(out.output)["rows"] == live
     table = CliRunner().invoke(cli, ["hashes", "--db", str(db), "--all-tasks"])
     assert table.exit_code == 0 and "candidates by size" in table.output and f"{every.rows:,}" in table.output
+    none = CliRunner().invoke(cli, ["hashes", "--db", str(db), "--task", "depth-estimation"])
+    assert none.exit_code == 0 and "modelcat refresh --source hf" in none.output and "depth-estimation" in none.output
     bad = CliRunner().invoke(cli, ["hashes", "--db", str(db), "--task", "image-clasification"])
     assert bad.exit_code == 1 and "modelcat tasks" in bad.output
