@@ -129,7 +129,8 @@ def _input_shape(row: dict, ft) -> tuple[int, ...] | None:
 
 def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
     """The model load_model builds for this row, on the meta device: (total, trainable) parameters
-    and the bytes one sample's forward saves for backward. Raises what load_model raises."""
+    and the bytes one sample's forward saves for backward. db None: built from the row as given
+    (no catalog read; scripts/gpu_memory.py). Raises what load_model raises."""
     import torch
 
     from .loader import load_model
@@ -137,7 +138,8 @@ def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
 
     with torch.device("meta"):
         ft = load_model(row["id"], num_classes=num_classes, strategy=strategy.strategy, device="meta",
-                        pretrained=False, trainable_stages=strategy.trainable_stages, db=db)
+                        pretrained=False, trainable_stages=strategy.trainable_stages, db=db,
+                        row=row if db is None else None)
     total = sum(p.numel() for p in ft.model.parameters())
     trainable = sum(p.numel() for p in ft.model.parameters() if p.requires_grad)
     saved = None

@@ -1,0 +1,63 @@
+"""scripts/gpu_memory.py, issue #23's GPU check of the memory estimates, as far as a CPU can run it:
+the estimates it compares are recommend's, for the model load_model builds, and the training step it
+measures is a real fine-tuning step (frozen layers stay, trainable ones move, in fp32 and with AMP)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "gpu_memory.py"
+MODEL = "timm:resnet18.a1_in1k"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("gpu_memory", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_estimates_are_recommends_for_the_model_load_model_builds(script, tmp_path):
+    out = tmp_path / "m.json"
+    assert script.main(["--estimate-only", "--models", MODEL, "--batch-size", "8", "--num-classes", "5",
+                        "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    by = {r["strategy"]: r["estimate"] for r in report["results"]}
+    assert list(by) == ["feature-extraction", "partial", "full"]
+    row = script.timm_row(MODEL)
+    for strategy, est in by.items():
+        ft = script.build(row, strategy, 5, "cpu", None)
+        assert est["trainable_params"] == sum(p.numel() for p in ft.model.parameters() if p.requires_grad)
+        assert est["total_params"] == sum(p.numel() for p in ft.model.parameters())
+        assert est["fp32_gb"] >= est["amp_gb"] > 0
+    assert by["feature-extraction"]["fp32_gb"] < by["partial"]["fp32_gb"] < by["full"]["fp32_gb"]
+    assert "| timm:resnet18.a1_in1k | full |" in script.table(report)
+
+
+def test_without_cuda_it_says_so_and_measures_nothing(script, monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert script.main(["--models", MODEL]) == 2
+    assert "--estimate-only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_the_measured_step_is_a_fine_tuning_step(script, amp):
+    import torch
+
+    torch.manual_seed(0)
+    ft = script.build(script.timm_row(MODEL), "partial", 5, "cpu", None)
+    frozen = {n: p.detach().clone() for n, p in ft.model.named_parameters() if not p.requires_grad}
+    trained = {n: p.detach().clone() for n, p in ft.model.named_parameters() if p.requires_grad}
+    assert frozen and trained
+    opt = torch.optim.AdamW(ft.param_groups())
+    loss = script.train_step(ft, opt, torch.randn(4, 3, 64, 64), torch.randint(0, 5, (4,)), amp)
+    assert loss == loss and loss > 0  # finite, not NaN
+    params = dict(ft.model.named_parameters())
+    assert all(torch.equal(params[n], v) for n, v in frozen.items())
+    assert any(not torch.equal(params[n], v) for n, v in trained.items())
+    assert all(p.grad is None for p in ft.model.parameters())  # set to None, as the peak assumes
