@@ -70,17 +70,20 @@ def build(row: dict, strategy: str, num_classes: int, device: str, db: str | Non
                       trainable_stages=1, db=db, row=None if db else row)
 
 
-def train_step(ft, optimizer, images, labels, amp: bool) -> float:
+def train_step(ft, optimizer, images, labels, amp: bool):
     """One step as a fine-tuning loop runs it: forward (bf16 autocast with AMP), cross-entropy,
     backward, AdamW, gradients set to None."""
     import torch
 
-    with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16, enabled=amp):
+    if amp:
+        with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
+            loss = torch.nn.functional.cross_entropy(ft.model(images), labels)
+    else:  # no autocast context at all (the meta device has none)
         loss = torch.nn.functional.cross_entropy(ft.model(images), labels)
     loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return float(loss.detach())
+    return loss.detach()
 
 
 def measure_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, amp: bool, db: str | None) -> dict:
@@ -116,6 +119,84 @@ def measure_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, a
             "seconds": round(seconds, 3)}
 
 
+class LiveBytes:
+    """Counts the bytes of the tensors alive while a training step runs on the meta device, as a
+    GPU's caching allocator counts what is allocated (torch.cuda.memory_allocated): every tensor an
+    operation returns (views and in-place results share their storage: counted once) until the last
+    tensor of its storage is freed (PyTorch keeps a tensor's Python object while autograd's graph
+    holds it, so a saved activation stays counted until backward frees it). `peak` is the most alive
+    at once. An emulation: no allocator rounding, no cuBLAS or cuDNN workspace, no autocast."""
+
+    def __init__(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        outer = self
+
+        class _Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                from torch.utils._pytree import tree_flatten
+
+                out = func(*args, **(kwargs or {}))
+                for t in tree_flatten(out)[0]:
+                    outer.add(t)
+                return out
+
+        self.mode = _Mode()
+        self.storages: dict[int, list] = {}  # the storage's C pointer -> [bytes, ids of the tensors alive on it]
+        self.live = 0
+        self.peak = 0
+
+    def add(self, t) -> None:
+        import weakref
+
+        import torch
+
+        if not isinstance(t, torch.Tensor):
+            return
+        storage = t.untyped_storage()
+        key = storage._cdata
+        entry = self.storages.get(key)
+        if entry is None:
+            entry = self.storages[key] = [storage.nbytes(), set()]
+            self.live += entry[0]
+            self.peak = max(self.peak, self.live)
+        if id(t) not in entry[1]:
+            entry[1].add(id(t))
+            weakref.finalize(t, self._drop, key, id(t))
+
+    def _drop(self, key: int, tid: int) -> None:
+        entry = self.storages.get(key)
+        if entry is not None:
+            entry[1].discard(tid)
+            if not entry[1]:
+                self.live -= entry[0]
+                del self.storages[key]
+
+
+def emulate_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, db: str | None) -> dict:
+    """measure_peaks' fp32 figures, emulated on the meta device (LiveBytes): no GPU needed."""
+    import torch
+
+    with torch.device("meta"):
+        ft = build(row, strategy, num_classes, "meta", db)
+    live = LiveBytes()
+    for t in [*ft.model.parameters(), *ft.model.buffers()]:
+        live.add(t)  # counted from the start, as measure_peaks counts from before the build
+    optimizer = torch.optim.AdamW(ft.param_groups(), foreach=False)
+    shape = tuple(ft.preprocess.get("input_size") or row["input_size"])
+    with live.mode:
+        images = torch.empty((batch_size, *shape), device="meta")
+        labels = torch.zeros((batch_size,), dtype=torch.long, device="meta")
+        train_step(ft, optimizer, images, labels, amp=False)
+        first, live.peak = live.peak, live.live
+        train_step(ft, optimizer, images, labels, amp=False)
+        steady, after = live.peak, live.live
+    trainable = sum(p.numel() for p in ft.model.parameters() if p.requires_grad)
+    return {"first_step_bytes": first, "steady_bytes": steady, "after_step_bytes": after,
+            "input_bytes": images.numel() * images.element_size() + labels.numel() * labels.element_size(),
+            "trainable_params": trainable}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", nargs="+", default=list(MODELS), help="catalog ids (default: %(default)s)")
@@ -145,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
             est = estimate(row, strategy, args.num_classes, args.batch_size, args.db)
             entry = {"id": row["id"], "strategy": strategy, "batch_size": args.batch_size,
                      "num_classes": args.num_classes, "estimate": est}
+            emulated = emulate_peaks(row, strategy, args.num_classes, args.batch_size, args.db)
+            emulated["error"] = round((est["fp32_gb"] * 1e9 - emulated["steady_bytes"]) / emulated["steady_bytes"], 4)
+            entry["emulated_fp32"] = emulated
             if not args.estimate_only:
                 for label, amp in (("fp32", False), ("amp", True)):
                     peak = measure_peaks(row, strategy, args.num_classes, args.batch_size, amp, args.db)
@@ -153,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                               f"parameters, the built model has {peak['trainable_params']:,}", file=sys.stderr)
                     guess = est[f"{label}_gb"] * 1e9
                     peak["error"] = round((guess - peak["steady_bytes"]) / peak["steady_bytes"], 4)
+                    if label == "fp32":  # the emulation against the allocator
+                        peak["emulation_error"] = round(
+                            (emulated["steady_bytes"] - peak["steady_bytes"]) / peak["steady_bytes"], 4)
                     entry[label] = peak
             results.append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
@@ -170,10 +257,12 @@ def main(argv: list[str] | None = None) -> int:
 def table(report: dict) -> str:
     """A markdown table: each model and strategy's estimate and, where measured, the peaks and errors."""
     gb = 1e9
-    head = ["model", "strategy", "trainable M", "acts MB/sample", "est fp32 GB", "est AMP GB"]
+    head = ["model", "strategy", "trainable M", "acts MB/sample", "est fp32 GB", "est AMP GB",
+            "emulated fp32 GB (1st / steady)", "est error vs emulated"]
     measured = any("fp32" in r for r in report["results"])
     if measured:
-        head += ["fp32 peak GB (1st / steady)", "fp32 error", "AMP peak GB (1st / steady)", "AMP error"]
+        head += ["fp32 peak GB (1st / steady)", "fp32 error", "emulation error", "AMP peak GB (1st / steady)",
+                 "AMP error"]
     lines = [f"device: {report['device']}, torch {report['torch']}, timm {report.get('timm')}", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report["results"]:
@@ -181,10 +270,14 @@ def table(report: dict) -> str:
         acts = e["activation_bytes_per_sample"]
         cells = [r["id"], r["strategy"], f"{e['trainable_params'] / 1e6:.2f}",
                  "?" if acts is None else f"{acts / 1e6:.1f}", f"{e['fp32_gb']:.3f}", f"{e['amp_gb']:.3f}"]
+        m = r["emulated_fp32"]
+        cells += [f"{m['first_step_bytes'] / gb:.3f} / {m['steady_bytes'] / gb:.3f}", f"{100 * m['error']:+.1f}%"]
         if measured:
             for label in ("fp32", "amp"):
                 p = r[label]
                 cells += [f"{p['first_step_bytes'] / gb:.3f} / {p['steady_bytes'] / gb:.3f}", f"{100 * p['error']:+.1f}%"]
+                if label == "fp32":
+                    cells.append(f"{100 * p['emulation_error']:+.1f}%")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

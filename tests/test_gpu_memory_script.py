@@ -55,9 +55,32 @@ def test_the_measured_step_is_a_fine_tuning_step(script, amp):
     trained = {n: p.detach().clone() for n, p in ft.model.named_parameters() if p.requires_grad}
     assert frozen and trained
     opt = torch.optim.AdamW(ft.param_groups())
-    loss = script.train_step(ft, opt, torch.randn(4, 3, 64, 64), torch.randint(0, 5, (4,)), amp)
+    loss = float(script.train_step(ft, opt, torch.randn(4, 3, 64, 64), torch.randint(0, 5, (4,)), amp))
     assert loss == loss and loss > 0  # finite, not NaN
     params = dict(ft.model.named_parameters())
     assert all(torch.equal(params[n], v) for n, v in frozen.items())
     assert any(not torch.equal(params[n], v) for n, v in trained.items())
     assert all(p.grad is None for p in ft.model.parameters())  # set to None, as the peak assumes
+
+
+@pytest.mark.parametrize("strategy", ["feature-extraction", "partial", "full"])
+def test_the_emulated_step_counts_every_byte_left_alive_and_its_peak_grows_with_the_batch(script, strategy):
+    """The meta-device emulation of what a step allocates (LiveBytes): after two AdamW steps exactly
+    the weights, buffers, AdamW's two moments and step counters and the batch are alive (every
+    activation, gradient and temporary freed, each counted once); its peak grows with the batch, and
+    even a frozen backbone's forward passes through more than the weights and the batch."""
+    import torch
+
+    row = script.timm_row(MODEL)
+    small = script.emulate_peaks(row, strategy, 5, 4, None)
+    large = script.emulate_peaks(row, strategy, 5, 8, None)
+    with torch.device("meta"):
+        ft = script.build(row, strategy, 5, "meta", None)
+    weights = sum(p.numel() * p.element_size() for p in ft.model.parameters())
+    buffers = sum(b.numel() * b.element_size() for b in ft.model.buffers())
+    trainable = [p for p in ft.model.parameters() if p.requires_grad]
+    moments = sum(2 * p.numel() * p.element_size() for p in trainable) + 4 * len(trainable)  # + each step's count
+    assert small["after_step_bytes"] == weights + buffers + moments + small["input_bytes"]
+    assert small["trainable_params"] == sum(p.numel() for p in trainable)
+    assert large["steady_bytes"] > small["steady_bytes"] > small["after_step_bytes"]
+    assert small["first_step_bytes"] > weights + buffers + small["input_bytes"]
