@@ -46,8 +46,12 @@ def timm_row(catalog_id: str) -> dict:
     tag = catalog_id.split(":", 1)[1]
     if not timm.is_model(tag.split(".", 1)[0]):
         raise SystemExit(f"{catalog_id}: timm {timm.__version__} has no architecture {tag.split('.', 1)[0]!r}")
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(tag) if "." in tag else None
+    size = list(getattr(cfg, "input_size", None) or (3, 224, 224))
     return {"id": catalog_id, "source": "timm", "name": tag, "library": "timm", "task": "image-classification",
-            "source_version": timm.__version__, "input_size": [3, 224, 224], "num_classes": 1000,
+            "source_version": timm.__version__, "input_size": size, "num_classes": getattr(cfg, "num_classes", None),
             "loadable": 1, "load_backend": "timm", "tags": []}
 
 
@@ -71,19 +75,9 @@ def build(row: dict, strategy: str, num_classes: int, device: str, db: str | Non
 
 
 def train_step(ft, optimizer, images, labels, amp: bool):
-    """One step as a fine-tuning loop runs it: forward (bf16 autocast with AMP), cross-entropy,
-    backward, AdamW, gradients set to None."""
-    import torch
+    from indexer.loader.profile import train_step as step
 
-    if amp:
-        with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
-            loss = torch.nn.functional.cross_entropy(ft.model(images), labels)
-    else:  # no autocast context at all (the meta device has none)
-        loss = torch.nn.functional.cross_entropy(ft.model(images), labels)
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return loss.detach()
+    return step(ft.model, optimizer, images, labels, amp)
 
 
 def measure_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, amp: bool, db: str | None) -> dict:
@@ -119,82 +113,17 @@ def measure_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, a
             "seconds": round(seconds, 3)}
 
 
-class LiveBytes:
-    """Counts the bytes of the tensors alive while a training step runs on the meta device, as a
-    GPU's caching allocator counts what is allocated (torch.cuda.memory_allocated): every tensor an
-    operation returns (views and in-place results share their storage: counted once) until the last
-    tensor of its storage is freed (PyTorch keeps a tensor's Python object while autograd's graph
-    holds it, so a saved activation stays counted until backward frees it). `peak` is the most alive
-    at once. An emulation: no allocator rounding, no cuBLAS or cuDNN workspace, no autocast."""
-
-    def __init__(self):
-        from torch.utils._python_dispatch import TorchDispatchMode
-
-        outer = self
-
-        class _Mode(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                from torch.utils._pytree import tree_flatten
-
-                out = func(*args, **(kwargs or {}))
-                for t in tree_flatten(out)[0]:
-                    outer.add(t)
-                return out
-
-        self.mode = _Mode()
-        self.storages: dict[int, list] = {}  # the storage's C pointer -> [bytes, ids of the tensors alive on it]
-        self.live = 0
-        self.peak = 0
-
-    def add(self, t) -> None:
-        import weakref
-
-        import torch
-
-        if not isinstance(t, torch.Tensor):
-            return
-        storage = t.untyped_storage()
-        key = storage._cdata
-        entry = self.storages.get(key)
-        if entry is None:
-            entry = self.storages[key] = [storage.nbytes(), set()]
-            self.live += entry[0]
-            self.peak = max(self.peak, self.live)
-        if id(t) not in entry[1]:
-            entry[1].add(id(t))
-            weakref.finalize(t, self._drop, key, id(t))
-
-    def _drop(self, key: int, tid: int) -> None:
-        entry = self.storages.get(key)
-        if entry is not None:
-            entry[1].discard(tid)
-            if not entry[1]:
-                self.live -= entry[0]
-                del self.storages[key]
-
-
 def emulate_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, db: str | None) -> dict:
-    """measure_peaks' fp32 figures, emulated on the meta device (LiveBytes): no GPU needed."""
+    """measure_peaks' fp32 figures, emulated on the meta device (indexer.loader.profile.emulate_step):
+    no GPU needed."""
     import torch
+
+    from indexer.loader.profile import emulate_step
 
     with torch.device("meta"):
         ft = build(row, strategy, num_classes, "meta", db)
-    live = LiveBytes()
-    for t in [*ft.model.parameters(), *ft.model.buffers()]:
-        live.add(t)  # counted from the start, as measure_peaks counts from before the build
-    optimizer = torch.optim.AdamW(ft.param_groups(), foreach=False)
     shape = tuple(ft.preprocess.get("input_size") or row["input_size"])
-    with live.mode:
-        images = torch.empty((batch_size, *shape), device="meta")
-        labels = torch.zeros((batch_size,), dtype=torch.long, device="meta")
-        train_step(ft, optimizer, images, labels, amp=False)
-        first, live.peak = live.peak, live.live
-        train_step(ft, optimizer, images, labels, amp=False)
-        steady, after = live.peak, live.live
-    trainable = sum(p.numel() for p in ft.model.parameters() if p.requires_grad)
-    return {"first_step_bytes": first, "steady_bytes": steady, "after_step_bytes": after,
-            "input_bytes": images.numel() * images.element_size() + labels.numel() * labels.element_size(),
-            "trainable_params": trainable}
+    return emulate_step(ft, shape, batch_size)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,8 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--num-classes", type=int, default=10)
     ap.add_argument("--db", help="read the rows from this catalog instead of building them from their ids")
     ap.add_argument("--estimate-only", action="store_true", help="the estimates alone (no GPU needed)")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="instead of --models: N timm architectures drawn at random (a pretrained tag of each)")
+    ap.add_argument("--seed", type=int, default=0, help="the draw of --sample")
     ap.add_argument("--out", type=Path, help="also write the results here as JSON")
     args = ap.parse_args(argv)
+    if args.sample:
+        args.models = sample_models(args.sample, args.seed)
 
     import torch
 
@@ -220,13 +154,17 @@ def main(argv: list[str] | None = None) -> int:
         rows = [catalog_row(m, args.db) for m in args.models]
     else:
         rows = [timm_row(m) for m in args.models]
-    results = []
+    results, failed = [], []
     for row in rows:
         for strategy in args.strategies:
-            est = estimate(row, strategy, args.num_classes, args.batch_size, args.db)
+            try:
+                est = estimate(row, strategy, args.num_classes, args.batch_size, args.db)
+                emulated = emulate_peaks(row, strategy, args.num_classes, args.batch_size, args.db)
+            except Exception as e:  # noqa: BLE001 - one model the meta device cannot run: said, the others go on
+                failed.append({"id": row["id"], "strategy": strategy, "error": f"{type(e).__name__}: {e}"[:200]})
+                continue
             entry = {"id": row["id"], "strategy": strategy, "batch_size": args.batch_size,
                      "num_classes": args.num_classes, "estimate": est}
-            emulated = emulate_peaks(row, strategy, args.num_classes, args.batch_size, args.db)
             emulated["error"] = round((est["fp32_gb"] * 1e9 - emulated["steady_bytes"]) / emulated["steady_bytes"], 4)
             entry["emulated_fp32"] = emulated
             if not args.estimate_only:
@@ -244,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (estimates only)"
-    report = {"device": device, "torch": torch.__version__, "results": results}
+    report = {"device": device, "torch": torch.__version__, "results": results, "failed": failed,
+              "summary": summary(results)}
     import timm
 
     report["timm"] = timm.__version__
@@ -252,6 +191,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
     return 0
+
+
+def sample_models(n: int, seed: int) -> list[str]:
+    """n timm architectures drawn at random (seeded), each as its first pretrained tag."""
+    import random
+
+    from indexer.torchcompat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    import timm
+
+    first: dict[str, str] = {}
+    for tag in sorted(timm.list_pretrained()):
+        first.setdefault(tag.split(".", 1)[0], tag)
+    return [f"timm:{first[a]}" for a in random.Random(seed).sample(sorted(first), min(n, len(first)))]
+
+
+def summary(results: list[dict]) -> dict:
+    """Per strategy (and measurement): how many, and the estimate's error's median, 10th and 90th
+    percentiles and its largest in size."""
+    import statistics
+
+    out: dict[str, dict] = {}
+    for strategy in dict.fromkeys(r["strategy"] for r in results):
+        for key in ("emulated_fp32", "fp32", "amp"):
+            errors = sorted(r[key]["error"] for r in results if r["strategy"] == strategy and key in r)
+            if not errors:
+                continue
+            deciles = statistics.quantiles(errors, n=10) if len(errors) > 1 else [errors[0]] * 9
+            out[f"{strategy} vs {key}"] = {"n": len(errors), "median": statistics.median(errors), "p10": deciles[0],
+                                           "p90": deciles[-1], "worst": max(errors, key=abs)}
+    return out
 
 
 def table(report: dict) -> str:
@@ -279,6 +250,13 @@ def table(report: dict) -> str:
                 if label == "fp32":
                     cells.append(f"{100 * p['emulation_error']:+.1f}%")
         lines.append("| " + " | ".join(cells) + " |")
+    if report.get("summary"):
+        lines += ["", "| estimate's error | n | median | p10 | p90 | worst |", "|---|---|---|---|---|---|"]
+        for what, s in report["summary"].items():
+            lines.append(f"| {what} | {s['n']} | {100 * s['median']:+.1f}% | {100 * s['p10']:+.1f}% | "
+                         f"{100 * s['p90']:+.1f}% | {100 * s['worst']:+.1f}% |")
+    for f in report.get("failed") or []:
+        lines.append(f"not measured: {f['id']} {f['strategy']}: {f['error']}")
     return "\n".join(lines)
 
 

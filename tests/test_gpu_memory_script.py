@@ -84,3 +84,20 @@ def test_the_emulated_step_counts_every_byte_left_alive_and_its_peak_grows_with_
     assert small["trainable_params"] == sum(p.numel() for p in trainable)
     assert large["steady_bytes"] > small["steady_bytes"] > small["after_step_bytes"]
     assert small["first_step_bytes"] > weights + buffers + small["input_bytes"]
+
+
+def test_a_steady_step_emulated_in_one_step_and_the_peak_line_agree_with_two_steps(script):
+    """steady_peak (AdamW's state made on zero gradients, then one step) counts what the second of
+    two real steps counts; peak_line's a + b x batch gives it at another batch size."""
+    import torch
+
+    from indexer.loader.profile import emulate_step, peak_line, steady_peak
+
+    row = script.timm_row(MODEL)
+    for strategy in ("feature-extraction", "partial", "full"):
+        with torch.device("meta"):
+            ft = script.build(row, strategy, 5, "meta", None)
+        assert steady_peak(ft, (3, 96, 96), 4) == emulate_step(ft, (3, 96, 96), 4)["steady_bytes"]
+        a, b = peak_line(ft, (3, 96, 96))
+        at_32 = steady_peak(ft, (3, 96, 96), 32)
+        assert abs(a + 32 * b - at_32) <= 0.02 * at_32

@@ -188,3 +188,160 @@ def build_profile(name: str, input_sizes: list[tuple[int, ...]]) -> dict[str, An
     a = p3 - p2  # head(K) = a*K + b
     profile["head_formula"] = [a, p2 - 2 * a]
     return profile
+
+
+# ---------------------------------------------------------------------- a training step, emulated
+
+
+class LiveBytes:
+    """Counts the bytes of the tensors alive while a training step runs on the meta device, as a
+    GPU's caching allocator counts what is allocated (torch.cuda.memory_allocated): every tensor an
+    operation returns (views and in-place results share their storage: counted once) until the last
+    tensor of its storage is freed (PyTorch keeps a tensor's Python object while autograd's graph
+    holds it, so a saved activation stays counted until backward frees it). `peak` is the most alive
+    at once. An emulation: no allocator rounding, no cuBLAS or cuDNN workspace, no autocast."""
+
+    def __init__(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        outer = self
+
+        class _Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                from torch.utils._pytree import tree_flatten
+
+                out = func(*args, **(kwargs or {}))
+                for t in tree_flatten(out)[0]:
+                    outer.add(t)
+                return out
+
+        self.mode = _Mode()
+        self.storages: dict[int, list] = {}  # the storage's C pointer -> [bytes, ids of the tensors alive on it]
+        self.live = 0
+        self.peak = 0
+
+    def add(self, t) -> None:
+        import weakref
+
+        import torch
+
+        if not isinstance(t, torch.Tensor):
+            return
+        storage = t.untyped_storage()
+        key = storage._cdata
+        entry = self.storages.get(key)
+        if entry is None:
+            entry = self.storages[key] = [storage.nbytes(), set()]
+            self.live += entry[0]
+            self.peak = max(self.peak, self.live)
+        if id(t) not in entry[1]:
+            entry[1].add(id(t))
+            weakref.finalize(t, self._drop, key, id(t))
+
+    def _drop(self, key: int, tid: int) -> None:
+        entry = self.storages.get(key)
+        if entry is not None:
+            entry[1].discard(tid)
+            if not entry[1]:
+                self.live -= entry[0]
+                del self.storages[key]
+
+
+def train_step(model, optimizer, images, labels, amp: bool = False):
+    """One step as a fine-tuning loop runs it: forward (bf16 autocast with AMP), cross-entropy,
+    backward, AdamW, gradients set to None. The loss, detached."""
+    import torch
+
+    if amp:
+        with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
+            loss = torch.nn.functional.cross_entropy(model(images), labels)
+    else:  # no autocast context at all (the meta device has none)
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
+def emulate_step(ft, input_shape: tuple[int, ...], batch_size: int) -> dict[str, int]:
+    """Bytes alive at the peak of a first and of a second fp32 training step (AdamW on the model's
+    param_groups(), the batch and its labels counted) of a FineTuneModel built on the meta device,
+    counted by LiveBytes from its weights and buffers on; and what is alive after them."""
+    import torch
+
+    live = LiveBytes()
+    for t in [*ft.model.parameters(), *ft.model.buffers()]:
+        live.add(t)  # counted from the start, as torch.cuda.max_memory_allocated counts from before the build
+    optimizer = torch.optim.AdamW(ft.param_groups(), foreach=False)
+    with live.mode:
+        images = torch.empty((batch_size, *input_shape), device="meta")
+        labels = torch.zeros((batch_size,), dtype=torch.long, device="meta")
+        train_step(ft.model, optimizer, images, labels)
+        first, live.peak = live.peak, live.live
+        train_step(ft.model, optimizer, images, labels)
+        steady, after = live.peak, live.live
+    return {"first_step_bytes": first, "steady_bytes": steady, "after_step_bytes": after,
+            "input_bytes": images.numel() * images.element_size() + labels.numel() * labels.element_size(),
+            "trainable_params": sum(p.numel() for p in ft.model.parameters() if p.requires_grad)}
+
+
+def steady_peak(ft, input_shape: tuple[int, ...], batch_size: int) -> int:
+    """emulate_step's steady_bytes with one step instead of two: AdamW's state (its moments and step
+    counts) made first by a step on zero gradients, then one training step, counted."""
+    import torch
+
+    live = LiveBytes()
+    for t in [*ft.model.parameters(), *ft.model.buffers()]:
+        live.add(t)
+    optimizer = torch.optim.AdamW(ft.param_groups(), foreach=False)
+    with live.mode:
+        for p in ft.model.parameters():
+            if p.requires_grad:
+                p.grad = torch.zeros_like(p)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        live.peak = live.live
+        images = torch.empty((batch_size, *input_shape), device="meta")
+        labels = torch.zeros((batch_size,), dtype=torch.long, device="meta")
+        train_step(ft.model, optimizer, images, labels)
+    return live.peak
+
+
+STEP_BATCHES = (8, 16)  # the fp32 step's peak is a + b x batch: measured at two batch sizes
+STEP_STRATEGIES = (("feature-extraction", 1), ("partial", 1), ("partial", 2), ("full", 1))
+
+
+def peak_line(ft, input_shape: tuple[int, ...]) -> list[int]:
+    """[a, b]: the emulated fp32 training step's peak bytes at batch B are a + b x B (from the steady
+    peaks at STEP_BATCHES; b is what one more sample costs at the peak, a what does not grow with
+    the batch: the weights, AdamW's state, gradients where they are alive at the peak)."""
+    lo, hi = STEP_BATCHES
+    p_lo, p_hi = steady_peak(ft, input_shape, lo), steady_peak(ft, input_shape, hi)
+    b = max(0, round((p_hi - p_lo) / (hi - lo)))
+    return [p_hi - b * hi, b]
+
+
+def step_peaks(name: str, input_sizes: list[tuple[int, ...]], num_classes: int = 2) -> dict[str, dict]:
+    """{input size "3x224x224": {"feature-extraction" | "partial-1" | "partial-2" | "full": [a, b] or
+    None}}: peak_line of timm model `name` built as load_model builds it for each strategy (a new head
+    of num_classes), on the meta device."""
+    import torch
+
+    from .api import load_model
+
+    row = {"id": f"timm:{name}", "source": "timm", "name": name, "hf_hub_id": None, "library": "timm",
+           "loadable": 1, "load_backend": "timm", "tags": []}
+    out: dict[str, dict] = {"x".join(str(x) for x in size): {} for size in input_sizes}
+    for strategy, stages in STEP_STRATEGIES:
+        key = f"partial-{stages}" if strategy == "partial" else strategy
+        # not meta_no_init: it would skip load_model's requires_grad_(False) of the frozen stages
+        with torch.device("meta"):
+            ft = load_model(row["id"], row=row, num_classes=num_classes, strategy=strategy,
+                            trainable_stages=stages, device="meta", pretrained=False)
+        for size in input_sizes:
+            skey = "x".join(str(x) for x in size)
+            try:
+                out[skey][key] = peak_line(ft, tuple(size))
+            except Exception:  # noqa: BLE001 - a forward the meta device cannot run: unknown, as for acts
+                out[skey][key] = None
+    return out
