@@ -12,15 +12,17 @@ budget (issue #23).
    only what the trainable part keeps: frozen layers save nothing). Kept in the cache folder
    (recommend/measures.json) by the row's record hash, strategy and head: a question asked again
    builds nothing (and imports no torch).
-4. Training memory (memory_estimate): weights + gradients and AdamW's two moments of the trainable
-   parameters + the activations at the batch size, in fp32 and with AMP; a candidate whose
-   estimate passes --gpu-memory is left out, and says so in `dropped`.
+4. Training memory (memory_estimate): the peak of a training step (weights, AdamW's state,
+   activations, gradients), emulated on the meta device at two batch sizes (timm's from the shipped
+   profiles), at the batch size, in fp32 and with AMP; a candidate whose estimate passes
+   --gpu-memory is left out, and says so in `dropped`.
 5. With --data (the user's own images, one sub-folder per class): each candidate's features of a
    sample of them, through the loader (weights from its caches when offline), scored with LogME
    (transfer.py), and the candidates re-ranked by that score.
 
-The estimate is a formula, stated in memory_estimate's docstring; it leaves out CUDA's context and
-the allocator's fragmentation (a few hundred MB), which is why `fits` keeps a margin.
+The estimate is stated in memory_estimate's docstring; it leaves out CUDA's context, cuDNN's and
+cuBLAS's workspaces and the allocator's rounding and fragmentation (a few hundred MB), which is why
+`fits` keeps a margin.
 """
 
 from __future__ import annotations
@@ -95,22 +97,35 @@ def score_terms(row: dict, samples: int) -> dict:
 
 
 def memory_estimate(total_params: int, trainable_params: int, activation_bytes_per_sample: int | None,
-                    batch_size: int) -> dict:
-    """Peak training memory, in GB (10^9 bytes), of one AdamW step:
+                    batch_size: int, peak: list[int] | None = None) -> dict:
+    """Peak training memory, in GB (10^9 bytes), of an AdamW step in a training run (its second
+    step on: AdamW's moments exist):
 
-        fp32: 4 x all parameters (weights) + 4 x trainable (gradients) + 8 x trainable (AdamW's two
-              moments) + batch x activation bytes one sample saves for backward
-        AMP:  the same, the activations at half (autocast keeps them in 16 bits; the fp32 weights,
-              gradients and moments stay)
+        fp32: a + b x batch, where a and b come from the step emulated on the meta device at two
+              batch sizes (every tensor the step makes counted from its making to its storage's
+              freeing, as the GPU's allocator counts it: weights, AdamW's state, activations saved
+              for backward, the forward's passing tensors, gradients; loader/profile.py)
+        AMP:  the same with the batch's part (b x batch) at half (autocast computes in 16 bits) and
+              autocast's 16-bit copies of the trainable weights (2 x trainable) added
 
-    Activations unknown (a model the meta device cannot run): None, and `fits` is judged on the rest."""
+    Where a model has no emulation (its step cannot run on the meta device), a formula: 4 x all
+    parameters (weights) + 12 x trainable (gradients, AdamW's two moments) + batch x the bytes one
+    sample's forward saves for backward, the activations at half with AMP; activations unknown:
+    None, and `fits` is judged on the rest."""
     fixed = 4 * total_params + 12 * trainable_params
+    if peak is not None:
+        a, b = peak
+        fp32, batch_part = a + b * batch_size, b * batch_size
+        amp = fp32 - batch_part / 2 + 2 * trainable_params
+        return {"weights_gb": round(4 * total_params / GB, 3), "optimizer_gb": round(12 * trainable_params / GB, 3),
+                "activations_gb": round(batch_part / GB, 3), "fp32_gb": round(fp32 / GB, 3),
+                "amp_gb": round(amp / GB, 3), "method": "emulated step"}
     acts = batch_size * activation_bytes_per_sample if activation_bytes_per_sample is not None else None
     fp32 = (fixed + (acts or 0)) / GB
     amp = (fixed + (acts or 0) / 2) / GB
     return {"weights_gb": round(4 * total_params / GB, 3), "optimizer_gb": round(12 * trainable_params / GB, 3),
             "activations_gb": None if acts is None else round(acts / GB, 3),
-            "fp32_gb": round(fp32, 3), "amp_gb": round(amp, 3)}
+            "fp32_gb": round(fp32, 3), "amp_gb": round(amp, 3), "method": "formula"}
 
 
 def _input_shape(row: dict, ft) -> tuple[int, ...] | None:
@@ -142,7 +157,7 @@ def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
                         row=row if db is None else None)
     total = sum(p.numel() for p in ft.model.parameters())
     trainable = sum(p.numel() for p in ft.model.parameters() if p.requires_grad)
-    saved = None
+    saved = peak = None
     shape = _input_shape(row, ft)
     if shape is not None:
         counted = [0]
@@ -159,8 +174,15 @@ def measure(row: dict, strategy: Strategy, num_classes: int | None, db) -> dict:
             saved = counted[0]
         except Exception:  # noqa: BLE001 - a model whose forward the meta device cannot run: unknown
             saved = None
+        if saved is not None:
+            from .loader.profile import peak_line
+
+            try:
+                peak = peak_line(ft, shape)
+            except Exception:  # noqa: BLE001 - a step the meta device cannot run (a loss of its own): the formula
+                peak = None
     return {"total_params": total, "trainable_params": trainable, "activation_bytes_per_sample": saved,
-            "input_size": list(shape) if shape else None}
+            "input_size": list(shape) if shape else None, **({"peak_fp32": peak} if peak else {})}
 
 
 def _from_profile(row: dict, strategy: Strategy, num_classes: int | None) -> dict | None:
@@ -188,6 +210,7 @@ def _from_profile(row: dict, strategy: Strategy, num_classes: int | None) -> dic
 
 
 MEASURES_KEPT = 5000  # measurements kept in the cache file (the newest)
+MEASURE_VERSION = 2  # bump when measure() measures more: measurements kept before are taken again
 
 
 def _measures_file() -> Path:
@@ -226,7 +249,7 @@ def _measure_key(row: dict, strategy: Strategy, num_classes: int | None) -> str:
     """A measurement holds for the row's content (its record hash: what the loader builds from), the
     strategy and the head."""
     return "|".join(str(x) for x in (row["id"], row.get("record_hash"), strategy.strategy, strategy.trainable_stages,
-                                     num_classes))
+                                     num_classes, MEASURE_VERSION))
 
 
 def _load_line(model_id: str, num_classes: int | None, strategy: Strategy, head_lr: float, backbone_lr: float) -> str:
@@ -336,7 +359,8 @@ def recommend(task: str, samples: int, *, domain: str = "similar", num_classes: 
                 continue
             kept[key] = m
             measured += 1
-        mem = memory_estimate(m["total_params"], m["trainable_params"], m["activation_bytes_per_sample"], batch_size)
+        mem = memory_estimate(m["total_params"], m["trainable_params"], m["activation_bytes_per_sample"], batch_size,
+                              m.get("peak_fp32"))
         fits = None if gpu_memory is None else mem["amp_gb"] + MARGIN_GB <= gpu_memory
         if fits is False:
             dropped.append({"id": r["id"], "why": f"needs about {mem['amp_gb']:.1f} GB with AMP at batch "

@@ -65,8 +65,25 @@ def from_profile(profile: dict, strategy: str, trainable_stages: int, num_classe
         if strategy == "partial" else None
     if isinstance(measured_alone, int):
         saved = measured_alone  # measured by a forward of its own (indexer/loader/profile.py)
-    return {"total_params": total, "trainable_params": trainable, "activation_bytes_per_sample": saved,
-            "input_size": list(input_size), "measured": "profile"}
+    out = {"total_params": total, "trainable_params": trainable, "activation_bytes_per_sample": saved,
+           "input_size": list(input_size), "measured": "profile"}
+    line = ((profile.get("peaks") or {}).get(key) or {}).get(
+        f"partial-{trainable_stages}" if strategy == "partial" else strategy)
+    if isinstance(line, list) and len(line) == 2 and all(isinstance(x, int) for x in line):
+        out["peak_fp32"] = with_head(line, head_params - (head[0] * PEAK_CLASSES + head[1]))
+    return out
+
+
+PEAK_CLASSES = 2  # the head the profiles' step peaks were emulated with (loader/profile.py step_peaks)
+
+
+def with_head(line: list[int], more_params: int) -> list[int]:
+    """A step-peak line [a, b] (bytes a + b x batch) emulated with one head, for a head with
+    `more_params` more parameters: 16 bytes each (its fp32 weight, AdamW's two moments and its
+    gradient: the gradient is alive at the peak of a full fine-tuning step, which comes during
+    backward, not at a frozen backbone's, which comes in the forward: there the line is 4 bytes a
+    parameter over; the tests check it against steps emulated with the other head)."""
+    return [line[0] + 16 * more_params, line[1]]
 
 
 @functools.lru_cache(maxsize=4)

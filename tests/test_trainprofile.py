@@ -34,7 +34,17 @@ def test_a_profile_gives_what_a_forward_under_each_strategy_measures(tag, built_
         for k in (7, None):
             got = from_profile(profile, strategy, stages, k, 1000, list(size))
             built = measure(row, Strategy(strategy, stages, "", False), k, built_catalog)
+            # the step's peak line: emulated with a head of 2 classes, moved to k's head by its
+            # parameters (trainprofile.with_head, 16 bytes each): the step emulated with k's head, or
+            # over it by at most its gradient's 4 bytes a parameter (alive at some peaks only), +-1%
+            line, exact = got.pop("peak_fp32", None), built.pop("peak_fp32")
             assert got == {**built, "measured": "profile"}, (strategy, stages, k)
+            more = got["total_params"] - profile["head_formula"][1] - 2 * profile["head_formula"][0] \
+                - sum(profile["stages"]) - (profile.get("other") or 0)
+            assert (line is None) == ("peaks" not in profile)
+            for batch in (1, 32) if line else ():
+                want, have = exact[0] + batch * exact[1], line[0] + batch * line[1]
+                assert 0.99 * want <= have <= 1.01 * want + 4 * more, (strategy, stages, k, batch)
     # a size it was not measured at is not guessed
     assert from_profile(profile, "full", 1, 7, 1000, [3, 224, 224]) is None
 
