@@ -3,16 +3,18 @@
 step really allocates (torch.cuda.max_memory_allocated), for three models under each strategy.
 
 For each model and strategy: the estimate recommend shows (indexer.recommend.memory_estimate, with
-the parameters and the bytes a forward saves for backward measured as recommend measures them: the
-shipped timm profile where it matches the installed timm, else a build on the meta device), then the
+what recommend measures: the emulated step's peak line, from the shipped timm profile where it
+matches the installed timm, else a build on the meta device) and the formula it replaced; the same
+fp32 step emulated on the meta device at the batch size (indexer.loader.profile.emulate_step); then the
 model as load_model builds it (pretrained=False: the memory does not depend on the weights' values,
 and the GPU machine has no network), AdamW on its param_groups(), a batch of random images and
 labels, two training steps in fp32 and two with AMP (bf16 autocast): the peak of the first (AdamW's
-states created) and of the second (the steady state a training run lives in). The error quoted is
-(estimate - steady peak) / steady peak.
+states created) and of the second (the steady state a training run lives in). The errors quoted
+are (estimate - steady peak) / steady peak, the emulation's and the formula's too.
 
-    python3 scripts/gpu_memory.py --out $OUT/gpu_memory.json          # on a GPU machine: ~1 min on an H100
-    .venv/bin/python scripts/gpu_memory.py --estimate-only               # here: the estimates alone
+    python3 scripts/gpu_memory.py --out $OUT/gpu_memory.json          # on a GPU machine
+    .venv/bin/python scripts/gpu_memory.py --estimate-only               # here: against the emulation only
+    .venv/bin/python scripts/gpu_memory.py --estimate-only --sample 40  # 40 timm architectures drawn at random
 
 Without CUDA (and without --estimate-only) it says so and exits 2. Rows are built from their ids
 (timm:<architecture>.<tag>), no catalog needed; --db reads them from a catalog instead.
@@ -61,10 +63,13 @@ def estimate(row: dict, strategy: str, num_classes: int, batch_size: int, db: st
 
     plan = Strategy(strategy=strategy, trainable_stages=1, why="", gradual_unfreezing=False)
     m = _from_profile(row, plan, num_classes) or measure(row, plan, num_classes, db)
-    mem = memory_estimate(m["total_params"], m["trainable_params"], m["activation_bytes_per_sample"], batch_size)
+    mem = memory_estimate(m["total_params"], m["trainable_params"], m["activation_bytes_per_sample"], batch_size,
+                          m.get("peak_fp32"))
+    formula = memory_estimate(m["total_params"], m["trainable_params"], m["activation_bytes_per_sample"], batch_size)
     return {"total_params": m["total_params"], "trainable_params": m["trainable_params"],
             "activation_bytes_per_sample": m["activation_bytes_per_sample"],
-            "measured": m.get("measured", "built"), **mem}
+            "measured": m.get("measured", "built"), **mem,
+            "formula_fp32_gb": formula["fp32_gb"], "formula_amp_gb": formula["amp_gb"]}
 
 
 def build(row: dict, strategy: str, num_classes: int, device: str, db: str | None):
@@ -166,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             entry = {"id": row["id"], "strategy": strategy, "batch_size": args.batch_size,
                      "num_classes": args.num_classes, "estimate": est}
             emulated["error"] = round((est["fp32_gb"] * 1e9 - emulated["steady_bytes"]) / emulated["steady_bytes"], 4)
+            emulated["formula_error"] = round(
+                (est["formula_fp32_gb"] * 1e9 - emulated["steady_bytes"]) / emulated["steady_bytes"], 4)
             entry["emulated_fp32"] = emulated
             if not args.estimate_only:
                 for label, amp in (("fp32", False), ("amp", True)):
@@ -175,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                               f"parameters, the built model has {peak['trainable_params']:,}", file=sys.stderr)
                     guess = est[f"{label}_gb"] * 1e9
                     peak["error"] = round((guess - peak["steady_bytes"]) / peak["steady_bytes"], 4)
+                    peak["formula_error"] = round(
+                        (est[f"formula_{label}_gb"] * 1e9 - peak["steady_bytes"]) / peak["steady_bytes"], 4)
                     if label == "fp32":  # the emulation against the allocator
                         peak["emulation_error"] = round(
                             (emulated["steady_bytes"] - peak["steady_bytes"]) / peak["steady_bytes"], 4)
@@ -216,12 +225,14 @@ def summary(results: list[dict]) -> dict:
     out: dict[str, dict] = {}
     for strategy in dict.fromkeys(r["strategy"] for r in results):
         for key in ("emulated_fp32", "fp32", "amp"):
-            errors = sorted(r[key]["error"] for r in results if r["strategy"] == strategy and key in r)
-            if not errors:
-                continue
-            deciles = statistics.quantiles(errors, n=10) if len(errors) > 1 else [errors[0]] * 9
-            out[f"{strategy} vs {key}"] = {"n": len(errors), "median": statistics.median(errors), "p10": deciles[0],
-                                           "p90": deciles[-1], "worst": max(errors, key=abs)}
+            for kind, field in (("estimate", "error"), ("formula", "formula_error")):
+                errors = sorted(r[key][field] for r in results if r["strategy"] == strategy and key in r)
+                if not errors:
+                    continue
+                deciles = statistics.quantiles(errors, n=10) if len(errors) > 1 else [errors[0]] * 9
+                out[f"{strategy}: {kind} vs {key}"] = {"n": len(errors), "median": statistics.median(errors),
+                                                      "p10": deciles[0], "p90": deciles[-1],
+                                                      "worst": max(errors, key=abs)}
     return out
 
 
@@ -251,7 +262,7 @@ def table(report: dict) -> str:
                     cells.append(f"{100 * p['emulation_error']:+.1f}%")
         lines.append("| " + " | ".join(cells) + " |")
     if report.get("summary"):
-        lines += ["", "| estimate's error | n | median | p10 | p90 | worst |", "|---|---|---|---|---|---|"]
+        lines += ["", "| error | n | median | p10 | p90 | worst |", "|---|---|---|---|---|---|"]
         for what, s in report["summary"].items():
             lines.append(f"| {what} | {s['n']} | {100 * s['median']:+.1f}% | {100 * s['p10']:+.1f}% | "
                          f"{100 * s['p90']:+.1f}% | {100 * s['worst']:+.1f}% |")

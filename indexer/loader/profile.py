@@ -3,7 +3,9 @@
 For the model load_model builds (the same backend, head and stages), on the meta device:
   * the parameters of each backbone stage (input side first) and of the new head as a function of
     the number of classes K (head(K) = a*K + b: a linear head, however many layers it has);
-  * the bytes one sample's forward saves for backward, per stage, at each input size asked for.
+  * the bytes one sample's forward saves for backward, per stage, at each input size asked for;
+  * the peak bytes of an fp32 training step (AdamW) under each strategy, as a + b x batch, emulated
+    on the meta device (LiveBytes: every tensor counted from its making to its storage's freeing).
 
 One forward with every parameter trainable, the saved tensors (torch.autograd.graph.
 saved_tensors_hooks, parameters left out) attributed to the stage whose module was running, and
@@ -187,6 +189,7 @@ def build_profile(name: str, input_sizes: list[tuple[int, ...]]) -> dict[str, An
     p3 = sum(p.numel() for n, p in model.named_parameters() if n in head_param_names(model, built.head))
     a = p3 - p2  # head(K) = a*K + b
     profile["head_formula"] = [a, p2 - 2 * a]
+    profile["peaks"] = step_peaks(name, input_sizes)  # with a head of 2 classes, as head_formula's p2
     return profile
 
 
