@@ -79,16 +79,12 @@ def build(row: dict, strategy: str, num_classes: int, device: str, db: str | Non
                       trainable_stages=1, db=db, row=None if db else row)
 
 
-def train_step(ft, optimizer, images, labels, amp: bool):
-    from indexer.loader.profile import train_step as step
-
-    return step(ft.model, optimizer, images, labels, amp)
-
-
 def measure_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, amp: bool, db: str | None) -> dict:
     """Bytes allocated at the peak of a first and a second training step, over what was allocated
     before the model was built."""
     import torch
+
+    from indexer.loader.profile import train_step
 
     gc.collect()
     torch.cuda.empty_cache()
@@ -101,11 +97,11 @@ def measure_peaks(row: dict, strategy: str, num_classes: int, batch_size: int, a
     images = torch.randn((batch_size, *shape), device="cuda")
     labels = torch.randint(0, num_classes, (batch_size,), device="cuda")
     started = time.perf_counter()
-    train_step(ft, optimizer, images, labels, amp)
+    train_step(ft.model, optimizer, images, labels, amp)
     torch.cuda.synchronize()
     first = torch.cuda.max_memory_allocated() - base
     torch.cuda.reset_peak_memory_stats()
-    train_step(ft, optimizer, images, labels, amp)
+    train_step(ft.model, optimizer, images, labels, amp)
     torch.cuda.synchronize()
     steady = torch.cuda.max_memory_allocated() - base
     seconds = time.perf_counter() - started

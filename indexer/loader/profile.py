@@ -266,19 +266,32 @@ def train_step(model, optimizer, images, labels, amp: bool = False):
     return loss.detach()
 
 
-def emulate_step(ft, input_shape: tuple[int, ...], batch_size: int) -> dict[str, int]:
-    """Bytes alive at the peak of a first and of a second fp32 training step (AdamW on the model's
-    param_groups(), the batch and its labels counted) of a FineTuneModel built on the meta device,
-    counted by LiveBytes from its weights and buffers on; and what is alive after them."""
+def _counting(ft):
+    """(LiveBytes counting the model's weights and buffers from the start, as
+    torch.cuda.max_memory_allocated counts from before the build; AdamW on its param_groups())."""
     import torch
 
     live = LiveBytes()
     for t in [*ft.model.parameters(), *ft.model.buffers()]:
-        live.add(t)  # counted from the start, as torch.cuda.max_memory_allocated counts from before the build
-    optimizer = torch.optim.AdamW(ft.param_groups(), foreach=False)
+        live.add(t)
+    return live, torch.optim.AdamW(ft.param_groups(), foreach=False)
+
+
+def _meta_batch(input_shape: tuple[int, ...], batch_size: int):
+    """A batch of images and labels on the meta device (made inside LiveBytes' mode: counted)."""
+    import torch
+
+    return (torch.empty((batch_size, *input_shape), device="meta"),
+            torch.zeros((batch_size,), dtype=torch.long, device="meta"))
+
+
+def emulate_step(ft, input_shape: tuple[int, ...], batch_size: int) -> dict[str, int]:
+    """Bytes alive at the peak of a first and of a second fp32 training step (AdamW on the model's
+    param_groups(), the batch and its labels counted) of a FineTuneModel built on the meta device,
+    counted by LiveBytes from its weights and buffers on; and what is alive after them."""
+    live, optimizer = _counting(ft)
     with live.mode:
-        images = torch.empty((batch_size, *input_shape), device="meta")
-        labels = torch.zeros((batch_size,), dtype=torch.long, device="meta")
+        images, labels = _meta_batch(input_shape, batch_size)
         train_step(ft.model, optimizer, images, labels)
         first, live.peak = live.peak, live.live
         train_step(ft.model, optimizer, images, labels)
@@ -293,10 +306,7 @@ def steady_peak(ft, input_shape: tuple[int, ...], batch_size: int) -> int:
     counts) made first by a step on zero gradients, then one training step, counted."""
     import torch
 
-    live = LiveBytes()
-    for t in [*ft.model.parameters(), *ft.model.buffers()]:
-        live.add(t)
-    optimizer = torch.optim.AdamW(ft.param_groups(), foreach=False)
+    live, optimizer = _counting(ft)
     with live.mode:
         for p in ft.model.parameters():
             if p.requires_grad:
@@ -304,9 +314,7 @@ def steady_peak(ft, input_shape: tuple[int, ...], batch_size: int) -> int:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         live.peak = live.live
-        images = torch.empty((batch_size, *input_shape), device="meta")
-        labels = torch.zeros((batch_size,), dtype=torch.long, device="meta")
-        train_step(ft.model, optimizer, images, labels)
+        train_step(ft.model, optimizer, *_meta_batch(input_shape, batch_size))
     return live.peak
 
 

@@ -453,7 +453,7 @@ class HubSource(Source):
         fresh = sorted(set(named) - done)
         for row in ctx.catalog.rows_named(fresh) if fresh else []:
             name = _repo_name(row["id"][3:])
-            if row["hashed"] or row["entity"] in named.get(name, ()) or row["id"] in self._named_read:
+            if row["hashed"] or not named_rule(row["id"], row["entity"], named) or row["id"] in self._named_read:
                 continue
             if ctx.details.get("named_hash_requests", 0) >= budget:
                 fresh = [n for n in fresh if n != name]  # not all its rows asked: again next run
