@@ -72,6 +72,9 @@ def test_first_trainable_is_the_loaders():
 
 
 def test_the_shipped_profiles_are_what_a_fresh_measurement_gives():
+    from indexer.torchcompat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()  # run alone, timm's import of torchvision needs it first
     import timm
 
     from indexer.sources.timm import timm_fingerprint
