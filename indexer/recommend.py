@@ -104,9 +104,9 @@ def memory_estimate(total_params: int, trainable_params: int, activation_bytes_p
         fp32: a + b x batch, where a and b come from the step emulated on the meta device at two
               batch sizes (every tensor the step makes counted from its making to its storage's
               freeing, as the GPU's allocator counts it: weights, AdamW's state, activations saved
-              for backward, the forward's passing tensors, gradients; loader/profile.py)
+              for backward, the forward's passing tensors, gradients; loader/profile.py);
         AMP:  the same with the batch's part (b x batch) at half (autocast computes in 16 bits) and
-              autocast's 16-bit copies of the trainable weights (2 x trainable) added
+              autocast's 16-bit copies of the trainable weights (2 x trainable) added.
 
     Where a model has no emulation (its step cannot run on the meta device), a formula: 4 x all
     parameters (weights) + 12 x trainable (gradients, AdamW's two moments) + batch x the bytes one
